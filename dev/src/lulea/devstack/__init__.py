@@ -1,0 +1,1 @@
+"""lulea.devstack: the local platform as processes on loopback."""

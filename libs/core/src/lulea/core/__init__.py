@@ -1,0 +1,1 @@
+"""lulea.core: what every Lulea component shares."""
