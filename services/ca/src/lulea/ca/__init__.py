@@ -1,0 +1,1 @@
+"""lulea.ca: the platform certificate authority."""
