@@ -1,0 +1,220 @@
+"""The components of the local platform, in start order. Each is one entry: how to run it and how
+to tell it is ready. Adding an operator or a service to `make up` means adding one entry here.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from lulea.devstack import kafka
+from lulea.devstack.layout import DEV, REPO, Layout
+from lulea.devstack.process import tcp_open
+
+Argv = Callable[[Layout], list[str]]
+Probe = Callable[[Layout], bool]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: Argv
+    ready: Probe
+    ports: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()        # keys of Layout.tools that must exist before start
+    env: Callable[[Layout], dict[str, str]] = field(default=lambda _layout: {})
+    prepare: Callable[[Layout], None] | None = None
+    start_timeout: float = 90.0
+    # Platform components (operators, services) are optional until their package exists.
+    python_module: str | None = None
+
+
+def _tool(layout: Layout, name: str) -> str:
+    return str(layout.tools[name])
+
+
+def _https_ok(url: str, token: str | None = None, ca: Path | None = None) -> bool:
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca)) if ca else False
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        return httpx.get(url, headers=headers, verify=verify, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _admin_token(layout: Layout) -> str:
+    import json
+
+    return str(json.loads((layout.pki / "tokens.json").read_text())["admin"])
+
+
+def _etcd(layout: Layout) -> list[str]:
+    client = f"http://127.0.0.1:{layout.port('etcd')}"
+    peer = f"http://127.0.0.1:{layout.port('etcd-peer')}"
+    return [
+        _tool(layout, "etcd"), "--name=lulea", f"--data-dir={layout.state_dir / 'etcd'}",
+        f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=lulea={peer}", "--log-level=warn",
+        "--quota-backend-bytes=8589934592", "--unsafe-no-fsync",  # a dev/test store: speed over durability
+    ]
+
+
+def _apiserver(layout: Layout) -> list[str]:
+    pki = layout.pki
+    return [
+        _tool(layout, "kube-apiserver"),
+        f"--etcd-servers=http://127.0.0.1:{layout.port('etcd')}",
+        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+        f"--secure-port={layout.port('kube-apiserver')}",
+        f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        f"--token-auth-file={pki / 'tokens.csv'}",
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
+        "DefaultTolerationSeconds,ResourceQuota,PodSecurity,MutatingAdmissionWebhook,"
+        "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        "--service-cluster-ip-range=10.96.0.0/16",
+        "--allow-privileged=false", "--profiling=false",
+        "--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
+        "--v=1",
+    ]
+
+
+def _kubeconfig_flags(layout: Layout) -> list[str]:
+    return [f"--kubeconfig={layout.kubeconfig}", f"--authentication-kubeconfig={layout.kubeconfig}",
+            f"--authorization-kubeconfig={layout.kubeconfig}"]
+
+
+def _controller_manager(layout: Layout) -> list[str]:
+    return [
+        _tool(layout, "kube-controller-manager"), *_kubeconfig_flags(layout),
+        "--bind-address=127.0.0.1", f"--secure-port={layout.port('kube-controller-manager')}",
+        "--leader-elect=false", "--use-service-account-credentials=true",
+        f"--service-account-private-key-file={layout.pki / 'sa.key'}",
+        f"--root-ca-file={layout.pki / 'ca.crt'}",
+        # No cloud, no kubelets: node-lifecycle would evict kwok pods on lease hiccups.
+        "--controllers=*,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-node-route",
+        "--kube-api-qps=200", "--kube-api-burst=400", "--v=1",
+    ]
+
+
+def _scheduler(layout: Layout) -> list[str]:
+    return [
+        _tool(layout, "kube-scheduler"), *_kubeconfig_flags(layout),
+        "--bind-address=127.0.0.1", f"--secure-port={layout.port('kube-scheduler')}",
+        "--leader-elect=false", "--v=1",
+    ]
+
+
+def _kwok(layout: Layout) -> list[str]:
+    return [
+        _tool(layout, "kwok"), f"--kubeconfig={layout.kubeconfig}",
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        "--node-lease-duration-seconds=40", "--cidr=10.0.0.1/16", "--node-ip=10.255.0.1",
+        f"--config={DEV / 'kwok' / 'stages.yaml'}",
+    ]
+
+
+def _ferretdb(layout: Layout) -> list[str]:
+    data = layout.state_dir / "ferretdb"
+    data.mkdir(parents=True, exist_ok=True)
+    return [
+        _tool(layout, "ferretdb"), "--handler=sqlite", f"--sqlite-url=file:{data}/",
+        f"--listen-addr=127.0.0.1:{layout.port('ferretdb')}",
+        f"--debug-addr=127.0.0.1:{layout.port('ferretdb-debug')}",
+        f"--state-dir={data}", "--telemetry=disable", "--log-level=warn",
+    ]
+
+
+def _healthz(port_name: str) -> Probe:
+    return lambda layout: _https_ok(f"https://127.0.0.1:{layout.port(port_name)}/healthz")
+
+
+def _http_readyz(port_name: str) -> Probe:
+    def probe(layout: Layout) -> bool:
+        try:
+            url = f"http://127.0.0.1:{layout.port(port_name)}/readyz"
+            return httpx.get(url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+    return probe
+
+
+def _python(module: str) -> Argv:
+    return lambda layout: [sys.executable, "-m", module]
+
+
+def _service_env(port_name: str, prefix: str) -> Callable[[Layout], dict[str, str]]:
+    def env(layout: Layout) -> dict[str, str]:
+        return {
+            f"{prefix}_HOST": "127.0.0.1",
+            f"{prefix}_PORT": str(layout.port(port_name)),
+            "LULEA_KUBECONFIG": str(layout.kubeconfig),
+            "KUBECONFIG": str(layout.kubeconfig),
+            "LULEA_KAFKA_BOOTSTRAP": layout.kafka_bootstrap,
+            "LULEA_MONGO_URI": layout.mongo_uri,
+            "LULEA_ENV": "local",
+        }
+    return env
+
+
+CONTROL_PLANE: list[Component] = [
+    Component("etcd", _etcd, lambda lay: httpx_ok(f"http://127.0.0.1:{lay.port('etcd')}/health"),
+              ports=("etcd", "etcd-peer"), tools=("etcd",)),
+    Component("kube-apiserver", _apiserver,
+              lambda lay: _https_ok(f"{lay.api_server}/readyz", _admin_token(lay), lay.pki / "ca.crt"),
+              ports=("kube-apiserver",), tools=("kube-apiserver",), start_timeout=120),
+    Component("kube-controller-manager", _controller_manager, _healthz("kube-controller-manager"),
+              ports=("kube-controller-manager",), tools=("kube-controller-manager",)),
+    Component("kube-scheduler", _scheduler, _healthz("kube-scheduler"),
+              ports=("kube-scheduler",), tools=("kube-scheduler",)),
+    Component("kwok", _kwok, lambda lay: True, tools=("kwok",), start_timeout=10),
+]
+
+DATA_PLANE: list[Component] = [
+    Component("kafka", kafka.argv, lambda lay: tcp_open(lay.port("kafka")) and kafka.ready(lay),
+              ports=("kafka", "kafka-controller"), tools=("kafka",), prepare=kafka.prepare,
+              env=kafka.env, start_timeout=120),
+    Component("ferretdb", _ferretdb, lambda lay: tcp_open(lay.port("ferretdb")),
+              ports=("ferretdb", "ferretdb-debug"), tools=("ferretdb",)),
+]
+
+# Operators and services: one entry each, started after the CRDs are installed.
+PLATFORM: list[Component] = [
+    Component("operator-project", _python("lulea.operators.project"),
+              _http_readyz("operator-project"), ports=("operator-project",),
+              env=_service_env("operator-project", "LULEA_OPERATOR"),
+              python_module="lulea.operators.project"),
+]
+
+
+def httpx_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def all_components() -> list[Component]:
+    return [*CONTROL_PLANE, *DATA_PLANE, *PLATFORM]
+
+
+def module_installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+__all__ = ["REPO", "Component", "all_components", "module_installed"]

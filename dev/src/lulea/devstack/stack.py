@@ -1,0 +1,190 @@
+"""up / down / status of a local stack. `up` is idempotent: what already runs is left alone.
+
+Any failure during `up` raises StackError with one line naming what failed and where its log
+is, after stopping every process this `up` started (processes from an earlier `up` stay).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from lulea.devstack import credentials, fleet
+from lulea.devstack.components import Component, all_components, module_installed
+from lulea.devstack.layout import REPO, USERS, Layout
+from lulea.devstack.process import Managed, StackError, port_in_use, read_pidfile, spawn, stop
+
+
+@dataclass
+class Report:
+    name: str
+    pid: int | None
+    running: bool
+    ready: bool
+
+
+def _enabled(component: Component) -> bool:
+    return component.python_module is None or module_installed(component.python_module)
+
+
+def _pidfile(layout: Layout, name: str) -> Path:
+    return layout.pids / f"{name}.pid"
+
+
+def _running(layout: Layout, name: str) -> Managed | None:
+    managed = read_pidfile(_pidfile(layout, name))
+    return managed if managed is not None and managed.alive() else None
+
+
+def preflight(layout: Layout, components: list[Component]) -> None:
+    """Missing tools and busy ports are found before anything starts."""
+    for component in components:
+        for tool in component.tools:
+            path = layout.tools.get(tool)
+            if path is None or not path.exists():
+                raise StackError(f"{component.name}: {tool} is not built (expected at {path}); "
+                                 f"run `make tools` (logs in ~/.cache/lulea/logs)")
+    for component in components:
+        if _running(layout, component.name):
+            continue
+        for port_name in component.ports:
+            port = layout.port(port_name)
+            if port_in_use(port):
+                raise StackError(f"{component.name}: port {port} ({port_name}) is already in use; "
+                                 f"pick another base with LULEA_PORT_BASE (now {layout.port_base})")
+
+
+def _wait_ready(layout: Layout, component: Component, managed: Managed) -> None:
+    deadline = time.monotonic() + component.start_timeout
+    while time.monotonic() < deadline:
+        if not managed.alive():
+            raise StackError(f"{component.name} exited during start-up; "
+                             f"log: {layout.log(component.name)}")
+        if component.ready(layout):
+            return
+        time.sleep(0.25)
+    raise StackError(f"{component.name} not ready after {component.start_timeout:.0f}s; "
+                     f"log: {layout.log(component.name)}")
+
+
+def _start(layout: Layout, component: Component, started: list[Managed]) -> None:
+    if _running(layout, component.name):
+        return
+    if component.prepare is not None:
+        component.prepare(layout)
+    managed = spawn(component.name, component.argv(layout), layout.log(component.name),
+                    _pidfile(layout, component.name), env=component.env(layout), cwd=REPO)
+    started.append(managed)
+    _wait_ready(layout, component, managed)
+
+
+def kubectl(layout: Layout, *args: str, input_text: str | None = None) -> str:
+    result = subprocess.run(
+        [str(layout.tools["kubectl"]), f"--kubeconfig={layout.kubeconfig}", *args],
+        input=input_text, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"kubectl {' '.join(args[:3])}: {result.stderr.strip().splitlines()[-1:]}")
+    return result.stdout
+
+
+def install_fleet(layout: Layout) -> int:
+    nodes = fleet.nodes(fleet.load(layout.fleet_file))
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": nodes}, f)
+    kubectl(layout, "apply", "--server-side", "--force-conflicts", "-f", f.name)
+    # Create drops .status; set capacity through the status subresource (kwok keeps it).
+    for node in nodes:
+        patch = json.dumps({"status": node["status"]})
+        kubectl(layout, "patch", "node", node["metadata"]["name"], "--subresource=status",
+                "--type=merge", "-p", patch)
+    Path(f.name).unlink()
+    return len(nodes)
+
+
+def install_crds(layout: Layout) -> int:
+    crds = sorted((REPO / "crds").glob("*.yaml"))
+    if not crds:
+        return 0
+    kubectl(layout, "apply", "--server-side", "--force-conflicts", *[f"-f={c}" for c in crds])
+    kubectl(layout, "wait", "--for=condition=Established", "--timeout=60s",
+            *[f"-f={c}" for c in crds])
+    return len(crds)
+
+
+def bootstrap_cluster(layout: Layout) -> dict[str, int]:
+    kubectl(layout, "apply", "--server-side", "-f", "-", input_text=yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "lulea-system", "labels": {"lulea.io/platform": "true"}},
+    }))
+    return {"nodes": install_fleet(layout), "crds": install_crds(layout)}
+
+
+def up(layout: Layout) -> dict[str, object]:
+    layout.ensure_dirs()
+    components = [c for c in all_components() if _enabled(c)]
+    preflight(layout, components)
+    credentials.ensure_control_plane_pki(layout)
+    tokens = credentials.ensure_tokens(layout)
+    credentials.write_kubeconfigs(layout, tokens)
+    started: list[Managed] = []
+    counts: dict[str, int] = {}
+    try:
+        for component in components:
+            if component.python_module is not None and not counts:
+                counts = bootstrap_cluster(layout)  # before the first operator
+            _start(layout, component, started)
+        if not counts:
+            counts = bootstrap_cluster(layout)
+    except BaseException:
+        for managed in reversed(started):
+            stop(managed)
+        raise
+    endpoints = write_endpoints(layout, tokens)
+    return {**endpoints, **counts}
+
+
+def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]:
+    endpoints: dict[str, object] = {
+        "api_server": layout.api_server,
+        "kubeconfig": str(layout.kubeconfig),
+        "kubeconfigs": {u: str(layout.state_dir / f"kubeconfig-{u}") for u in USERS},
+        "ca_file": str(layout.pki / "ca.crt"),
+        "kafka_bootstrap": layout.kafka_bootstrap,
+        "mongo_uri": layout.mongo_uri,
+        "tokens": tokens,
+        "port_base": layout.port_base,
+        "state_dir": str(layout.state_dir),
+        "logs": str(layout.logs),
+    }
+    layout.endpoints_file.write_text(json.dumps(endpoints, indent=2))
+    layout.endpoints_file.chmod(0o600)
+    return endpoints
+
+
+def down(layout: Layout) -> list[str]:
+    stopped: list[str] = []
+    known = [c.name for c in all_components()]
+    extra = sorted(p.stem for p in layout.pids.glob("*.pid") if p.stem not in known)
+    for name in [*extra, *reversed(known)]:
+        managed = read_pidfile(_pidfile(layout, name))
+        if managed is not None and stop(managed):
+            stopped.append(name)
+        _pidfile(layout, name).unlink(missing_ok=True)
+    return stopped
+
+
+def status(layout: Layout) -> list[Report]:
+    reports = []
+    for component in all_components():
+        if not _enabled(component):
+            continue
+        managed = _running(layout, component.name)
+        ready = bool(managed) and component.ready(layout)
+        reports.append(Report(component.name, managed.pid if managed else None, bool(managed), ready))
+    return reports

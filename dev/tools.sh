@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds or fetches every tool the local platform runs, once, into a cache outside the checkout,
+# keyed by version: ~/.cache/lulea/bin/<tool>-<version>. A tool already there is not rebuilt.
+#
+#   dev/tools.sh            build everything that is missing
+#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka)
+#   dev/tools.sh --print    print "<tool> <path>" for every tool (used by the stack)
+#
+# Go modules come through the module proxy with GOTOOLCHAIN=local. The checksum database is not
+# reachable from our machines, so GOSUMDB=off and each wrapper module's committed go.sum is the
+# verification: -mod=readonly refuses any module whose hash differs from the one we reviewed
+# (docs/local-stack.md, "How modules are verified").
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$HERE/versions.env"
+CACHE=${LULEA_CACHE:-$HOME/.cache/lulea}
+BIN=$CACHE/bin
+LOGS=$CACHE/logs
+mkdir -p "$BIN" "$LOGS"
+
+export GOTOOLCHAIN=local GOSUMDB=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath -buildvcs=false"
+export GOPROXY=${GOPROXY:-https://proxy.golang.org}
+
+K8S_MINOR=${K8S_VERSION#1.}; K8S_MINOR=${K8S_MINOR%%.*}
+
+path_of() {
+  case $1 in
+    kube-apiserver|kube-controller-manager|kube-scheduler) echo "$BIN/$1-v$K8S_VERSION" ;;
+    etcd) echo "$BIN/etcd-v$ETCD_VERSION" ;;
+    kwok) echo "$BIN/kwok-v$KWOK_VERSION" ;;
+    ferretdb) echo "$BIN/ferretdb-v$FERRETDB_VERSION" ;;
+    helm) echo "$BIN/helm-v$HELM_VERSION" ;;
+    kafka) echo "$CACHE/kafka-$KAFKA_VERSION/libs" ;;
+    *) echo "unknown tool $1" >&2; return 1 ;;
+  esac
+}
+
+# go_build <wrapper dir> <package> <output> [ldflags]: builds into a temp name, then renames,
+# so an interrupted build never leaves a half-written binary that looks cached.
+go_build() {
+  local dir=$1 pkg=$2 out=$3 ld=${4:--s -w}
+  [ -x "$out" ] && return 0
+  local log="$LOGS/build-$(basename "$out").log"
+  echo "tools: building $(basename "$out") (log: $log)"
+  if ! (cd "$HERE/tools/$dir" && go build -ldflags "$ld" -o "$out.tmp" "$pkg") >"$log" 2>&1; then
+    rm -f "$out.tmp"
+    echo "tools: FAILED to build $(basename "$out"); see $log" >&2
+    tail -n 20 "$log" >&2
+    return 1
+  fi
+  mv "$out.tmp" "$out"
+}
+
+build_k8s() {
+  local v=k8s.io/component-base/version
+  local ld="-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$K8S_MINOR"
+  ld="$ld -X $v.gitTreeState=clean -X $v.buildDate=$K8S_BUILD_DATE"
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    go_build k8s "k8s.io/kubernetes/cmd/$c" "$(path_of "$c")" "$ld"
+  done
+}
+build_etcd() {
+  go_build etcd go.etcd.io/etcd/server/v3 "$(path_of etcd)"
+}
+build_kwok() {
+  go_build kwok sigs.k8s.io/kwok/cmd/kwok "$(path_of kwok)"
+}
+build_ferretdb() {
+  # Built from a wrapper module: FerretDB's own main module needs a version.txt that the
+  # published module lacks (FerretDB#2982), so a plain `go install` panics at start.
+  go_build ferretdb github.com/FerretDB/FerretDB/cmd/ferretdb "$(path_of ferretdb)"
+}
+build_helm() {
+  # Without these, `helm lint/template` assume Kubernetes v1.20.
+  local v=helm.sh/helm/v3/pkg/chartutil
+  go_build helm helm.sh/helm/v3/cmd/helm "$(path_of helm)" \
+    "-s -w -X $v.k8sVersionMajor=1 -X $v.k8sVersionMinor=$K8S_MINOR -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+}
+build_kafka() {
+  local libs; libs=$(path_of kafka)
+  [ -f "$libs/.complete" ] && return 0
+  local log="$LOGS/kafka-$KAFKA_VERSION.log"
+  echo "tools: fetching Kafka $KAFKA_VERSION from Maven Central (log: $log)"
+  rm -rf "$libs"
+  if ! mvn -B -q -f "$HERE/tools/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$libs" >"$log" 2>&1; then
+    echo "tools: FAILED to fetch Kafka; see $log" >&2; tail -n 20 "$log" >&2; return 1
+  fi
+  touch "$libs/.complete"
+}
+
+ALL=(etcd kwok ferretdb helm kafka k8s)
+if [ "${1:-}" = "--print" ]; then
+  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka; do
+    echo "$t $(path_of "$t")"
+  done
+  exit 0
+fi
+[ $# -gt 0 ] && ALL=("$@")
+command -v go >/dev/null || { echo "tools: go is not installed (need go >= 1.26)" >&2; exit 1; }
+for t in "${ALL[@]}"; do
+  case $t in
+    kafka) command -v mvn >/dev/null || { echo "tools: mvn is not installed (Maven, for Kafka)" >&2; exit 1; } ;;
+  esac
+  "build_$t"
+done
+echo "tools: ready in $BIN"
