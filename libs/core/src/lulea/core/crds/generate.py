@@ -1,0 +1,87 @@
+"""Write the CRD YAML files from the models, or check the committed ones match (CI drift check)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped, unused-ignore]  # until types-PyYAML is a dev dep
+from lulea.core.crds.definition import KINDS, Kind
+
+HEADER = (
+    "# Generated from the models in libs/core/src/lulea/core/crds by\n"
+    "#   uv run --no-sync python -m lulea.core.crds generate\n"
+    "# Do not edit: change the models and regenerate (CI runs `generate --check`).\n"
+)
+#: Where the CRDs live, relative to the repository root: the plain manifests and the chart's copy.
+TARGETS = (Path("crds"), Path("charts/lulea/crds"))
+
+
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc, unused-ignore]
+    """Block style, and multi-line strings kept readable."""
+
+
+def _str(dumper: _Dumper, value: str) -> Any:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render(kind: Kind) -> str:
+    body = yaml.dump(
+        kind.manifest(),
+        Dumper=_Dumper,
+        sort_keys=False,
+        width=100,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+    return HEADER + str(body)
+
+
+def file_name(kind: Kind) -> str:
+    return f"{kind.name}.yaml"
+
+
+def rendered() -> dict[Path, str]:
+    """Every file the generator owns, relative to the repository root, and its content."""
+    return {target / file_name(k): render(k) for target in TARGETS for k in KINDS}
+
+
+def write(root: Path) -> list[Path]:
+    changed = []
+    for rel, text in rendered().items():
+        path = root / rel
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            changed.append(rel)
+    return changed
+
+
+def drift(root: Path) -> list[str]:
+    """Unified diffs between the committed files and what the models generate; empty = in sync."""
+    diffs = []
+    for rel, text in rendered().items():
+        path = root / rel
+        old = path.read_text() if path.exists() else ""
+        if old != text:
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        text.splitlines(keepends=True),
+                        fromfile=f"{rel} (committed)",
+                        tofile=f"{rel} (generated)",
+                    )
+                )
+            )
+    for target in TARGETS:
+        owned = {file_name(k) for k in KINDS}
+        for stray in sorted((root / target).glob("*.lulea.io.yaml")):
+            if stray.name not in owned:
+                diffs.append(f"{target / stray.name}: no model generates this file; delete it\n")
+    return diffs
