@@ -1,0 +1,122 @@
+"""Publishing and consuming platform events on Kafka.
+
+Producer: idempotent (acks=all), keyed by project so a project's events stay in order.
+Consumer: a consumer group with manual commits after the handler succeeds (at-least-once),
+de-duplication by event id, a rebalance listener that never commits across a rebalance, and
+a dead-letter topic for messages that cannot be decoded or keep failing their handler.
+The publish span is the parent of the handle span, across processes, through `traceparent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from lulea.core.events.codec import EventType
+from lulea.core.events.envelope import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Event, event_id
+from opentelemetry import propagate, trace
+
+log = logging.getLogger("lulea.events")
+tracer = trace.get_tracer("lulea.core.events")
+Handler = Callable[[Event], Awaitable[None]]
+TOPIC_ALREADY_EXISTS = 36
+
+
+async def ensure_topics(bootstrap_servers: str, topics: dict[str, int], **kafka: Any) -> None:
+    """Create the event topics if missing (the broker does not auto-create). Safe to run twice."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, num_partitions=p, replication_factor=1)
+                   for t, p in topics.items() if t not in existing]
+        if missing:
+            response = await admin.create_topics(missing)
+            for name, code, *_ in getattr(response, "topic_errors", getattr(response, "topics", [])):
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    raise RuntimeError(f"creating topic {name} failed with Kafka error {code}")
+    finally:
+        await admin.close()
+
+
+EVENT_TOPICS = {EVENTS_TOPIC: 6, DEAD_LETTER_TOPIC: 1}
+
+
+class EventPublisher:
+    def __init__(self, bootstrap_servers: str, *, source: str, topic: str = EVENTS_TOPIC,
+                 **kafka: Any) -> None:
+        self.bootstrap_servers, self.source, self.topic, self._kafka = bootstrap_servers, source, topic, kafka
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        await ensure_topics(self.bootstrap_servers, EVENT_TOPICS, **self._kafka)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
+            linger_ms=2, **self._kafka,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def __aenter__(self) -> EventPublisher:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def publish(self, event_type: EventType, *, subject: str, key: str, data: dict[str, Any],
+                      id_parts: Iterable[str]) -> Event:
+        if self._producer is None:
+            raise RuntimeError("EventPublisher.start() was not awaited")
+        with tracer.start_as_current_span(f"publish {event_type.value}",
+                                          kind=trace.SpanKind.PRODUCER) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            event = Event(id=event_id(event_type, *id_parts), type=event_type, source=self.source,
+                          subject=subject, data=data, traceparent=carrier.get("traceparent"),
+                          tracestate=carrier.get("tracestate"))
+            span.set_attribute("messaging.destination.name", self.topic)
+            span.set_attribute("cloudevents.event_id", event.id)
+            await self._producer.send_and_wait(self.topic, event.value(), key=key.encode(),
+                                               headers=event.headers())
+        return event
+
+
+class _SeenIds:
+    """A bounded memory of handled event ids (redeliveries after a crash or rebalance are
+    recent); handlers stay idempotent for anything older."""
+
+    def __init__(self, capacity: int) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: str) -> None:
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Wait for the message in flight to finish and commit, so no commit crosses the rebalance.
+        async with self._lock:
+            log.info("partitions revoked: %s", sorted(str(tp) for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", sorted(str(tp) for tp in assigned))
