@@ -104,9 +104,7 @@ def sign(
         )
         .add_extension(x509.ExtendedKeyUsage(subject.extended_key_usage()), False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)  # type: ignore[arg-type]
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False)
     )
     names = subject.general_names()
     if names:

@@ -48,9 +48,7 @@ class Subject:
         if self.organization:
             attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.organization))
         if self.organizational_unit:
-            attrs.append(
-                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, self.organizational_unit)
-            )
+            attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, self.organizational_unit))
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, self.common_name))
         return x509.Name(attrs)
 

@@ -56,9 +56,7 @@ def build_crl(
         .last_update(now)
         .next_update(now + validity)
         .add_extension(x509.CRLNumber(number), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False)
     )
     for entry in sorted(revoked, key=lambda e: e.serial):
         revoked_cert = (
