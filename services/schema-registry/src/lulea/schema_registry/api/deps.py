@@ -1,0 +1,132 @@
+"""Dependencies: the registry, the caller, and subjects the caller may reach."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import unquote
+
+import orjson
+from fastapi import Depends, Path, Request
+from lulea.schema_registry.api.identity import Authenticator
+from lulea.schema_registry.domain.access import Authorizer, Principal
+from lulea.schema_registry.domain.errors import ErrorCode, RegistryError, subject_not_found
+from lulea.schema_registry.domain.id_cache import IdCache
+from lulea.schema_registry.domain.registry import Registry, SchemaRequest
+from lulea.schema_registry.store.base import Reference
+
+LOCAL = Principal("local", platform=True)
+MAX_SUBJECT_LENGTH = 1024
+
+
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def get_id_cache(request: Request) -> IdCache:
+    cache: IdCache = request.app.state.id_cache
+    return cache
+
+
+def get_authorizer(request: Request) -> Authorizer:
+    authorizer: Authorizer = request.app.state.authorizer
+    return authorizer
+
+
+async def get_principal(request: Request) -> Principal:
+    authenticator: Authenticator | None = request.app.state.authenticator
+    if authenticator is None:
+        return LOCAL
+    return await authenticator.authenticate(dict(request.headers))
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AuthorizerDep = Annotated[Authorizer, Depends(get_authorizer)]
+
+
+def decode_subject(raw: str) -> str:
+    """Subjects arrive still percent-encoded (see RawPathMiddleware), so `a%2Fb` is `a/b`."""
+    subject = unquote(raw)
+    if not subject or len(subject) > MAX_SUBJECT_LENGTH or any(ord(c) < 32 for c in subject):
+        raise RegistryError(ErrorCode.INVALID_SUBJECT, f"Invalid subject '{subject[:80]}'")
+    return subject
+
+
+async def get_subject(
+    subject: Annotated[str, Path(description="subject name, `/` sent as `%2F`")],
+    principal: PrincipalDep,
+    authorizer: AuthorizerDep,
+) -> str:
+    name = decode_subject(subject)
+    if not authorizer.can_access(principal, name):
+        raise subject_not_found(name)  # another project's subject: 404, never 403
+    return name
+
+
+SubjectDep = Annotated[str, Depends(get_subject)]
+
+
+async def read_json(request: Request, max_bytes: int) -> object:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
+                            f"Request body of {declared} bytes exceeds the limit of {max_bytes}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
+                                f"Request body exceeds the limit of {max_bytes} bytes")
+    if not body:
+        raise RegistryError(ErrorCode.BAD_REQUEST, "Request body is empty; expected JSON")
+    try:
+        return orjson.loads(bytes(body))
+    except orjson.JSONDecodeError as exc:
+        raise RegistryError(ErrorCode.BAD_REQUEST, f"Invalid JSON: {exc}") from None
+
+
+def _reference(raw: object) -> Reference:
+    if not isinstance(raw, dict):
+        raise RegistryError(ErrorCode.UNPROCESSABLE, "Each reference must be an object")
+    name, subject, version = raw.get("name"), raw.get("subject"), raw.get("version")
+    if not isinstance(name, str) or not isinstance(subject, str) or not name or not subject:
+        raise RegistryError(ErrorCode.UNPROCESSABLE, "A reference needs a name and a subject")
+    if not isinstance(version, int) or isinstance(version, bool) or not (
+        version == -1 or 1 <= version <= 2**31 - 1
+    ):
+        raise RegistryError(ErrorCode.UNPROCESSABLE,
+                            f"Reference {name} needs a version between 1 and 2^31-1 (or -1)")
+    return Reference(name, subject, version)
+
+
+def _optional_int(body: dict[str, object], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2**31 - 1:
+        raise RegistryError(ErrorCode.UNPROCESSABLE, f"'{key}' must be an integer >= 1")
+    return value
+
+
+async def read_schema_request(request: Request) -> SchemaRequest:
+    max_bytes: int = request.app.state.settings.max_schema_bytes
+    body = await read_json(request, max_bytes)
+    if not isinstance(body, dict):
+        raise RegistryError(ErrorCode.UNPROCESSABLE, "The request body must be a JSON object")
+    schema = body.get("schema")
+    if not isinstance(schema, str) or not schema.strip():
+        raise RegistryError(ErrorCode.INVALID_SCHEMA,
+                            "Invalid schema: the request needs a non-empty `schema` string")
+    schema_type = body.get("schemaType") or "AVRO"
+    if not isinstance(schema_type, str):
+        raise RegistryError(ErrorCode.UNPROCESSABLE, "'schemaType' must be a string")
+    refs = body.get("references") or []
+    if not isinstance(refs, list):
+        raise RegistryError(ErrorCode.UNPROCESSABLE, "'references' must be a list")
+    return SchemaRequest(schema=schema, schema_type=schema_type,
+                         references=tuple(_reference(r) for r in refs),
+                         id=_optional_int(body, "id"), version=_optional_int(body, "version"))
+
+
+SchemaRequestDep = Annotated[SchemaRequest, Depends(read_schema_request)]

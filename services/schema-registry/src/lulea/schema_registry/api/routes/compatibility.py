@@ -1,0 +1,34 @@
+"""/compatibility/subjects/{subject}/versions[/{version}]: would this schema be accepted?"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from lulea.schema_registry.api.deps import RegistryDep, SchemaRequestDep, SubjectDep
+from lulea.schema_registry.domain.registry import parse_version
+
+router = APIRouter(tags=["compatibility"])
+Flag = Annotated[bool, Query()]
+
+
+def _answer(messages: list[str], verbose: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"is_compatible": not messages}
+    if verbose:
+        body["messages"] = messages
+    return body
+
+
+@router.post("/compatibility/subjects/{subject}/versions/{version}")
+async def check_version(subject: SubjectDep, version: str, req: SchemaRequestDep,
+                        registry: RegistryDep, verbose: Flag = False,
+                        normalize: Flag = False) -> dict[str, Any]:
+    messages = await registry.check_compatibility(subject, parse_version(version), req, normalize)
+    return _answer(messages, verbose)
+
+
+@router.post("/compatibility/subjects/{subject}/versions")
+async def check_all(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
+                    verbose: Flag = False, normalize: Flag = False) -> dict[str, Any]:
+    messages = await registry.check_compatibility(subject, None, req, normalize)
+    return _answer(messages, verbose)

@@ -1,0 +1,95 @@
+"""/schemas: global ids. GET /schemas/ids/{id} is the hot path of every consumer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from lulea.schema_registry.api.deps import (
+    AuthorizerDep,
+    PrincipalDep,
+    RegistryDep,
+    get_id_cache,
+)
+from lulea.schema_registry.api.responses import MEDIA_TYPE
+from lulea.schema_registry.domain.errors import schema_not_found
+from lulea.schema_registry.domain.id_cache import IdCache
+from starlette.responses import Response
+
+router = APIRouter(tags=["schemas"])
+Flag = Annotated[bool, Query()]
+SchemaId = Annotated[int, "global schema id"]
+MAX_ID = 2**31 - 1
+
+
+def _schema_body(record: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": record.schema}
+    if record.schema_type != "AVRO":
+        body["schemaType"] = record.schema_type
+    if record.references:
+        body["references"] = [r.as_dict() for r in record.references]
+    return body
+
+
+async def _visible_rows(schema_id: int, registry: Any, principal: Any,
+                        authorizer: Any) -> tuple[Any, list[Any]]:
+    if not 0 < schema_id <= MAX_ID:
+        raise schema_not_found(schema_id)
+    record, rows = await registry.schema_by_id(schema_id)
+    rows = [r for r in rows if authorizer.can_access(principal, r.subject)]
+    if not rows:
+        raise schema_not_found(schema_id)
+    return record, rows
+
+
+@router.get("/schemas/ids/{schema_id}")
+async def get_schema(schema_id: int, request: Request, registry: RegistryDep,
+                     principal: PrincipalDep, authorizer: AuthorizerDep,
+                     cache: Annotated[IdCache, Depends(get_id_cache)],
+                     fetchMaxId: Flag = False,
+                     subject: str | None = None, format: str | None = None) -> Response:
+    entry = cache.get(schema_id) if not fetchMaxId else None
+    if entry is not None:
+        if any(authorizer.can_access(principal, s) for s in entry.subjects):
+            return Response(entry.body, media_type=MEDIA_TYPE)
+        raise schema_not_found(schema_id)
+    if not 0 < schema_id <= MAX_ID:
+        raise schema_not_found(schema_id)
+    record, rows = await registry.schema_by_id(schema_id)
+    subjects = frozenset(r.subject for r in rows)
+    body = _schema_body(record)
+    if fetchMaxId:
+        body["maxId"] = await registry.store.max_schema_id()
+    else:
+        cache.put(schema_id, orjson.dumps(body), subjects)
+    if not any(authorizer.can_access(principal, s) for s in subjects):
+        raise schema_not_found(schema_id)
+    return Response(orjson.dumps(body), media_type=MEDIA_TYPE)
+
+
+@router.get("/schemas/ids/{schema_id}/schema")
+async def get_schema_text(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+                          authorizer: AuthorizerDep) -> Response:
+    record, _ = await _visible_rows(schema_id, registry, principal, authorizer)
+    return Response(record.schema, media_type=MEDIA_TYPE)
+
+
+@router.get("/schemas/ids/{schema_id}/subjects")
+async def get_schema_subjects(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+                              authorizer: AuthorizerDep, deleted: Flag = False) -> list[str]:
+    _, rows = await _visible_rows(schema_id, registry, principal, authorizer)
+    return sorted({r.subject for r in rows if deleted or not r.deleted})
+
+
+@router.get("/schemas/ids/{schema_id}/versions")
+async def get_schema_versions(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+                              authorizer: AuthorizerDep,
+                              deleted: Flag = False) -> list[dict[str, Any]]:
+    _, rows = await _visible_rows(schema_id, registry, principal, authorizer)
+    return [{"subject": r.subject, "version": r.version} for r in rows if deleted or not r.deleted]
+
+
+@router.get("/schemas/types")
+async def schema_types() -> list[str]:
+    return ["AVRO"]

@@ -1,0 +1,115 @@
+"""The FastAPI application: wiring of store, registry, identity and routes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
+from lulea.schema_registry.api.raw_path import RawPathMiddleware
+from lulea.schema_registry.api.responses import RegistryResponse, install_error_handlers
+from lulea.schema_registry.api.routes import compatibility, config, health, mode, schemas, subjects
+from lulea.schema_registry.domain.access import AllowAll, Authorizer, ProjectAuthorizer
+from lulea.schema_registry.domain.id_cache import IdCache
+from lulea.schema_registry.domain.policy import Policy
+from lulea.schema_registry.domain.registry import Registry
+from lulea.schema_registry.settings import Settings
+from lulea.schema_registry.store.base import Store
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter("schema_registry_requests_total", "HTTP requests", ["method", "status"])
+LATENCY = Histogram("schema_registry_request_seconds", "HTTP request latency")
+log = logging.getLogger("lulea.schema_registry")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            REQUESTS.labels(scope["method"], str(status[0])).inc()
+            LATENCY.observe(time.perf_counter() - start)
+
+
+async def _mongo_store(settings: Settings) -> Store:
+    from lulea.schema_registry.store.mongo import MongoStore
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        settings.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+    store = MongoStore(client, settings.mongo_database)  # type: ignore[arg-type]
+    await store.create_indexes()
+    return store
+
+
+def create_app(settings: Settings, store: Store | None = None,
+               reviewer: TokenReviewer | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        chosen = store if store is not None else await _mongo_store(settings)
+        cache = IdCache(settings.id_cache_seconds)
+        policy = Policy(chosen, settings.default_compatibility)
+        app.state.registry = Registry(chosen, policy, cache, settings.id_block_size)
+        app.state.id_cache = cache
+        log.info("schema registry ready (auth=%s, database=%s)", settings.auth,
+                 settings.mongo_database if store is None else "given store")
+        yield
+        if store is None:
+            await chosen.client.close()  # type: ignore[attr-defined]
+
+    app = FastAPI(title="Lulea schema registry", version="0.1.0",
+                  default_response_class=RegistryResponse, lifespan=lifespan)
+    app.state.settings = settings
+    authorizer: Authorizer
+    if settings.auth == "off":
+        app.state.authenticator = None
+        authorizer = AllowAll()
+    else:
+        app.state.authenticator = Authenticator(
+            reviewer if reviewer is not None else KubernetesTokenReviewer(settings.kubeconfig),
+            admins=settings.admins, platform_namespace=settings.platform_namespace,
+            trust_xfcc=settings.trust_xfcc, cache_seconds=settings.token_cache_seconds)
+        authorizer = ProjectAuthorizer()
+    app.state.authorizer = authorizer
+    install_error_handlers(app)
+    for module in (schemas, subjects, config, mode, compatibility, health):
+        app.include_router(module.router)
+    app.add_middleware(RawPathMiddleware)
+    app.add_middleware(MetricsMiddleware)
+    return app

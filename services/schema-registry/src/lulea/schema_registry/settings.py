@@ -1,0 +1,41 @@
+"""The schema registry's settings: env prefix LULEA_SCHEMA_REGISTRY_, checked at start."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from lulea.schema_registry.domain.compatibility import CompatibilityLevel
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LULEA_SCHEMA_REGISTRY_", extra="forbid")
+
+    host: str = "0.0.0.0"
+    port: int = Field(8081, ge=1, le=65535)
+    mongo_uri: str = "mongodb://127.0.0.1:27017"
+    mongo_database: str = Field("lulea_schema_registry", min_length=1, max_length=63)
+    # "off" only for local runs and e2e: every caller is then treated as the platform
+    auth: Literal["on", "off"] = "on"
+    # comma-separated principals with full access (besides lulea-system service accounts)
+    admin_principals: str = ""
+    platform_namespace: str = "lulea-system"
+    # trust X-Forwarded-Client-Cert from a TLS-terminating proxy (uvicorn hides peer certs)
+    trust_xfcc: bool = False
+    kubeconfig: str | None = None  # None: in-cluster config
+    token_cache_seconds: float = Field(60.0, ge=0, le=3600)
+    default_compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD
+    max_schema_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+    id_block_size: int = Field(20, ge=1, le=10_000)
+    id_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("default_compatibility", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.admin_principals.split(",") if p.strip())
