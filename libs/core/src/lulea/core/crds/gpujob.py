@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from lulea.core.crds.meta import (
     LABEL_KEY,
@@ -53,6 +53,17 @@ class Topology(CRModel):
     """A node label key, e.g. `lulea.io/rack`: all hosts of the gang share its value."""
 
 
+_FROZEN = "a GpuJob's spec is immutable except priority: delete the job and submit a new one"
+#: Optional fields; a transition rule on a field runs only when old and new both have it.
+_OPTIONAL_FROZEN = ("command", "args", "env", "hosts", "nodeSelector", "topology", "activeDeadlineSeconds")
+
+
+def _frozen(**extra: Any) -> dict[str, Any]:
+    """`json_schema_extra` for a field that may not change once the job exists."""
+    rules = extra.pop("rules", ())
+    return cel(*rules, Rule("self == oldSelf", _FROZEN), **extra)
+
+
 _SPEC_RULES = cel(
     Rule(
         "!has(self.hosts) || self.hosts <= self.gpus",
@@ -70,12 +81,8 @@ _SPEC_RULES = cel(
         field_path=".hosts",
     ),
     Rule(
-        "self.image == oldSelf.image && self.gpus == oldSelf.gpus && self.?hosts == oldSelf.?hosts"
-        " && self.?command == oldSelf.?command && self.?args == oldSelf.?args"
-        " && self.?env == oldSelf.?env && self.?nodeSelector == oldSelf.?nodeSelector"
-        " && self.?topology == oldSelf.?topology && self.maxRetries == oldSelf.maxRetries"
-        " && self.?activeDeadlineSeconds == oldSelf.?activeDeadlineSeconds",
-        "a GpuJob's spec is immutable except priority: delete the job and submit a new one",
+        " && ".join(f"has(self.{f}) == has(oldSelf.{f})" for f in _OPTIONAL_FROZEN),
+        f"{_FROZEN}: {', '.join(_OPTIONAL_FROZEN)} can be neither added nor removed",
     ),
 )
 
@@ -85,50 +92,58 @@ class GpuJobSpec(CRModel):
 
     model_config = ConfigDict(json_schema_extra=_SPEC_RULES)
 
-    image: Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^\S+$")]
+    image: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=512, pattern=r"^\S+$"),
+        Field(json_schema_extra=_frozen()),
+    ]
     """Container image, e.g. `registry.example/train:1.4`."""
-    command: list[Arg] = Field(default_factory=list, max_length=64)
+    command: list[Arg] = Field(default_factory=list, max_length=64, json_schema_extra=_frozen())
     """Entrypoint; the image's when empty."""
-    args: list[Arg] = Field(default_factory=list, max_length=256)
+    args: list[Arg] = Field(default_factory=list, max_length=256, json_schema_extra=_frozen())
     """Arguments to the entrypoint."""
     env: list[EnvVar] = Field(
         default_factory=list,
         max_length=64,
-        json_schema_extra={
-            **list_map("name"),
-            **cel(
+        json_schema_extra=_frozen(
+            rules=[
                 Rule(
                     f"self.all(e, !e.name.startsWith('{RESERVED_ENV_PREFIX}'))",
                     f"env names starting with {RESERVED_ENV_PREFIX} are set by the platform;"
                     " choose another name",
                     reason="FieldValueForbidden",
                 )
-            ),
-        },
+            ],
+            **list_map("name"),
+        ),
     )
     """Environment variables, each name once."""
-    gpus: int = Field(ge=1, le=MAX_GPUS)
+    gpus: int = Field(ge=1, le=MAX_GPUS, json_schema_extra=_frozen())
     """GPUs in total across the gang."""
-    hosts: int | None = Field(default=None, ge=1, le=MAX_HOSTS)
+    hosts: int | None = Field(default=None, ge=1, le=MAX_HOSTS, json_schema_extra=_frozen())
     """Exactly this many hosts with gpus/hosts GPUs each; absent = any hosts, one pod per GPU."""
     node_selector: dict[str, LabelValue] = Field(
         default_factory=dict,
         max_length=16,
-        json_schema_extra=cel(
-            Rule(
-                f"self.all(k, size(k) <= 317 && k.matches(r'{LABEL_KEY}'))",
-                "nodeSelector keys must be label keys such as lulea.io/gpu-model",
-            )
+        json_schema_extra=_frozen(
+            rules=[
+                Rule(
+                    f"self.all(k, size(k) <= 317 && k.matches(r'{LABEL_KEY}'))",
+                    "nodeSelector keys must be label keys such as lulea.io/gpu-model",
+                )
+            ]
         ),
     )
     """Node labels every host must have, e.g. `lulea.io/interconnect: infiniband`."""
-    topology: Topology | None = None
+    topology: Topology | None = Field(default=None, json_schema_extra=_frozen())
     """Keep all hosts in one topology domain (e.g. the same rack)."""
     priority: int = Field(default=0, ge=0, le=1000)
     """Queue priority; higher goes first (default 0). The only field that may change later."""
-    max_retries: int = Field(default=0, ge=0, le=10)
+    max_retries: int = Field(default=0, ge=0, le=10, json_schema_extra=_frozen())
     """How often a failed gang is placed again (default 0)."""
-    active_deadline_seconds: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    active_deadline_seconds: int | None = Field(
+        default=None, ge=1, le=30 * 24 * 3600, json_schema_extra=_frozen()
+    )
     """Fail the job when it has run this long."""
 
     @model_validator(mode="after")
