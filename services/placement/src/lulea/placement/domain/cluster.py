@@ -70,17 +70,21 @@ class ClusterState:
         self.nodes: dict[str, Node] = {n.name: n for n in nodes}
         self.pods: dict[str, BoundPod] = {}
         self.used: dict[str, int] = {}
-        self.version = 0  # bumps when the node set changes (eligibility caches key on it)
+        self.version = 0  # bumps when the node set changes
+        # eligibility key -> nodes admitted; shared by copies, dropped when the node set changes
+        self.eligible: dict[tuple[object, ...], dict[str, list[Node]]] = {}
 
     # --- nodes -------------------------------------------------------------------------------
     def upsert_node(self, node: Node) -> None:
         if self.nodes.get(node.name) != node:
             self.nodes[node.name] = node
             self.version += 1
+            self.eligible.clear()
 
     def remove_node(self, name: str) -> None:
         if self.nodes.pop(name, None) is not None:
             self.version += 1
+            self.eligible.clear()
 
     # --- pods --------------------------------------------------------------------------------
     def bind(self, pod_key: str, pod: BoundPod) -> None:
@@ -126,6 +130,7 @@ class ClusterState:
         other.pods = dict(self.pods)
         other.used = dict(self.used)
         other.version = self.version
+        other.eligible = self.eligible
         return other
 
     def emptied(self) -> ClusterState:
@@ -133,4 +138,5 @@ class ClusterState:
         other = ClusterState()
         other.nodes = self.nodes
         other.version = self.version
+        other.eligible = self.eligible
         return other

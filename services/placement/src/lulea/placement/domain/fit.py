@@ -42,6 +42,15 @@ def candidate_groups(gang: Gang, nodes: Iterable[Node]) -> dict[str, list[Node]]
     return groups
 
 
+def _groups(gang: Gang, state: ClusterState) -> dict[str, list[Node]]:
+    """`candidate_groups` over the whole cluster, cached until the node set changes."""
+    key = gang.eligibility
+    groups = state.eligible.get(key)
+    if groups is None:
+        groups = state.eligible[key] = candidate_groups(gang, state.nodes.values())
+    return groups
+
+
 def _fit_distinct(gang: Gang, free: list[tuple[int, str]]) -> tuple[int, list[str]] | None:
     """k distinct nodes with >= g free each, the ones leaving the smallest remainder."""
     g = gang.gpus_per_pod
@@ -79,7 +88,7 @@ def place(gang: Gang, state: ClusterState, held: Mapping[str, int] | None = None
     are kept for a reserved gang and are not offered."""
     held = held or {}
     best: tuple[tuple[int, int, str], list[str]] | None = None
-    for key, members in candidate_groups(gang, state.nodes.values()).items():
+    for key, members in _groups(gang, state).items():
         free = [(state.free(n.name) - held.get(n.name, 0), n.name) for n in members if n.schedulable]
         fit = (_fit_distinct if gang.distinct_hosts else _fit_shared)(gang, free)
         if fit is None:
@@ -143,7 +152,7 @@ def reserve(gang: Gang, state: ClusterState) -> dict[str, int]:
     GPUs still missing), so what frees up there is kept for it. Empty if it cannot fit at all."""
     g = gang.gpus_per_pod
     best: tuple[int, str, dict[str, int]] | None = None
-    for key, members in candidate_groups(gang, state.nodes.values()).items():
+    for key, members in _groups(gang, state).items():
         nodes = sorted(
             (n for n in members if n.schedulable and n.gpus >= g),
             key=lambda n: (-min(state.free(n.name), g if gang.distinct_hosts else n.gpus), n.name),

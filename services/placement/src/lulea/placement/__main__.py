@@ -1,0 +1,3 @@
+from lulea.placement.main import main
+
+main()

@@ -1,0 +1,26 @@
+"""The pod contract between the GpuJob operator and the placement scheduler.
+
+The operator writes the labels and annotations below on every pod of a gang; the
+scheduler reads them, and writes back the plan annotation, the binding annotation and the
+`PodScheduled` condition. `docs/gpu-jobs.md` describes the same contract in prose.
+"""
+
+SCHEDULER_NAME = "lulea-placement"
+GPU = "nvidia.com/gpu"
+
+# written by the operator
+GANG = "lulea.io/gang"  # label: gang id, unique in the namespace (one per job attempt)
+GANG_SIZE = "lulea.io/gang-size"  # label: number of pods in the gang
+PROJECT = "lulea.io/project"  # label: the owning project (= namespace)
+JOB = "lulea.io/job"  # label: the GpuJob name
+GANG_HOSTS = "lulea.io/gang-hosts"  # annotation: "k" when every pod needs its own host
+GROUP_BY = "lulea.io/topology-group-by"  # annotation: node label all hosts must share
+PRIORITY = "lulea.io/priority"  # annotation: queue priority 0..1000
+
+# written by the scheduler
+PLAN = "placement.lulea.io/plan"  # annotation on the gang's first pod: JSON {pod: node}
+PLACED_AT = "placement.lulea.io/placed-at"  # on every bound pod (via the Binding): decision time
+# PodScheduled=False reasons on the gang's first pod while it is not placed
+NEVER_FITS = "NeverFits"  # terminal: the gang cannot fit this cluster even empty
+UNSCHEDULABLE = "Unschedulable"  # waits for GPUs to free up
+QUOTA_EXCEEDED = "QuotaExceeded"  # waits for the project's own jobs to finish

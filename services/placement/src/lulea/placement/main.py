@@ -1,0 +1,78 @@
+"""The placement service: the scheduler loop plus /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, Response
+from lulea.placement.kube.api import Kube, connect
+from lulea.placement.metrics import PlacementMetrics
+from lulea.placement.scheduler import Scheduler
+from lulea.placement.settings import PlacementSettings
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+
+class JsonLogs(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def create_app(settings: PlacementSettings) -> FastAPI:
+    metrics = PlacementMetrics()
+    holder: dict[str, Scheduler] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        api = await connect(settings.kubeconfig, pool=settings.bind_concurrency + 8)
+        scheduler = Scheduler(Kube(api), settings, metrics)
+        holder["scheduler"] = scheduler
+        task = asyncio.create_task(scheduler.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await api.close()
+
+    app = FastAPI(title="lulea-placement", lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(response: Response) -> dict[str, str]:
+        s = holder.get("scheduler")
+        if s is None or not s.ready:
+            response.status_code = 503
+            return {"status": "syncing"}
+        return {"status": "ready"}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def main() -> None:
+    settings = PlacementSettings()
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogs())
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
