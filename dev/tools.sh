@@ -68,9 +68,9 @@ build_kwok() {
   go_build kwok sigs.k8s.io/kwok/cmd/kwok "$(path_of kwok)"
 }
 build_ferretdb() {
-  # Built from a wrapper module: FerretDB's own main module needs a version.txt that the
-  # published module lacks (FerretDB#2982), so a plain `go install` panics at start.
-  go_build ferretdb github.com/FerretDB/FerretDB/cmd/ferretdb "$(path_of ferretdb)"
+  # Our own small main (dev/tools/ferretdb/main.go) embeds FerretDB's public package: its own
+  # cmd/ferretdb panics at start for want of a version.txt the published module lacks (FerretDB#2982).
+  go_build ferretdb . "$(path_of ferretdb)"
 }
 build_helm() {
   # Without these, `helm lint/template` assume Kubernetes v1.20.

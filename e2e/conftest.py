@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client as k8s
+
 from lulea.devstack import stack as devstack
 from lulea.devstack.components import PLATFORM
 from lulea.devstack.endpoints import Stack
@@ -62,8 +63,8 @@ def mongo_uri(stack: Stack) -> str:
 def _api_client(stack: Stack, token: str) -> k8s.ApiClient:
     cfg = k8s.Configuration(host=stack.api_server)
     cfg.ssl_ca_cert = str(stack.ca_file)
-    cfg.api_key = {"authorization": token}
-    cfg.api_key_prefix = {"authorization": "Bearer"}
+    cfg.api_key = {"BearerToken": token}
+    cfg.api_key_prefix = {"BearerToken": "Bearer"}
     return k8s.ApiClient(cfg)
 
 

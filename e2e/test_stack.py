@@ -11,10 +11,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
+from pymongo import AsyncMongoClient
+
 from lulea.devstack import fleet
 from lulea.devstack.endpoints import Stack
 from lulea.devstack.layout import DEV, read_versions
-from pymongo import AsyncMongoClient
 
 
 async def test_api_server_reports_its_real_version(admin_api: k8s.ApiClient) -> None:

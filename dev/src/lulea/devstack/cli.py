@@ -44,13 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", default=os.environ.get("LULEA_STATE_DIR", REPO / ".lulea"))
     parser.add_argument("--port-base", type=int,
                         default=int(os.environ.get("LULEA_PORT_BASE", DEFAULT_PORT_BASE)))
+    parser.add_argument("--no-crds", action="store_true",
+                        help="up: skip installing the CRDs and starting the operators")
     parser.add_argument("--fleet", default=os.environ.get("LULEA_FLEET", DEV / "fleet.yaml"))
     args = parser.parse_args(argv)
     layout = layout_from(args)
     try:
         if args.command == "up":
             t0 = time.monotonic()
-            endpoints = stack.up(layout)
+            endpoints = stack.up(layout, crds=not args.no_crds)
             print(_summary(endpoints, time.monotonic() - t0))
         elif args.command == "down":
             stopped = stack.down(layout)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from lulea.devstack import kafka
 from lulea.devstack.layout import DEV, REPO, Layout
 from lulea.devstack.process import tcp_open
@@ -100,8 +101,8 @@ def _controller_manager(layout: Layout) -> list[str]:
         "--leader-elect=false", "--use-service-account-credentials=true",
         f"--service-account-private-key-file={layout.pki / 'sa.key'}",
         f"--root-ca-file={layout.pki / 'ca.crt'}",
-        # No cloud, no kubelets: node-lifecycle would evict kwok pods on lease hiccups.
-        "--controllers=*,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-node-route",
+        # No kubelets: node-lifecycle would taint and evict kwok nodes on a lease hiccup.
+        "--controllers=*,-node-lifecycle-controller,-persistentvolume-attach-detach-controller",
         "--kube-api-qps=200", "--kube-api-burst=400", "--v=1",
     ]
 
@@ -128,10 +129,8 @@ def _ferretdb(layout: Layout) -> list[str]:
     data = layout.state_dir / "ferretdb"
     data.mkdir(parents=True, exist_ok=True)
     return [
-        _tool(layout, "ferretdb"), "--handler=sqlite", f"--sqlite-url=file:{data}/",
-        f"--listen-addr=127.0.0.1:{layout.port('ferretdb')}",
-        f"--debug-addr=127.0.0.1:{layout.port('ferretdb-debug')}",
-        f"--state-dir={data}", "--telemetry=disable", "--log-level=warn",
+        _tool(layout, "ferretdb"), f"-sqlite-url=file:{data}/",
+        f"-listen-addr=127.0.0.1:{layout.port('ferretdb')}", "-log-level=warn",
     ]
 
 
@@ -185,7 +184,7 @@ DATA_PLANE: list[Component] = [
               ports=("kafka", "kafka-controller"), tools=("kafka",), prepare=kafka.prepare,
               env=kafka.env, start_timeout=120),
     Component("ferretdb", _ferretdb, lambda lay: tcp_open(lay.port("ferretdb")),
-              ports=("ferretdb", "ferretdb-debug"), tools=("ferretdb",)),
+              ports=("ferretdb",), tools=("ferretdb",)),
 ]
 
 # Operators and services: one entry each, started after the CRDs are installed.

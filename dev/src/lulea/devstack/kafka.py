@@ -107,7 +107,7 @@ def prepare(layout: Layout) -> None:
         return
     cluster_id = uuid.uuid4().hex[:22]
     fmt = _java(layout, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                "-c", str(d / "server.properties"), "--ignore-formatted", "--standalone")
+                "-c", str(d / "server.properties"), "--ignore-formatted")
     result = subprocess.run(fmt, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         log = layout.log("kafka-format")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from lulea.devstack import credentials, fleet
 from lulea.devstack.components import Component, all_components, module_installed
 from lulea.devstack.layout import REPO, USERS, Layout
@@ -117,17 +118,19 @@ def install_crds(layout: Layout) -> int:
     return len(crds)
 
 
-def bootstrap_cluster(layout: Layout) -> dict[str, int]:
+def bootstrap_cluster(layout: Layout, crds: bool = True) -> dict[str, int]:
     kubectl(layout, "apply", "--server-side", "-f", "-", input_text=yaml.safe_dump({
         "apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": "lulea-system", "labels": {"lulea.io/platform": "true"}},
     }))
-    return {"nodes": install_fleet(layout), "crds": install_crds(layout)}
+    return {"nodes": install_fleet(layout), "crds": install_crds(layout) if crds else 0}
 
 
-def up(layout: Layout) -> dict[str, object]:
+def up(layout: Layout, crds: bool = True) -> dict[str, object]:
+    """Start what is not running. `crds=False` leaves the CRDs (and so the operators) out, for
+    iterating on the CRDs themselves."""
     layout.ensure_dirs()
-    components = [c for c in all_components() if _enabled(c)]
+    components = [c for c in all_components() if _enabled(c) and (crds or c.python_module is None)]
     preflight(layout, components)
     credentials.ensure_control_plane_pki(layout)
     tokens = credentials.ensure_tokens(layout)
@@ -137,10 +140,10 @@ def up(layout: Layout) -> dict[str, object]:
     try:
         for component in components:
             if component.python_module is not None and not counts:
-                counts = bootstrap_cluster(layout)  # before the first operator
+                counts = bootstrap_cluster(layout, crds)  # before the first operator
             _start(layout, component, started)
         if not counts:
-            counts = bootstrap_cluster(layout)
+            counts = bootstrap_cluster(layout, crds)
     except BaseException:
         for managed in reversed(started):
             stop(managed)

@@ -17,9 +17,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from opentelemetry import propagate, trace
+
 from lulea.core.events.codec import EventType
 from lulea.core.events.envelope import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Event, event_id
-from opentelemetry import propagate, trace
 
 log = logging.getLogger("lulea.events")
 tracer = trace.get_tracer("lulea.core.events")

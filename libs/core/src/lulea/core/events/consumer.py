@@ -8,10 +8,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from opentelemetry import propagate, trace
+
 from lulea.core.events.bus import EVENT_TOPICS, Handler, _Rebalance, _SeenIds, ensure_topics, log, tracer
 from lulea.core.events.codec import EventType, UndecodableEvent
 from lulea.core.events.envelope import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Event
-from opentelemetry import propagate, trace
 
 
 class EventConsumer:
