@@ -443,3 +443,29 @@ async def test_status_subresource_and_printer_columns(crds: k8s.CustomObjectsApi
         stack, "get", "gj", "-n", NS, "-o", "name", "--field-selector=status.phase=Running"
     )
     assert selected.split() == [f"gpujob.lulea.io/shown-{RUN}"]
+
+
+async def test_kubectl_apply_dry_run_of_the_project_examples(
+    crds: k8s.CustomObjectsApi, stack: Stack
+) -> None:
+    # What a user types; the Projects are cluster-scoped, so no namespace needs to exist.
+    out = await kubectl(stack, "apply", "--dry-run=server", "-f", str(REPO / "examples/01-project"))
+    assert "project.lulea.io/p1 created (server dry run)" in out, out
+
+
+async def test_kubectl_shows_the_refusal_message(crds: k8s.CustomObjectsApi, stack: Stack) -> None:
+    bad = yaml.safe_dump(obj("Project", {"members": [SCIENTIST]}, "e2e-crd-no-owner"))
+    proc = await asyncio.create_subprocess_exec(
+        stack.kubectl,
+        f"--kubeconfig={stack.kubeconfig}",
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(bad.encode()), timeout=60)
+    assert proc.returncode != 0
+    assert "a project needs at least one member with role DataOwner" in err.decode()
