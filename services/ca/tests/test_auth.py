@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from lulea.ca.domain.hierarchy import Hierarchy, create_intermediate, create_root
 from lulea.ca.domain.issuance import issue_member, sign
 from lulea.ca.domain.profiles import Profile, Subject
@@ -67,9 +68,7 @@ def test_bearer_token() -> None:
 
 def test_member_from_verified_certificate(hierarchy: Hierarchy) -> None:
     issued = issue_member(hierarchy, Subject.member(MemberPrincipal("p1", "alice"), "DataOwner"))
-    member = member_from_certificate(
-        issued.cert, [hierarchy.intermediate.cert], [hierarchy.root.cert]
-    )
+    member = member_from_certificate(issued.cert, [hierarchy.intermediate.cert], [hierarchy.root])
     assert member == MemberPrincipal("p1", "alice")
 
 
@@ -79,26 +78,24 @@ def test_revoked_certificate_refused(hierarchy: Hierarchy) -> None:
         member_from_certificate(
             issued.cert,
             [hierarchy.intermediate.cert],
-            [hierarchy.root.cert],
+            [hierarchy.root],
             revoked_serials=frozenset({issued.cert.serial_number}),
         )
 
 
 def test_other_root_refused(hierarchy: Hierarchy) -> None:
     other_root = create_root("Other Root")
-    other = Hierarchy(other_root, create_intermediate(other_root))
+    other = Hierarchy(other_root.cert, create_intermediate(other_root))
     issued = issue_member(other, Subject.member(MemberPrincipal("p1", "alice"), "DataOwner"))
     with pytest.raises(UntrustedCertificate, match="does not verify"):
-        member_from_certificate(issued.cert, [other.intermediate.cert], [hierarchy.root.cert])
+        member_from_certificate(issued.cert, [other.intermediate.cert], [hierarchy.root])
 
 
 def test_expired_certificate_refused(hierarchy: Hierarchy) -> None:
     issued = issue_member(hierarchy, Subject.member(MemberPrincipal("p1", "alice"), "DataOwner"))
     later = issued.not_after + dt.timedelta(days=1)
     with pytest.raises(UntrustedCertificate):
-        member_from_certificate(
-            issued.cert, [hierarchy.intermediate.cert], [hierarchy.root.cert], now=later
-        )
+        member_from_certificate(issued.cert, [hierarchy.intermediate.cert], [hierarchy.root], now=later)
 
 
 def test_server_only_or_non_member_cn_refused(hierarchy: Hierarchy) -> None:
@@ -106,4 +103,4 @@ def test_server_only_or_non_member_cn_refused(hierarchy: Hierarchy) -> None:
     subject = Subject(common_name="kafka-broker", profile=Profile.CLIENT)
     cert = sign(hierarchy, subject, key.public_key()).cert
     with pytest.raises(UntrustedCertificate, match="project"):
-        member_from_certificate(cert, [hierarchy.intermediate.cert], [hierarchy.root.cert])
+        member_from_certificate(cert, [hierarchy.intermediate.cert], [hierarchy.root])

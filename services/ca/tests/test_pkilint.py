@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from lulea.ca.domain.hierarchy import Hierarchy
 from lulea.ca.domain.issuance import issue_member, sign
 from lulea.ca.domain.profiles import Profile, Subject
@@ -33,9 +34,7 @@ def findings(tool: list[str], der: bytes, tmp_path: Path) -> list[dict[str, obje
     report = json.loads(out.stdout)
     results = report["results"] if isinstance(report, dict) else report
     found = [
-        {"validator": r.get("validator"), **f}
-        for r in results
-        for f in r.get("finding_descriptions", [])
+        {"validator": r.get("validator"), **f} for r in results for f in r.get("finding_descriptions", [])
     ]
     assert out.returncode == len(found), (out.returncode, found)
     return found
@@ -46,14 +45,12 @@ def der(cert) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def test_root_and_intermediate_lint_clean(hierarchy: Hierarchy, tmp_path: Path) -> None:
-    assert findings(["lint_pkix_cert", "lint"], der(hierarchy.root.cert), tmp_path) == []
+    assert findings(["lint_pkix_cert", "lint"], der(hierarchy.root), tmp_path) == []
     assert findings(["lint_pkix_cert", "lint"], der(hierarchy.intermediate.cert), tmp_path) == []
 
 
 @pytest.mark.parametrize("crl_url", [None, "http://ca.lulea-system.svc:8080/crl"])
-def test_member_certificate_lints_clean(
-    hierarchy: Hierarchy, tmp_path: Path, crl_url: str | None
-) -> None:
+def test_member_certificate_lints_clean(hierarchy: Hierarchy, tmp_path: Path, crl_url: str | None) -> None:
     subject = Subject.member(MemberPrincipal("p1", "alice"), "DataOwner")
     issued = issue_member(hierarchy, subject, crl_url=crl_url)
     assert findings(["lint_pkix_cert", "lint"], der(issued.cert), tmp_path) == []

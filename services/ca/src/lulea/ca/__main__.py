@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+
 from lulea.ca.domain.hierarchy import new_key
 from lulea.ca.domain.issuance import sign
 from lulea.ca.domain.profiles import Profile, Subject
@@ -59,7 +60,7 @@ def issue_server(directory: Path, cn: str, sans: list[str], out_dir: Path) -> Pa
     keystore = out_dir / f"{cn}.keystore.pem"
     keyfiles._write(keystore, key_pem + signed.cert_pem() + intermediate, 0o600)
     keyfiles._write(out_dir / f"{cn}.crt", signed.cert_pem() + intermediate, 0o644)
-    keyfiles._write(out_dir / "truststore.pem", hierarchy.root.cert_pem(), 0o644)
+    keyfiles._write(out_dir / "truststore.pem", hierarchy.root_pem(), 0o644)
     return keystore
 
 

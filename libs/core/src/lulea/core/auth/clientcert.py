@@ -18,6 +18,7 @@ from cryptography.x509.verification import (
     Store,
     VerificationError,
 )
+
 from lulea.core.auth.principal import InvalidPrincipal, MemberPrincipal, parse_member_common_name
 
 

@@ -12,9 +12,7 @@ class TokenRejected(ValueError):
     """The API server did not authenticate the token."""
 
 
-async def review_token(
-    api_client: Any, token: str, audiences: Sequence[str] = ()
-) -> KubernetesPrincipal:
+async def review_token(api_client: Any, token: str, audiences: Sequence[str] = ()) -> KubernetesPrincipal:
     """Ask the API server who `token` belongs to (kubernetes_asyncio ApiClient).
 
     The caller's own service account needs `create` on `tokenreviews`
@@ -25,9 +23,7 @@ async def review_token(
     if not token:
         raise TokenRejected("no bearer token")
     spec = client.V1TokenReviewSpec(token=token, audiences=list(audiences) or None)
-    review = await client.AuthenticationV1Api(api_client).create_token_review(
-        client.V1TokenReview(spec=spec)
-    )
+    review = await client.AuthenticationV1Api(api_client).create_token_review(client.V1TokenReview(spec=spec))
     status = review.status
     if status is None or not status.authenticated or status.user is None:
         reason = (status.error if status is not None else None) or "token not authenticated"

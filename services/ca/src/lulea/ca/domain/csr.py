@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
 from lulea.ca.domain.errors import BadSubject, MalformedCsr, SubjectNotAllowed, UnsupportedKey
 from lulea.ca.domain.profiles import Profile, Subject
 from lulea.core.auth import KubernetesPrincipal, MemberPrincipal, Principal
@@ -58,7 +59,7 @@ def parse_csr(pem: str) -> CertificateRequest:
     others = [n for n in san if not isinstance(n, x509.DNSName | x509.IPAddress)]
     if others:
         raise BadSubject("only DNS and IP subjectAltNames are allowed")
-    dns = tuple(str(n.value).lower() for n in san.get_values_for_type(x509.DNSName))
+    dns = tuple(str(n).lower() for n in san.get_values_for_type(x509.DNSName))
     ips = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
     if len(dns) + len(ips) > MAX_SANS:
         raise BadSubject(f"at most {MAX_SANS} subjectAltNames")

@@ -8,6 +8,7 @@ from enum import IntEnum
 class ErrorCode(IntEnum):
     """Wire codes: the first three digits are the HTTP status."""
 
+    INVALID_REQUEST = 42200
     MALFORMED_CSR = 42201
     UNSUPPORTED_KEY = 42202
     BAD_SUBJECT = 42203

@@ -56,13 +56,18 @@ class Authority:
 
 @dataclass(frozen=True)
 class Hierarchy:
-    root: Authority
+    """What the online CA holds: the root's certificate (never its key) and the intermediate."""
+
+    root: x509.Certificate
     intermediate: Authority
+
+    def root_pem(self) -> bytes:
+        return self.root.public_bytes(serialization.Encoding.PEM)
 
     @property
     def chain_pem(self) -> bytes:
         """Intermediate then root: what a leaf's `ca.crt` holds."""
-        return self.intermediate.cert_pem() + self.root.cert_pem()
+        return self.intermediate.cert_pem() + self.root_pem()
 
 
 def _ca_extensions(

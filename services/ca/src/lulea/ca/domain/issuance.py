@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
+
 from lulea.ca.domain.hierarchy import Hierarchy, new_key
 from lulea.ca.domain.profiles import BACKDATE, DEFAULT_LIFETIME, Subject
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 from lulea.core.auth import MemberPrincipal
 
 DEFAULT_LIFETIME = dt.timedelta(days=30)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+
 from lulea.ca.domain.hierarchy import Authority
 
 CRL_VALIDITY = dt.timedelta(hours=24)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cryptography import x509
+
 from lulea.ca.domain.hierarchy import (
     Authority,
     Hierarchy,
@@ -32,12 +34,13 @@ def save_authority(directory: Path, name: str, authority: Authority) -> None:
 
 
 def load(directory: Path) -> Hierarchy:
-    def one(name: str) -> Authority:
-        return load_authority(
-            (directory / f"{name}.crt").read_bytes(), (directory / f"{name}.key").read_bytes()
-        )
-
-    return Hierarchy(root=one(ROOT), intermediate=one(INTERMEDIATE))
+    """The online part: root certificate and intermediate key pair (the root key stays put)."""
+    root = x509.load_pem_x509_certificate((directory / f"{ROOT}.crt").read_bytes())
+    intermediate = load_authority(
+        (directory / f"{INTERMEDIATE}.crt").read_bytes(),
+        (directory / f"{INTERMEDIATE}.key").read_bytes(),
+    )
+    return Hierarchy(root=root, intermediate=intermediate)
 
 
 def init(directory: Path) -> tuple[Hierarchy, bool]:

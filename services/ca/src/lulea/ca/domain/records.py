@@ -1,0 +1,84 @@
+"""What the CA remembers about each certificate it issued (the audit record), and the
+ports the domain needs: a record store, a Secret writer and an event sink."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from lulea.ca.domain.revocation import Reason, RevokedEntry
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"  # rotated: replaced in its Secret, left to expire
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    serial: str  # lowercase hex
+    common_name: str
+    profile: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    status: Status = Status.ACTIVE
+    project: str | None = None
+    user: str | None = None
+    role: str | None = None
+    revoked_at: dt.datetime | None = None
+    reason: Reason | None = None
+    revoked_by: str | None = None  # the event (or request) that revoked it
+
+    @property
+    def renew_at(self) -> dt.datetime:
+        return self.not_before + (self.not_after - self.not_before) * 2 / 3
+
+    def revoked(self, reason: Reason, at: dt.datetime, by: str) -> CertificateRecord:
+        return replace(self, status=Status.REVOKED, reason=reason, revoked_at=at, revoked_by=by)
+
+    def revoked_entry(self) -> RevokedEntry:
+        assert self.revoked_at is not None and self.reason is not None
+        return RevokedEntry(int(self.serial, 16), self.revoked_at, self.reason)
+
+
+class RecordStore(Protocol):
+    async def insert(self, record: CertificateRecord) -> None: ...
+    async def get(self, serial: str) -> CertificateRecord | None: ...
+    async def members(
+        self, project: str, user: str | None = None, status: Status | None = None
+    ) -> list[CertificateRecord]: ...
+    async def set_status(
+        self, record: CertificateRecord, status: Status, expect: Status = Status.ACTIVE
+    ) -> bool: ...
+    async def due_for_renewal(self, now: dt.datetime, limit: int) -> list[CertificateRecord]: ...
+    async def revoked(self) -> list[CertificateRecord]: ...
+    async def next_crl_number(self) -> int: ...
+
+
+class SecretStore(Protocol):
+    async def read_serial(self, namespace: str, name: str) -> str | None: ...
+    async def put(
+        self,
+        namespace: str,
+        name: str,
+        data: dict[str, bytes],
+        labels: dict[str, str],
+        annotations: dict[str, str],
+    ) -> None: ...
+    async def delete(self, namespace: str, name: str) -> None: ...
+
+
+class EventSink(Protocol):
+    async def publish(
+        self,
+        event_type: Any,
+        *,
+        subject: str,
+        key: str,
+        data: dict[str, Any],
+        id_parts: Iterable[str],
+    ) -> Any: ...

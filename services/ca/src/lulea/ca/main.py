@@ -1,0 +1,129 @@
+"""The CA service: HTTP API, event consumer, rotation and CRL loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+
+import uvicorn
+from fastapi import FastAPI
+from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio import config as k8s_config
+
+from lulea.ca.api.app import create_app
+from lulea.ca.api.deps import CaState
+from lulea.ca.domain.crl import CurrentCrl
+from lulea.ca.domain.handlers import HANDLED, handle
+from lulea.ca.domain.membership import MemberCertificates
+from lulea.ca.settings import Settings
+from lulea.ca.store import keyfiles, keysecrets
+from lulea.ca.store.mongo import MongoRecords
+from lulea.ca.store.secrets import KubernetesSecrets
+from lulea.core.auth.tokenreview import review_token
+from lulea.core.events import EventConsumer, EventPublisher
+
+log = logging.getLogger("lulea.ca")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+async def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> None:
+    """Run `step` periodically; a failing step is logged and retried next round."""
+    while True:
+        try:
+            await step()
+        except Exception:
+            log.exception("%s failed; retrying in %.0fs", name, seconds)
+        await asyncio.sleep(seconds)
+
+
+async def kubernetes_client(settings: Settings) -> k8s.ApiClient:
+    if settings.kubeconfig is not None:
+        cfg = k8s.Configuration()
+        await k8s_config.load_kube_config(str(settings.kubeconfig), client_configuration=cfg)
+        return k8s.ApiClient(cfg)
+    k8s_config.load_incluster_config()
+    return k8s.ApiClient()
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    api = await kubernetes_client(settings)
+    if settings.key_dir is not None:
+        hierarchy = keyfiles.load(settings.key_dir)
+    else:
+        hierarchy = await keysecrets.load(
+            api, settings.key_namespace, settings.root_secret, settings.intermediate_secret
+        )
+    records = MongoRecords.connect(settings.mongo_uri, settings.mongo_database)
+    await records.ensure_indexes()
+    publisher = EventPublisher(settings.kafka_bootstrap, source="lulea/ca")
+    await publisher.start()
+    crl = CurrentCrl(hierarchy.intermediate, records, validity=settings.crl_validity)
+    members = MemberCertificates(
+        hierarchy,
+        records,
+        KubernetesSecrets(api),
+        publisher,
+        lifetime=settings.lifetime,
+        crl_url=settings.crl_url,
+        on_revoked=crl.refresh,
+    )
+    app.state.ca = CaState(
+        hierarchy=hierarchy,
+        records=records,
+        crl=crl,
+        members=members,
+        authenticate=partial(review_token, api, audiences=settings.token_audiences),
+        platform_namespaces=settings.platform_namespaces,
+        ready=records.ping,
+    )
+    await crl.refresh()
+    tasks = [
+        asyncio.create_task(every(settings.rotation_interval_seconds, members.rotate_due, "rotation")),
+        asyncio.create_task(every(settings.crl_validity.total_seconds() / 6, crl.current, "crl")),
+    ]
+    if settings.consume_events:
+        consumer = EventConsumer(
+            settings.kafka_bootstrap,
+            group_id="lulea-ca",
+            handler=partial(handle, certificates=members),
+            types=set(HANDLED),
+        )
+        tasks.append(asyncio.create_task(consumer.run()))
+    log.info("CA ready: intermediate %s", hierarchy.intermediate.cert.subject.rfc4514_string())
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await publisher.stop()
+        await api.close()
+
+
+def build(settings: Settings) -> FastAPI:
+    return create_app(lifespan=partial(lifespan, settings=settings))
+
+
+def run() -> None:
+    settings = Settings()  # fails here on bad or missing values
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    uvicorn.run(build(settings), host=settings.host, port=settings.port, log_config=None)

@@ -1,0 +1,49 @@
+"""The CA's settings (env prefix LULEA_CA_); bad values fail at start."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LULEA_CA_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    kafka_bootstrap: str = Field(..., min_length=1)
+    mongo_uri: str = Field(..., min_length=1)
+    mongo_database: str = "lulea_ca"
+    kubeconfig: Path | None = None  # None: in-cluster service account
+    # The hierarchy: a directory from `python -m lulea.ca init`, or Secrets in a namespace.
+    key_dir: Path | None = None
+    key_namespace: str = "lulea-system"
+    root_secret: str = "lulea-ca-root"
+    intermediate_secret: str = "lulea-ca-intermediate"
+    lifetime_days: float = Field(30.0, gt=0.0, le=397.0)
+    rotation_interval_seconds: float = Field(60.0, ge=1.0, le=3600.0)
+    crl_validity_hours: float = Field(24.0, ge=1.0, le=24.0 * 30)
+    crl_url: str | None = None
+    platform_namespaces: frozenset[str] = frozenset({"lulea-system"})
+    token_audiences: tuple[str, ...] = ()
+    consume_events: bool = True
+
+    @property
+    def lifetime(self) -> dt.timedelta:
+        return dt.timedelta(days=self.lifetime_days)
+
+    @property
+    def crl_validity(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.crl_validity_hours)
+
+    @model_validator(mode="after")
+    def _keys_somewhere(self) -> Self:
+        if self.key_dir is not None and not (self.key_dir / "intermediate.key").exists():
+            raise ValueError(f"key_dir {self.key_dir} holds no intermediate.key: run init")
+        if self.crl_url is not None and not self.crl_url.startswith("http://"):
+            raise ValueError("crl_url must be an http:// URL (RFC 5280 CRL distribution)")
+        return self
