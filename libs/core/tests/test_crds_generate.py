@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from lulea.core.crds.__main__ import main
 from lulea.core.crds.definition import KINDS, Kind
 from lulea.core.crds.generate import TARGETS, drift, rendered

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel, ValidationError
+
 from lulea.core.crds import (
     Condition,
     ConditionStatus,
@@ -23,7 +25,6 @@ from lulea.core.crds import (
     Topic,
     TopicSpec,
 )
-from pydantic import BaseModel, ValidationError
 
 ROOT = Path(__file__).resolve().parents[3]
 WHOLE = {"Project": Project, "Dataset": Dataset, "Topic": Topic, "GpuJob": GpuJob}
@@ -85,6 +86,25 @@ BAD: list[tuple[str, type[BaseModel], dict[str, Any], str]] = [
         TopicSpec,
         {"config": {"unclean.leader.election.enable": "true"}},
         "config keys must be one of",
+    ),
+    ("topic-config-not-number", TopicSpec, {"config": {"retention.ms": "7d"}}, "whole numbers"),
+    (
+        "topic-cleanup-policy",
+        TopicSpec,
+        {"config": {"cleanup.policy": "forever"}},
+        "cleanup.policy must be one of",
+    ),
+    (
+        "topic-compression",
+        TopicSpec,
+        {"config": {"compression.type": "brotli"}},
+        "compression.type must be one of",
+    ),
+    (
+        "topic-min-isr",
+        TopicSpec,
+        {"config": {"min.insync.replicas": "2"}},
+        "must not exceed replicationFactor",
     ),
     ("topic-bad-compat", TopicSpec, {"compatibility": "SIDEWAYS"}, "BACKWARD"),
     ("topic-schema-not-json", TopicSpec, {"avroSchema": "{not json"}, "must be JSON"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Self
 
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
 from lulea.core.crds.meta import CRModel, ObjectMeta, ProjectName, Status, list_map
 from lulea.core.crds.share import MAX_SHARES, check_unique_projects, name_rules
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 
 class DatasetAccess(StrEnum):

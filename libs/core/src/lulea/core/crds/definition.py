@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from lulea.core.crds import dataset, gpujob, project, topic
 from lulea.core.crds.meta import GROUP, VERSION, Rule
 from lulea.core.crds.schema import ordered, structural_schema
-from pydantic import BaseModel
 
 READY = {
     "name": "Ready",

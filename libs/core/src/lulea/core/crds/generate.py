@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # until types-PyYAML is a dev dep
+
 from lulea.core.crds.definition import KINDS, Kind
 
 HEADER = (

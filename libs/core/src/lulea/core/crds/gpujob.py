@@ -6,6 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
 from lulea.core.crds.meta import (
     LABEL_KEY,
     CRModel,
@@ -18,7 +20,6 @@ from lulea.core.crds.meta import (
     list_map,
 )
 from lulea.core.crds.share import name_rules
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 MAX_GPUS = 4096
 MAX_HOSTS = 512

@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Self
 
-from lulea.core.crds.meta import DNS_LABEL, CRModel, ObjectMeta, Rule, Status, cel, list_map
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from lulea.core.crds.meta import DNS_LABEL, CRModel, ObjectMeta, Rule, Status, cel, list_map
 
 #: Namespaces a project may not take over.
 RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")

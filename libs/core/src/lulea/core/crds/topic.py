@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Annotated, Self
 
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+
 from lulea.core.crds.meta import CRModel, ObjectMeta, ProjectName, Rule, Status, cel, list_map
 from lulea.core.crds.share import MAX_SHARES, check_unique_projects, name_rules
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 MAX_PARTITIONS = 1024
 MAX_REPLICATION = 5
@@ -149,6 +151,13 @@ class TopicSpec(CRModel):
         bad = sorted(set(config) - set(ALLOWED_CONFIG))
         if bad:
             raise ValueError(f"config keys must be one of: {', '.join(ALLOWED_CONFIG)} (got {bad})")
+        for key in NUMERIC_CONFIG:
+            if key in config and not re.fullmatch(r"-?[0-9]{1,19}", config[key]):
+                raise ValueError(f"config values for {key} must be whole numbers (as strings)")
+        if config.get("cleanup.policy", "delete") not in CLEANUP_POLICIES:
+            raise ValueError("config cleanup.policy must be one of: " + " | ".join(CLEANUP_POLICIES))
+        if config.get("compression.type", "producer") not in COMPRESSION_TYPES:
+            raise ValueError("config compression.type must be one of: " + ", ".join(COMPRESSION_TYPES))
         return config
 
     @field_validator("avro_schema")
@@ -162,8 +171,10 @@ class TopicSpec(CRModel):
         return schema
 
     @model_validator(mode="after")
-    def _unique_shares(self) -> Self:
+    def _shares_and_replicas(self) -> Self:
         check_unique_projects([s.project for s in self.shares])
+        if int(self.config.get("min.insync.replicas", "1")) > self.replication_factor:
+            raise ValueError("config min.insync.replicas must not exceed replicationFactor")
         return self
 
 
