@@ -1,0 +1,27 @@
+"""The pod contract with the placement scheduler (mirrors lulea.placement.contract: an
+operator never imports a service). docs/gpu-jobs.md describes it in prose."""
+
+SCHEDULER_NAME = "lulea-placement"
+GPU = "nvidia.com/gpu"
+GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "gpujobs"
+
+GANG = "lulea.io/gang"
+GANG_SIZE = "lulea.io/gang-size"
+PROJECT = "lulea.io/project"
+JOB = "lulea.io/job"
+ATTEMPT = "lulea.io/attempt"
+RANK = "lulea.io/rank"
+GANG_HOSTS = "lulea.io/gang-hosts"
+GROUP_BY = "lulea.io/topology-group-by"
+PRIORITY = "lulea.io/priority"
+SUBMITTED_BY = "lulea.io/submitted-by"  # stamped on the GpuJob by the admission webhook
+SIM_PREFIX = "sim.lulea.io/"  # job annotations copied to pods (kwok stages act on them)
+
+NEVER_FITS = "NeverFits"  # PodScheduled=False reason: terminal, the job fails at once
+KWOK_TAINT_KEY = "kwok.x-k8s.io/node"
+CERT_DIR = "/var/run/lulea/certs"
+
+
+def cert_secret(user: str) -> str:
+    """The CA service's Secret for a project member (services/ca `secret_name`)."""
+    return f"lulea-cert-{user}"

@@ -1,0 +1,164 @@
+"""The gang of pods a GpuJob attempt needs: a pure function of the job, unit-tested.
+
+`hosts: k` gives k pods of gpus/k GPUs each, on k distinct nodes; no `hosts` gives one pod
+per GPU, anywhere. The pods also carry pod (anti-)affinity saying the same thing, so that
+kube-scheduler, given the same pods, would be asked for the same shape (bench/placement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lulea.operators.gpujob import contract as c
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PodEnvironment:
+    """What the platform injects into every job pod."""
+
+    kafka_bootstrap: str | None = None
+    schema_registry_url: str | None = None
+    tolerate_kwok: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def gang_id(job: str, attempt: int) -> str:
+    return f"{job}-a{attempt}"
+
+
+def gang_shape(spec: Obj) -> tuple[int, int]:
+    """(pods, GPUs per pod) from the spec alone."""
+    gpus, hosts = int(spec["gpus"]), spec.get("hosts")
+    if hosts:
+        return int(hosts), gpus // int(hosts)
+    return gpus, 1
+
+
+def _affinity(spec: Obj, gang: str) -> Obj:
+    same_gang = {"labelSelector": {"matchLabels": {c.GANG: gang}}}
+    affinity: Obj = {}
+    if spec.get("hosts") and int(spec["hosts"]) > 1:
+        affinity["podAntiAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {**same_gang, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    group_by = (spec.get("topology") or {}).get("groupBy")
+    if group_by:
+        affinity["podAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [{**same_gang, "topologyKey": group_by}]
+        }
+    return affinity
+
+
+def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> list[Obj]:
+    """Every pod of the job's gang for this attempt, ready to create."""
+    env = env or PodEnvironment()
+    meta, spec = job["metadata"], job["spec"]
+    name, namespace = meta["name"], meta["namespace"]
+    size, per_pod = gang_shape(spec)
+    gang = gang_id(name, attempt)
+    notes_in = meta.get("annotations") or {}
+    user = notes_in.get(c.SUBMITTED_BY)
+    annotations = {k: v for k, v in notes_in.items() if k.startswith(c.SIM_PREFIX)}
+    annotations[c.PRIORITY] = str(spec.get("priority", 0))
+    if spec.get("hosts"):
+        annotations[c.GANG_HOSTS] = str(size)
+    group_by = (spec.get("topology") or {}).get("groupBy")
+    if group_by:
+        annotations[c.GROUP_BY] = group_by
+    labels = {
+        c.GANG: gang,
+        c.GANG_SIZE: str(size),
+        c.PROJECT: namespace,
+        c.JOB: name,
+        c.ATTEMPT: str(attempt),
+        "app.kubernetes.io/managed-by": "lulea-operator-gpujob",
+    }
+    platform_env = {
+        "LULEA_PROJECT": namespace,
+        "LULEA_JOB": name,
+        "LULEA_GANG": gang,
+        "LULEA_GANG_SIZE": str(size),
+        "LULEA_GPUS": str(per_pod),
+        **env.extra_env,
+    }
+    if env.kafka_bootstrap:
+        platform_env["LULEA_KAFKA_BOOTSTRAP"] = env.kafka_bootstrap
+    if env.schema_registry_url:
+        platform_env["LULEA_SCHEMA_REGISTRY_URL"] = env.schema_registry_url
+    volumes: list[Obj] = []
+    mounts: list[Obj] = []
+    if user:
+        platform_env["LULEA_USER"] = user
+        platform_env["LULEA_CERT_DIR"] = c.CERT_DIR
+        # optional: a job runs (without Kafka mTLS) where no CA has issued the member a cert
+        volumes.append(
+            {"name": "member-cert", "secret": {"secretName": c.cert_secret(user), "optional": True}}
+        )
+        mounts.append({"name": "member-cert", "mountPath": c.CERT_DIR, "readOnly": True})
+    tolerations = [{"key": c.KWOK_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
+    owner = {
+        "apiVersion": f"{c.GROUP}/{c.VERSION}",
+        "kind": "GpuJob",
+        "name": name,
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    pods = []
+    for rank in range(size):
+        user_env = [{"name": e["name"], "value": e.get("value", "")} for e in spec.get("env") or ()]
+        container: Obj = {
+            "name": "main",
+            "image": spec["image"],
+            "env": user_env
+            + [{"name": k, "value": v} for k, v in platform_env.items()]
+            + [{"name": "LULEA_RANK", "value": str(rank)}],
+            "resources": {"limits": {c.GPU: str(per_pod)}, "requests": {c.GPU: str(per_pod)}},
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        }
+        if spec.get("command"):
+            container["command"] = list(spec["command"])
+        if spec.get("args"):
+            container["args"] = list(spec["args"])
+        if mounts:
+            container["volumeMounts"] = mounts
+        pod_spec: Obj = {
+            "schedulerName": c.SCHEDULER_NAME,
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 65532,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [container],
+        }
+        if spec.get("nodeSelector"):
+            pod_spec["nodeSelector"] = dict(spec["nodeSelector"])
+        if env.tolerate_kwok:
+            pod_spec["tolerations"] = tolerations
+        if affinity := _affinity(spec, gang):
+            pod_spec["affinity"] = affinity
+        if volumes:
+            pod_spec["volumes"] = volumes
+        pods.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{gang}-{rank}",
+                    "namespace": namespace,
+                    "labels": {**labels, c.RANK: str(rank)},
+                    "annotations": dict(annotations),
+                    "ownerReferences": [owner],
+                },
+                "spec": pod_spec,
+            }
+        )
+    return pods

@@ -1,0 +1,95 @@
+"""kopf wiring: every GpuJob and every pod of a gang leads to one reconcile of its job.
+
+Level-based: handlers only say *which* job to look at; `Reconciler.reconcile` reads the job
+and its pods and decides. A timer re-checks unfinished jobs (deadlines, missed events).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+from kubernetes_asyncio import client, config
+
+from lulea.operators.gpujob import contract as c
+from lulea.operators.gpujob.gang import PodEnvironment
+from lulea.operators.gpujob.publishing import JobEvents, KafkaJobEvents, LoggedJobEvents
+from lulea.operators.gpujob.reconcile import Reconciler
+from lulea.operators.gpujob.settings import GpuJobSettings
+
+log = logging.getLogger(__name__)
+STATE: dict[str, Any] = {}
+
+
+def _reconciler() -> Reconciler:
+    return STATE["reconciler"]  # type: ignore[no-any-return]
+
+
+@kopf.on.startup()
+async def startup(**kw: Any) -> None:
+    settings: kopf.OperatorSettings = kw["settings"]
+    conf = GpuJobSettings()
+    settings.peering.standalone = True
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="gpujob.lulea.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="gpujob.lulea.io", key="last-handled-configuration"
+    )
+    settings.posting.level = logging.INFO
+    api_conf = client.Configuration()
+    if conf.kubeconfig or os.environ.get("KUBECONFIG"):
+        await config.load_kube_config(config_file=conf.kubeconfig, client_configuration=api_conf)
+    else:
+        config.load_incluster_config(client_configuration=api_conf)  # type: ignore[no-untyped-call]
+    api = client.ApiClient(api_conf)
+    events: JobEvents = KafkaJobEvents(conf.kafka_bootstrap) if conf.kafka_bootstrap else LoggedJobEvents()
+    await events.start()
+    env = PodEnvironment(
+        kafka_bootstrap=conf.kafka_bootstrap,
+        schema_registry_url=conf.schema_registry_url,
+        tolerate_kwok=conf.tolerate_kwok,
+    )
+    STATE.update(api=api, events=events, settings=conf, reconciler=Reconciler(api, events, env))
+
+
+@kopf.on.cleanup()
+async def cleanup(**_: Any) -> None:
+    if "events" in STATE:
+        await STATE["events"].stop()
+    if "api" in STATE:
+        await STATE["api"].close()
+
+
+@kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL)
+@kopf.on.create(c.GROUP, c.VERSION, c.PLURAL)
+@kopf.on.field(c.GROUP, c.VERSION, c.PLURAL, field="spec.priority")
+async def job_changed(**kw: Any) -> None:
+    await _reconciler().poke(kw["namespace"], kw["name"])
+
+
+@kopf.timer(
+    c.GROUP,
+    c.VERSION,
+    c.PLURAL,
+    interval=5.0,
+    idle=None,
+    when=lambda status, **_: (status or {}).get("phase") not in ("Succeeded", "Failed"),
+)
+async def job_resync(**kw: Any) -> None:
+    await _reconciler().poke(kw["namespace"], kw["name"])
+
+
+@kopf.on.event("", "v1", "pods", labels={c.JOB: kopf.PRESENT, c.GANG: kopf.PRESENT})
+async def gang_pod_changed(**kw: Any) -> None:
+    if "reconciler" in STATE:
+        await _reconciler().poke(kw["namespace"], kw["labels"][c.JOB])
+
+
+@kopf.on.delete(c.GROUP, c.VERSION, c.PLURAL, optional=True)
+async def job_deleted(**kw: Any) -> None:
+    """Pods go with the job (ownerReferences); deleting them here frees GPUs sooner."""
+    core = client.CoreV1Api(STATE["api"])
+    await core.delete_collection_namespaced_pod(
+        namespace, label_selector=f"{c.JOB}={name}", grace_period_seconds=0
+    )

@@ -1,0 +1,109 @@
+"""desired_pods: the gang's shape and contract follow from the GpuJob alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lulea.operators.gpujob import contract as c
+from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
+
+
+def job(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "lulea.io/v1alpha1",
+        "kind": "GpuJob",
+        "metadata": {
+            "name": "train",
+            "namespace": "p1",
+            "uid": "u-1",
+            "generation": 1,
+            "annotations": {"sim.lulea.io/outcome": "Succeeded", "other": "x", c.SUBMITTED_BY: "alice"},
+        },
+        "spec": {"image": "busybox", "command": ["sh", "-c", "true"], **spec},
+    }
+
+
+def gpus(pod: dict[str, Any]) -> int:
+    return int(pod["spec"]["containers"][0]["resources"]["limits"][c.GPU])
+
+
+@pytest.mark.parametrize(
+    ("spec", "pods", "per_pod"),
+    [
+        ({"gpus": 4}, 4, 1),
+        ({"gpus": 10, "hosts": 1}, 1, 10),
+        ({"gpus": 100, "hosts": 10}, 10, 10),
+        ({"gpus": 20, "hosts": 2}, 2, 10),
+    ],
+)
+def test_shape(spec: dict[str, Any], pods: int, per_pod: int) -> None:
+    out = desired_pods(job(**spec), attempt=1)
+    assert len(out) == pods and {gpus(p) for p in out} == {per_pod}
+    assert len({p["metadata"]["name"] for p in out}) == pods
+    for p in out:
+        assert p["metadata"]["labels"][c.GANG_SIZE] == str(pods)
+        assert p["metadata"]["labels"][c.GANG] == "train-a1"
+
+
+def test_distinct_hosts_and_topology_are_declared_both_ways() -> None:
+    (pod, _) = desired_pods(
+        job(
+            gpus=20,
+            hosts=2,
+            topology={"groupBy": "lulea.io/rack"},
+            nodeSelector={"lulea.io/gpu-model": "p100"},
+        ),
+        attempt=3,
+    )
+    notes, spec = pod["metadata"]["annotations"], pod["spec"]
+    assert notes[c.GANG_HOSTS] == "2" and notes[c.GROUP_BY] == "lulea.io/rack"
+    assert spec["nodeSelector"] == {"lulea.io/gpu-model": "p100"}
+    anti = spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert anti["topologyKey"] == "kubernetes.io/hostname"
+    assert anti["labelSelector"]["matchLabels"] == {c.GANG: "train-a3"}
+    assert (
+        spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"]
+        == "lulea.io/rack"
+    )
+
+
+def test_any_hosts_has_no_affinity_and_no_hosts_annotation() -> None:
+    pod = desired_pods(job(gpus=4), attempt=1)[0]
+    assert "affinity" not in pod["spec"] and c.GANG_HOSTS not in pod["metadata"]["annotations"]
+
+
+def test_contract_fields() -> None:
+    pod = desired_pods(
+        job(gpus=2, priority=7),
+        attempt=1,
+        env=PodEnvironment(kafka_bootstrap="k:9092", schema_registry_url="http://r"),
+    )[0]
+    meta, spec = pod["metadata"], pod["spec"]
+    assert spec["schedulerName"] == "lulea-placement" and spec["restartPolicy"] == "Never"
+    assert meta["labels"][c.PROJECT] == "p1" and meta["labels"][c.JOB] == "train"
+    assert meta["annotations"]["sim.lulea.io/outcome"] == "Succeeded"
+    assert "other" not in meta["annotations"] and meta["annotations"][c.PRIORITY] == "7"
+    owner = meta["ownerReferences"][0]
+    assert (owner["kind"], owner["uid"], owner["controller"]) == ("GpuJob", "u-1", True)
+    assert spec["tolerations"][0]["key"] == "kwok.x-k8s.io/node"
+    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
+    assert env["LULEA_KAFKA_BOOTSTRAP"] == "k:9092" and env["LULEA_USER"] == "alice"
+    assert env["LULEA_SCHEMA_REGISTRY_URL"] == "http://r" and env["LULEA_RANK"] == "0"
+    assert spec["volumes"][0]["secret"] == {"secretName": "lulea-cert-alice", "optional": True}
+
+
+def test_restricted_pod_security() -> None:
+    spec = desired_pods(job(gpus=1), attempt=1)[0]["spec"]
+    ctr = spec["containers"][0]["securityContext"]
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert ctr == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def test_no_submitter_no_certificate_and_no_kwok_toleration_when_off() -> None:
+    j = job(gpus=1)
+    del j["metadata"]["annotations"][c.SUBMITTED_BY]
+    spec = desired_pods(j, attempt=1, env=PodEnvironment(tolerate_kwok=False))[0]["spec"]
+    assert "volumes" not in spec and "tolerations" not in spec
