@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+
 from lulea.schema_registry.main import configure_logging, create_app
 from lulea.schema_registry.settings import Settings
 

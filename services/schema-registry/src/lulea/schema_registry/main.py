@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
 from lulea.schema_registry.api.raw_path import RawPathMiddleware
 from lulea.schema_registry.api.responses import RegistryResponse, install_error_handlers
@@ -19,8 +22,6 @@ from lulea.schema_registry.domain.policy import Policy
 from lulea.schema_registry.domain.registry import Registry
 from lulea.schema_registry.settings import Settings
 from lulea.schema_registry.store.base import Store
-from prometheus_client import Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("schema_registry_requests_total", "HTTP requests", ["method", "status"])
 LATENCY = Histogram("schema_registry_request_seconds", "HTTP request latency")
@@ -68,8 +69,9 @@ class MetricsMiddleware:
 
 
 async def _mongo_store(settings: Settings) -> Store:
-    from lulea.schema_registry.store.mongo import MongoStore
     from pymongo import AsyncMongoClient
+
+    from lulea.schema_registry.store.mongo import MongoStore
 
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         settings.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
@@ -80,22 +82,29 @@ async def _mongo_store(settings: Settings) -> Store:
 
 def create_app(settings: Settings, store: Store | None = None,
                reviewer: TokenReviewer | None = None) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        chosen = store if store is not None else await _mongo_store(settings)
+    def attach(app: FastAPI, chosen: Store) -> None:
         cache = IdCache(settings.id_cache_seconds)
         policy = Policy(chosen, settings.default_compatibility)
         app.state.registry = Registry(chosen, policy, cache, settings.id_block_size)
         app.state.id_cache = cache
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None:
+            yield
+            return
+        mongo = await _mongo_store(settings)
+        attach(app, mongo)
         log.info("schema registry ready (auth=%s, database=%s)", settings.auth,
-                 settings.mongo_database if store is None else "given store")
+                 settings.mongo_database)
         yield
-        if store is None:
-            await chosen.client.close()  # type: ignore[attr-defined]
+        await mongo.client.close()  # type: ignore[attr-defined]
 
     app = FastAPI(title="Lulea schema registry", version="0.1.0",
                   default_response_class=RegistryResponse, lifespan=lifespan)
     app.state.settings = settings
+    if store is not None:  # tests and fuzzing: ready without a lifespan run
+        attach(app, store)
     authorizer: Authorizer
     if settings.auth == "off":
         app.state.authenticator = None

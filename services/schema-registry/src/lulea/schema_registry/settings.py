@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from lulea.schema_registry.domain.compatibility import CompatibilityLevel
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lulea.schema_registry.domain.compatibility import CompatibilityLevel
 
 
 class Settings(BaseSettings):

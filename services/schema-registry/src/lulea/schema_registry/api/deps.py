@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 import orjson
 from fastapi import Depends, Path, Request
+
 from lulea.schema_registry.api.identity import Authenticator
 from lulea.schema_registry.domain.access import Authorizer, Principal
 from lulea.schema_registry.domain.errors import ErrorCode, RegistryError, subject_not_found
@@ -130,3 +131,25 @@ async def read_schema_request(request: Request) -> SchemaRequest:
 
 
 SchemaRequestDep = Annotated[SchemaRequest, Depends(read_schema_request)]
+
+
+def json_body(schema: dict[str, object]) -> dict[str, object]:
+    """OpenAPI for a body read by hand (so clients and fuzzers know its shape)."""
+    media = {"schema": schema}
+    return {"requestBody": {"required": True, "content": {
+        "application/vnd.schemaregistry.v1+json": media, "application/json": media}}}
+
+
+SCHEMA_BODY = json_body({
+    "type": "object", "required": ["schema"],
+    "properties": {
+        "schema": {"type": "string"},
+        "schemaType": {"type": "string", "enum": ["AVRO"]},
+        "references": {"type": "array", "items": {
+            "type": "object", "required": ["name", "subject", "version"],
+            "properties": {"name": {"type": "string"}, "subject": {"type": "string"},
+                           "version": {"type": "integer"}}}},
+    }})
+CONFIG_BODY = json_body({"type": "object", "properties": {
+    "compatibility": {"type": "string"}, "normalize": {"type": "boolean"}}})
+MODE_BODY = json_body({"type": "object", "properties": {"mode": {"type": "string"}}})

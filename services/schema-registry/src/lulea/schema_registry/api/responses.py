@@ -8,10 +8,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
 from pymongo.errors import ExecutionTimeout, NetworkTimeout, PyMongoError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+
+from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 log = logging.getLogger("lulea.schema_registry")

@@ -16,6 +16,7 @@ from typing import Any
 
 import fastavro
 from fastavro.schema import SchemaParseException, UnknownType
+
 from lulea.schema_registry.domain.errors import invalid_schema
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})

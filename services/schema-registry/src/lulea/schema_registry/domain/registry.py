@@ -354,7 +354,7 @@ class Registry:
 
     async def delete_version(self, subject: str, version: int, permanent: bool) -> int:
         await self.policy.require_writable(subject)
-        row = await self._version(subject, version, include_deleted=permanent)
+        row = await self._version(subject, version, include_deleted=True)
         if permanent:
             if not row.deleted:
                 raise RegistryError(ErrorCode.VERSION_NOT_SOFT_DELETED,

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
 from lulea.schema_registry.store.base import (
     DuplicateError,
     Reference,
@@ -18,9 +22,6 @@ from lulea.schema_registry.store.base import (
     live_key,
     tombstone_key,
 )
-from pymongo import AsyncMongoClient, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 
 def _ref_key(subject: str, version: int) -> str:

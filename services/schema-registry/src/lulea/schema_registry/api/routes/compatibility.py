@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from lulea.schema_registry.api.deps import RegistryDep, SchemaRequestDep, SubjectDep
+
+from lulea.schema_registry.api.deps import SCHEMA_BODY, RegistryDep, SchemaRequestDep, SubjectDep
 from lulea.schema_registry.domain.registry import parse_version
 
 router = APIRouter(tags=["compatibility"])
@@ -19,7 +20,7 @@ def _answer(messages: list[str], verbose: bool) -> dict[str, Any]:
     return body
 
 
-@router.post("/compatibility/subjects/{subject}/versions/{version}")
+@router.post("/compatibility/subjects/{subject}/versions/{version}", openapi_extra=SCHEMA_BODY)
 async def check_version(subject: SubjectDep, version: str, req: SchemaRequestDep,
                         registry: RegistryDep, verbose: Flag = False,
                         normalize: Flag = False) -> dict[str, Any]:
@@ -27,7 +28,7 @@ async def check_version(subject: SubjectDep, version: str, req: SchemaRequestDep
     return _answer(messages, verbose)
 
 
-@router.post("/compatibility/subjects/{subject}/versions")
+@router.post("/compatibility/subjects/{subject}/versions", openapi_extra=SCHEMA_BODY)
 async def check_all(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
                     verbose: Flag = False, normalize: Flag = False) -> dict[str, Any]:
     messages = await registry.check_compatibility(subject, None, req, normalize)

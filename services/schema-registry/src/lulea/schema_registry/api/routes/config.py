@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+
 from lulea.schema_registry.api.deps import (
+    CONFIG_BODY,
     AuthorizerDep,
     PrincipalDep,
     RegistryDep,
@@ -41,7 +43,7 @@ async def get_global_config(registry: RegistryDep) -> dict[str, str]:
     return {"compatibilityLevel": (await registry.policy.global_level()).value}
 
 
-@router.put("/config")
+@router.put("/config", openapi_extra=CONFIG_BODY)
 async def put_global_config(request: Request, registry: RegistryDep, principal: PrincipalDep,
                             authorizer: AuthorizerDep) -> dict[str, object]:
     require_global_rights(principal, authorizer)
@@ -74,7 +76,7 @@ async def get_subject_config(subject: SubjectDep, registry: RegistryDep,
     return {"compatibilityLevel": level.value}
 
 
-@router.put("/config/{subject}")
+@router.put("/config/{subject}", openapi_extra=CONFIG_BODY)
 async def put_subject_config(subject: SubjectDep, request: Request,
                              registry: RegistryDep) -> dict[str, object]:
     level, normalize = await _read_level(request)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from lulea.schema_registry.api.deps import RegistryDep
-from lulea.schema_registry.api.responses import RegistryResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
+
+from lulea.schema_registry.api.deps import RegistryDep
+from lulea.schema_registry.api.responses import RegistryResponse
 
 router = APIRouter(tags=["health"])
 

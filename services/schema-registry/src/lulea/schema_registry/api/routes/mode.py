@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+
 from lulea.schema_registry.api.deps import (
+    MODE_BODY,
     AuthorizerDep,
     PrincipalDep,
     RegistryDep,
@@ -32,7 +34,7 @@ async def get_global_mode(registry: RegistryDep) -> dict[str, str]:
     return {"mode": (await registry.policy.global_mode()).value}
 
 
-@router.put("/mode")
+@router.put("/mode", openapi_extra=MODE_BODY)
 async def put_global_mode(request: Request, registry: RegistryDep, principal: PrincipalDep,
                           authorizer: AuthorizerDep, force: Flag = False) -> dict[str, str]:
     require_global_rights(principal, authorizer)
@@ -60,7 +62,7 @@ async def get_subject_mode(subject: SubjectDep, registry: RegistryDep,
     return {"mode": mode.value}
 
 
-@router.put("/mode/{subject}")
+@router.put("/mode/{subject}", openapi_extra=MODE_BODY)
 async def put_subject_mode(subject: SubjectDep, request: Request, registry: RegistryDep,
                            force: Flag = False) -> dict[str, str]:
     mode = await _read_mode(request)

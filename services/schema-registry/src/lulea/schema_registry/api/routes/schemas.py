@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
 from lulea.schema_registry.api.deps import (
     AuthorizerDep,
     PrincipalDep,
@@ -15,7 +17,6 @@ from lulea.schema_registry.api.deps import (
 from lulea.schema_registry.api.responses import MEDIA_TYPE
 from lulea.schema_registry.domain.errors import schema_not_found
 from lulea.schema_registry.domain.id_cache import IdCache
-from starlette.responses import Response
 
 router = APIRouter(tags=["schemas"])
 Flag = Annotated[bool, Query()]

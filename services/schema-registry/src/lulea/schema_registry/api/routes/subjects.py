@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
+
 from lulea.schema_registry.api.deps import (
+    SCHEMA_BODY,
     AuthorizerDep,
     PrincipalDep,
     RegistryDep,
@@ -14,7 +17,6 @@ from lulea.schema_registry.api.deps import (
 )
 from lulea.schema_registry.domain.registry import parse_version
 from lulea.schema_registry.store.base import SchemaRecord, VersionRecord
-from starlette.responses import Response
 
 router = APIRouter(tags=["subjects"])
 Flag = Annotated[bool, Query()]
@@ -39,7 +41,7 @@ async def list_subjects(registry: RegistryDep, principal: PrincipalDep, authoriz
             if s.startswith(subjectPrefix) and authorizer.can_access(principal, s)]
 
 
-@router.post("/subjects/{subject}")
+@router.post("/subjects/{subject}", openapi_extra=SCHEMA_BODY)
 async def lookup_schema(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
                         normalize: Flag = False, deleted: Flag = False) -> dict[str, Any]:
     row, record = await registry.lookup(subject, req, normalize, deleted)
@@ -58,7 +60,7 @@ async def list_versions(subject: SubjectDep, registry: RegistryDep, deleted: Fla
     return await registry.list_versions(subject, deleted, deletedOnly)
 
 
-@router.post("/subjects/{subject}/versions")
+@router.post("/subjects/{subject}/versions", openapi_extra=SCHEMA_BODY)
 async def register_schema(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
                           normalize: Flag = False) -> dict[str, int]:
     return {"id": await registry.register(subject, req, normalize)}
