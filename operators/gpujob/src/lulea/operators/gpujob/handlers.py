@@ -91,5 +91,5 @@ async def job_deleted(**kw: Any) -> None:
     """Pods go with the job (ownerReferences); deleting them here frees GPUs sooner."""
     core = client.CoreV1Api(STATE["api"])
     await core.delete_collection_namespaced_pod(
-        namespace, label_selector=f"{c.JOB}={name}", grace_period_seconds=0
+        kw["namespace"], label_selector=f"{c.JOB}={kw['name']}", grace_period_seconds=0
     )

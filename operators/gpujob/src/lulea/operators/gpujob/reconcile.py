@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes_asyncio import client
@@ -199,7 +199,7 @@ class Reconciler:
                 {"phase": verdict.phase, "reason": verdict.reason, "attempt": attempt},
             )
         elif verdict.action is Action.RETRY:
-            kopf.event(job, type="Warning", reason="JobRetried", message=verdict.message)
+            kopf.event(cast(kopf.Body, job), type="Warning", reason="JobRetried", message=verdict.message)
 
     async def _publish(self, job: Obj, kind: EventType, parts: tuple[str, ...], data: Obj) -> None:
         meta = job["metadata"]
