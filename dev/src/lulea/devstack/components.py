@@ -138,10 +138,10 @@ def _healthz(port_name: str) -> Probe:
     return lambda layout: _https_ok(f"https://127.0.0.1:{layout.port(port_name)}/healthz")
 
 
-def _http_readyz(port_name: str) -> Probe:
+def _http_get(port_name: str, path: str = "/readyz") -> Probe:
     def probe(layout: Layout) -> bool:
         try:
-            url = f"http://127.0.0.1:{layout.port(port_name)}/readyz"
+            url = f"http://127.0.0.1:{layout.port(port_name)}{path}"
             return httpx.get(url, timeout=2.0).status_code == 200
         except httpx.HTTPError:
             return False
@@ -190,7 +190,7 @@ DATA_PLANE: list[Component] = [
 # Operators and services: one entry each, started after the CRDs are installed.
 PLATFORM: list[Component] = [
     Component("operator-project", _python("lulea.operators.project"),
-              _http_readyz("operator-project"), ports=("operator-project",),
+              _http_get("operator-project", "/healthz"), ports=("operator-project",),
               env=_service_env("operator-project", "LULEA_OPERATOR"),
               python_module="lulea.operators.project"),
 ]

@@ -1,0 +1,172 @@
+"""kopf handlers for Project: each reconcile is a short list of named, idempotent steps; the
+decisions are the pure functions of `plan`.
+
+Membership events are computed against what is actually bound (the RoleBindings), published
+before the bindings change, with ids derived from (uid, generation, user, change): a reconcile
+killed half way re-sends the same ids, which consumers drop, and then finishes the bindings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import kopf
+from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio import config as k8s_config
+from pydantic import ValidationError
+
+from lulea.core.crds.project import Project
+from lulea.core.events import EventPublisher, EventType
+from lulea.operators.project import plan
+from lulea.operators.project.cluster import Cluster
+from lulea.operators.project.settings import OperatorSettings
+
+GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "projects"
+FINALIZER = "lulea.io/project-cleanup"
+CHANGE_EVENTS = {"added": EventType.MEMBER_ADDED, "removed": EventType.MEMBER_REMOVED,
+                 "role-changed": EventType.MEMBER_ROLE_CHANGED}
+log = logging.getLogger("lulea.operators.project")
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    config = OperatorSettings()  # type: ignore[call-arg]
+    settings.persistence.finalizer = FINALIZER
+    # kopf's own bookkeeping goes to annotations: our CRD schema has no room for it in status.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="project.lulea.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="project.lulea.io", key="last-handled-configuration")
+    settings.posting.level = logging.WARNING
+    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    if config.kubeconfig:
+        k8s_cfg = k8s.Configuration()
+        await k8s_config.load_kube_config(config_file=config.kubeconfig, client_configuration=k8s_cfg)
+    else:
+        k8s_config.load_incluster_config()
+        k8s_cfg = k8s.Configuration.get_default_copy()
+    memo.api = k8s.ApiClient(k8s_cfg)
+    memo.cluster = Cluster(memo.api)
+    memo.events = EventPublisher(config.kafka_bootstrap, source="lulea/operator-project")
+    await memo.events.start()
+    for role in plan.shared_cluster_roles():
+        await memo.cluster.apply(role)
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    await memo.events.stop()
+    await memo.api.close()
+
+
+def _condition(type_: str, ok: bool, reason: str, message: str,
+               old: list[dict[str, Any]] | None) -> dict[str, Any]:
+    status = "True" if ok else "False"
+    previous = next((c for c in old or [] if c.get("type") == type_), None)
+    since = (previous or {}).get("lastTransitionTime") if (previous or {}).get("status") == status \
+        else dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"type": type_, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": since}
+
+
+def _parse(body: kopf.Body) -> Project:
+    try:
+        return Project.model_validate(dict(body))
+    except ValidationError as e:
+        raise kopf.PermanentError(f"the Project does not match its schema: {e}") from e
+
+
+async def _publish(memo: kopf.Memo, project: Project, event_type: EventType, subject: str,
+                   data: dict[str, Any], *id_parts: str) -> None:
+    await memo.events.publish(event_type, subject=subject, key=project.metadata.name, data=data,
+                              id_parts=(str(project.metadata.uid), *id_parts))
+
+
+async def _announce_membership(memo: kopf.Memo, project: Project, bound: dict[str, str]) -> None:
+    name, generation = project.metadata.name, str(project.metadata.generation)
+    for change in plan.membership_changes(bound, plan.desired_members(project)):
+        data: dict[str, Any] = {"project": name, "user": change.user, "role": change.role}
+        if change.kind == "role-changed":
+            data["previousRole"] = change.previous_role
+        await _publish(memo, project, CHANGE_EVENTS[change.kind], f"{name}/{change.user}", data,
+                       generation, change.user, change.kind)
+
+
+async def _apply_children(cluster: Cluster, project: Project) -> None:
+    for manifest in [*plan.role_bindings(project),
+                     *plan.cluster_rbac(project), *plan.network_policies(project)]:
+        await cluster.apply(manifest)
+    quota = plan.resource_quota(project)
+    if quota is not None:
+        await cluster.apply(quota)
+    else:
+        await cluster.delete("ResourceQuota", "lulea-quota", project.metadata.name)
+
+
+async def _bound(cluster: Cluster, project: Project) -> dict[str, str]:
+    bindings = await cluster.list("RoleBinding", project.metadata.name,
+                                  f"{plan.PROJECT_LABEL}={project.metadata.name}")
+    return plan.bound_members(bindings)
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+async def reconcile(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> None:
+    project = _parse(body)
+    name, old_conditions = project.metadata.name, (body.get("status") or {}).get("conditions")
+    cluster: Cluster = memo.cluster
+    # Step 1: the namespace must be ours, or nothing is touched.
+    existing = await cluster.get("Namespace", name)
+    if not plan.namespace_is_ours(existing, project):
+        message = (f"namespace {name} already exists and does not belong to this Project; "
+                   f"nothing was adopted: delete that namespace or choose another project name")
+        patch.status["conditions"] = [_condition("Ready", False, "NamespaceConflict", message,
+                                                 old_conditions)]
+        raise kopf.TemporaryError(message, delay=60)
+    if existing and existing["metadata"].get("deletionTimestamp"):
+        raise kopf.TemporaryError(f"namespace {name} is still terminating", delay=5)
+    # Step 2: announce creation (once: ids are deterministic) and membership changes.
+    if (body.get("status") or {}).get("observedGeneration") is None:
+        await _publish(memo, project, EventType.PROJECT_CREATED, name, {
+            "project": name, "namespace": name,
+            "members": [{"user": m.user, "role": m.role.value} for m in project.spec.members],
+        })
+    bound = await _bound(cluster, project) if existing else {}
+    await _announce_membership(memo, project, bound)
+    # Step 3: apply the namespace and everything in it (server-side apply: idempotent).
+    await cluster.apply(plan.namespace(project))
+    await _apply_children(cluster, project)
+    # Step 4: report what is actually bound.
+    bound = await _bound(cluster, project)
+    patch.status["observedGeneration"] = project.metadata.generation
+    patch.status["namespace"] = name
+    patch.status["memberCount"] = len(bound)
+    summary = ", ".join(f"{u} ({r})" for u, r in sorted(bound.items()))
+    patch.status["conditions"] = [_condition(
+        "Ready", bound == plan.desired_members(project), "Reconciled",
+        f"namespace {name} ready; members bound: {summary}", old_conditions)]
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=60.0, initial_delay=60.0, idle=30.0)
+async def repair_drift(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **kwargs: Any) -> None:
+    """Someone deleted a RoleBinding or edited the quota by hand: apply the plan again."""
+    if body.get("metadata", {}).get("deletionTimestamp"):
+        return
+    await reconcile(body=body, memo=memo, patch=patch, **kwargs)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    project = _parse(body)
+    name, cluster = project.metadata.name, memo.cluster
+    existing = await cluster.get("Namespace", name)
+    if existing is not None and plan.namespace_is_ours(existing, project):
+        if not existing["metadata"].get("deletionTimestamp"):
+            await cluster.delete("Namespace", name)
+        raise kopf.TemporaryError(f"waiting for namespace {name} to be deleted", delay=2)
+    for manifest in plan.cluster_rbac(project):
+        await cluster.delete(manifest["kind"], manifest["metadata"]["name"])
+    # The namespace is gone (or was never ours): announce, and let kopf drop the finalizer.
+    await _publish(memo, project, EventType.PROJECT_DELETED, name, {"project": name})

@@ -1,0 +1,116 @@
+"""The Project operator's decisions, as pure functions of a Project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lulea.core.crds.project import Project
+from lulea.operators.project import plan
+
+
+def project(members: list[tuple[str, str]], quotas: dict[str, int] | None = None,
+            name: str = "p1", uid: str = "uid-1") -> Project:
+    body: dict[str, Any] = {
+        "apiVersion": "lulea.io/v1alpha1", "kind": "Project",
+        "metadata": {"name": name, "uid": uid, "generation": 1},
+        "spec": {"members": [{"user": u, "role": r} for u, r in members]},
+    }
+    if quotas is not None:
+        body["spec"]["quotas"] = quotas
+    return Project.model_validate(body)
+
+
+P1 = project([("alice", "DataOwner"), ("bob", "DataScientist"), ("dave", "DataScientist")],
+             {"gpus": 8, "jobs": 20})
+
+
+def test_namespace_is_named_labelled_owned_and_restricted() -> None:
+    ns = plan.namespace(P1)
+    labels = ns["metadata"]["labels"]
+    assert ns["metadata"]["name"] == "p1" and labels[plan.PROJECT_LABEL] == "p1"
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert ns["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+
+
+@pytest.mark.parametrize("existing, ours", [
+    (None, True),
+    ({"metadata": {"name": "p1"}}, False),
+    ({"metadata": {"name": "p1", "ownerReferences": [{"uid": "someone-else"}]}}, False),
+    ({"metadata": {"name": "p1", "ownerReferences": [{"uid": "uid-1"}]}}, True),
+])
+def test_a_namespace_that_is_not_ours_is_never_adopted(existing: dict[str, Any] | None,
+                                                       ours: bool) -> None:
+    assert plan.namespace_is_ours(existing, P1) is ours
+
+
+def _verbs(role: dict[str, Any], resource: str, group: str = "lulea.io") -> set[str]:
+    return {v for r in role["rules"] if group in r["apiGroups"] and resource in r["resources"]
+            for v in r["verbs"]}
+
+
+def test_owner_manages_data_and_scientist_only_reads_it_but_runs_jobs() -> None:
+    owner, scientist = plan.shared_cluster_roles()
+    for resource in ("datasets", "topics", "gpujobs"):
+        assert {"create", "delete", "update"} <= _verbs(owner, resource)
+    for resource in ("datasets", "topics"):
+        assert _verbs(scientist, resource) == {"get", "list", "watch"}
+    assert {"create", "delete"} <= _verbs(scientist, "gpujobs")
+
+
+def test_nobody_reads_secrets_or_uses_wildcards() -> None:
+    for role in [*plan.shared_cluster_roles(), *plan.cluster_rbac(P1)]:
+        for rule in role.get("rules", []):
+            assert "secrets" not in rule["resources"]
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"]
+
+
+def test_bindings_bind_each_member_to_exactly_their_role() -> None:
+    bindings = plan.role_bindings(P1)
+    assert plan.bound_members(bindings) == {"alice": "DataOwner", "bob": "DataScientist",
+                                            "dave": "DataScientist"}
+    assert all(b["roleRef"]["kind"] == "ClusterRole" for b in bindings)
+
+
+def test_only_owners_may_edit_the_project_object() -> None:
+    rbac = {(m["kind"], m["metadata"]["name"]): m for m in plan.cluster_rbac(P1)}
+    owner = rbac["ClusterRole", plan.cluster_role_name(P1, plan.Role.DATA_OWNER)]
+    scientist = rbac["ClusterRole", plan.cluster_role_name(P1, plan.Role.DATA_SCIENTIST)]
+    assert "patch" in owner["rules"][0]["verbs"] and "patch" not in scientist["rules"][0]["verbs"]
+    assert owner["rules"][0]["resourceNames"] == ["p1"]
+    subjects = {m["kind"]: [s["name"] for s in m.get("subjects", [])]
+                for m in plan.cluster_rbac(P1) if "owner" in m["metadata"]["name"]}
+    assert subjects["ClusterRoleBinding"] == ["alice"]
+
+
+def test_quota_maps_gpus_jobs_and_topics() -> None:
+    quota = plan.resource_quota(P1)
+    assert quota is not None
+    assert quota["spec"]["hard"] == {"requests.nvidia.com/gpu": "8", "count/gpujobs.lulea.io": "20"}
+    assert plan.resource_quota(project([("alice", "DataOwner")])) is None
+
+
+def test_network_policies_deny_by_default_then_allow_project_and_platform() -> None:
+    names = [p["metadata"]["name"] for p in plan.network_policies(P1)]
+    assert names[0] == "lulea-default-deny"
+    deny = plan.network_policies(P1)[0]["spec"]
+    assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny
+
+
+@pytest.mark.parametrize("bound, desired, expected", [
+    ({}, {"alice": "DataOwner"}, [("added", "alice", "DataOwner", None)]),
+    ({"alice": "DataOwner"}, {"alice": "DataOwner"}, []),
+    ({"alice": "DataOwner", "bob": "DataScientist"}, {"alice": "DataOwner"},
+     [("removed", "bob", "DataScientist", None)]),
+    ({"bob": "DataScientist"}, {"bob": "DataOwner"},
+     [("role-changed", "bob", "DataOwner", "DataScientist")]),
+    ({"a": "DataOwner", "c": "DataOwner", "d": "DataScientist"},
+     {"a": "DataScientist", "b": "DataOwner", "c": "DataOwner"},
+     [("added", "b", "DataOwner", None), ("role-changed", "a", "DataScientist", "DataOwner"),
+      ("removed", "d", "DataScientist", None)]),
+])
+def test_membership_changes(bound: dict[str, str], desired: dict[str, str],
+                            expected: list[tuple[str, str, str, str | None]]) -> None:
+    changes = plan.membership_changes(bound, desired)
+    assert [(c.kind, c.user, c.role, c.previous_role) for c in changes] == expected
