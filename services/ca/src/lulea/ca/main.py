@@ -72,7 +72,8 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         )
     records = MongoRecords.connect(settings.mongo_uri, settings.mongo_database)
     await records.ensure_indexes()
-    publisher = EventPublisher(settings.kafka_bootstrap, source="lulea/ca")
+    publisher = EventPublisher(settings.kafka_bootstrap, source="lulea/ca",
+                               topic=settings.events_topic)
     await publisher.start()
     crl = CurrentCrl(hierarchy.intermediate, records, validity=settings.crl_validity)
     members = MemberCertificates(
@@ -101,9 +102,10 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     if settings.consume_events:
         consumer = EventConsumer(
             settings.kafka_bootstrap,
-            group_id="lulea-ca",
+            group_id=settings.consumer_group,
             handler=partial(handle, certificates=members),
             types=set(HANDLED),
+            topic=settings.events_topic,
         )
         tasks.append(asyncio.create_task(consumer.run()))
     log.info("CA ready: intermediate %s", hierarchy.intermediate.cert.subject.rfc4514_string())

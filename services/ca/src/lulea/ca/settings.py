@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     platform_namespaces: frozenset[str] = frozenset({"lulea-system"})
     token_audiences: tuple[str, ...] = ()
     consume_events: bool = True
+    events_topic: str = "lulea.events"
+    consumer_group: str = "lulea-ca"
 
     @property
     def lifetime(self) -> dt.timedelta:
