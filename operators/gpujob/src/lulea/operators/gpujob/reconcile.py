@@ -52,7 +52,7 @@ class Reconciler:
                 try:
                     await self.reconcile(namespace, name)
                 except ApiException as err:
-                    log.warning("job %s/%s: %s %s", namespace, name, err.status, err.reason)
+                    log.warning("job %s/%s: %s %s %s", namespace, name, err.status, err.reason, err.body)
                 if key not in self.again:
                     return
         finally:
@@ -142,7 +142,10 @@ class Reconciler:
             if pod["spec"].get("nodeName") or (meta.get("annotations") or {}).get(c.PRIORITY) == want:
                 continue
             await self.core.patch_namespaced_pod(
-                meta["name"], meta["namespace"], {"metadata": {"annotations": {c.PRIORITY: want}}}
+                meta["name"],
+                meta["namespace"],
+                {"metadata": {"annotations": {c.PRIORITY: want}}},
+                _content_type="application/merge-patch+json",
             )
 
     async def _write(self, job: Obj, verdict: Verdict, attempt: int) -> None:
@@ -167,7 +170,13 @@ class Reconciler:
         if all(old.get(k) == v for k, v in comparable.items()):
             return
         await self.custom.patch_namespaced_custom_object_status(
-            c.GROUP, c.VERSION, meta["namespace"], c.PLURAL, meta["name"], {"status": status}
+            c.GROUP,
+            c.VERSION,
+            meta["namespace"],
+            c.PLURAL,
+            meta["name"],
+            {"status": status},
+            _content_type="application/merge-patch+json",
         )
 
     async def _announce(self, job: Obj, before: str | None, verdict: Verdict, attempt: int) -> None:
