@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from lulea.core.crds.__main__ import main
+from lulea.core.crds.admission import SHARES_POLICY
 from lulea.core.crds.definition import KINDS, Kind
-from lulea.core.crds.generate import TARGETS, drift, rendered
+from lulea.core.crds.generate import ADMISSION, TARGETS, drift, rendered
 from lulea.core.crds.schema import SchemaError, rules, structural_schema, unbounded
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -143,3 +144,17 @@ def test_check_fails_on_drift_and_passes_after_generate(tmp_path: Path) -> None:
     (tmp_path / "crds" / "topics.lulea.io.yaml").unlink()
     (tmp_path / "crds" / "stale.lulea.io.yaml").write_text("{}")
     assert len(drift(tmp_path)) == 2
+
+
+def test_the_shares_policy_is_generated_and_bound() -> None:
+    text = rendered()[ADMISSION / f"{SHARES_POLICY}.yaml"]
+    policy, binding = yaml.safe_load_all(text)
+    assert policy["kind"] == "ValidatingAdmissionPolicy"
+    assert set(policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"]) == {
+        "datasets",
+        "topics",
+    }
+    (validation,) = policy["spec"]["validations"]
+    assert "object.metadata.namespace" in validation["expression"]
+    assert "messageExpression" in validation
+    assert binding["spec"] == {"policyName": SHARES_POLICY, "validationActions": ["Deny"]}

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # until types-PyYAML is a dev dep
 
+from lulea.core.crds.admission import POLICIES
 from lulea.core.crds.definition import KINDS, Kind
 
 HEADER = (
@@ -17,6 +18,8 @@ HEADER = (
 )
 #: Where the CRDs live, relative to the repository root: the plain manifests and the chart's copy.
 TARGETS = (Path("crds"), Path("charts/lulea/crds"))
+#: Admission policies (not CRDs: `kubectl wait --for=condition=Established` does not apply).
+ADMISSION = Path("crds/admission")
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc, unused-ignore]
@@ -32,24 +35,31 @@ _Dumper.add_representer(str, _str)
 
 
 def render(kind: Kind) -> str:
-    body = yaml.dump(
-        kind.manifest(),
-        Dumper=_Dumper,
-        sort_keys=False,
-        width=100,
-        allow_unicode=True,
-        default_flow_style=False,
-    )
-    return HEADER + str(body)
+    return HEADER + _dump(kind.manifest())
 
 
 def file_name(kind: Kind) -> str:
     return f"{kind.name}.yaml"
 
 
+def _dump(doc: dict[str, Any]) -> str:
+    text = yaml.dump(
+        doc,
+        Dumper=_Dumper,
+        sort_keys=False,
+        width=100,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+    return str(text)
+
+
 def rendered() -> dict[Path, str]:
     """Every file the generator owns, relative to the repository root, and its content."""
-    return {target / file_name(k): render(k) for target in TARGETS for k in KINDS}
+    files = {target / file_name(k): render(k) for target in TARGETS for k in KINDS}
+    for name, docs in POLICIES.items():
+        files[ADMISSION / name] = HEADER + "---\n".join(_dump(d) for d in docs)
+    return files
 
 
 def write(root: Path) -> list[Path]:
@@ -80,9 +90,9 @@ def drift(root: Path) -> list[str]:
                     )
                 )
             )
-    for target in TARGETS:
-        owned = {file_name(k) for k in KINDS}
+    owned = set(rendered())
+    for target in (*TARGETS, ADMISSION):
         for stray in sorted((root / target).glob("*.lulea.io.yaml")):
-            if stray.name not in owned:
+            if stray.relative_to(root) not in owned:
                 diffs.append(f"{target / stray.name}: no model generates this file; delete it\n")
     return diffs
