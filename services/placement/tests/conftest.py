@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from lulea.placement import contract as c
 from lulea.placement.domain import ClusterState, Gang, Node, Taint, Toleration
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from lulea.placement import contract as c
 from lulea.placement.cache import SchedulerCache
 from lulea.placement.kube.objects import node_from, quantity

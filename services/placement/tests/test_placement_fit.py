@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from lulea.placement.domain import (
     BoundPod,
     ClusterState,

@@ -7,6 +7,7 @@ from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lulea.placement.domain import BoundPod, ClusterState, Gang, Node, Toleration, plan_cycle
 
 MODELS = ("a100", "p100")

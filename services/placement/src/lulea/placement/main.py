@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from lulea.placement.kube.api import Kube, connect
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.scheduler import Scheduler
 from lulea.placement.settings import PlacementSettings
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
 class JsonLogs(logging.Formatter):

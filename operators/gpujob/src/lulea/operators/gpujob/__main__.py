@@ -12,7 +12,7 @@ from lulea.operators.gpujob.settings import GpuJobSettings
 
 def main() -> None:
     settings = GpuJobSettings()  # refuse bad settings before anything starts
-    liveness = f"http://127.0.0.1:{settings.health_port}/healthz" if settings.health_port else None
+    liveness = f"http://{settings.host}:{settings.port}/healthz" if settings.port else None
     kopf.configure(verbose=False)
     asyncio.run(kopf.operator(clusterwide=True, standalone=True, liveness_endpoint=liveness))
 

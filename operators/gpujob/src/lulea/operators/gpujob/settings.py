@@ -18,5 +18,6 @@ class GpuJobSettings(BaseSettings):
     """Pods tolerate the kwok fake-node taint (local stack and benchmarks)."""
     resync_seconds: float = Field(default=5.0, gt=0, le=300)
     """How often every unfinished job is re-checked (deadlines, missed events)."""
-    health_port: int = Field(default=0, ge=0, le=65535)
-    """kopf's liveness endpoint port (/healthz); 0 = none."""
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    """kopf's liveness endpoint (/healthz) on host:port; 0 = none."""

@@ -4,6 +4,7 @@ which costs more than the scheduling itself at a thousand nodes."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,8 +20,9 @@ class KubeError(Exception):
 
 
 async def connect(kubeconfig: str | None, pool: int = 64) -> client.ApiClient:
-    """An ApiClient from a kubeconfig file, or the in-cluster service account."""
+    """An ApiClient from a kubeconfig file ($KUBECONFIG by default), or in-cluster."""
     conf = client.Configuration()
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG")
     if kubeconfig:
         await config.load_kube_config(config_file=kubeconfig, client_configuration=conf)
     else:
