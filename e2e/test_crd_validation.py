@@ -9,6 +9,7 @@ every example under examples/0*/ must pass; transition rules are checked on real
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import re
@@ -393,36 +394,55 @@ async def test_defaults_are_filled_in(crds: k8s.CustomObjectsApi) -> None:
     assert share_default["spec"]["shares"] == [share("p2", "ReadOnly")]
 
 
+@contextlib.asynccontextmanager
+async def stored(api: k8s.CustomObjectsApi, body: dict[str, Any]) -> AsyncIterator[str]:
+    """A really created object (transition rules need an old self), deleted afterwards."""
+    await create(api, body, dry_run=False)
+    try:
+        yield body["metadata"]["name"]
+    finally:
+        await api.delete_namespaced_custom_object(
+            GROUP, VERSION, NS, PLURAL[body["kind"]], body["metadata"]["name"]
+        )
+
+
+# Real GpuJobs here ask for a GPU model no node has: the gpujob operator and the placement
+# service may see them, but they never hold GPUs other tests need.
+NOWHERE = {"lulea.io/gpu-model": "e2e-crd-validation-none"}
+
+
 async def test_topic_partitions_only_grow(crds: k8s.CustomObjectsApi) -> None:
-    await create(crds, obj("Topic", {"partitions": 3}, f"grow-{RUN}"), dry_run=False)
-    with pytest.raises(ApiException) as refused:
-        await patch(crds, "Topic", f"grow-{RUN}", {"partitions": 2})
-    assert "partitions can only grow" in refused.value.body
-    grown = await patch(crds, "Topic", f"grow-{RUN}", {"partitions": 6})
-    assert grown["spec"]["partitions"] == 6
-    with pytest.raises(ApiException) as refused:
-        await patch(crds, "Topic", f"grow-{RUN}", {"replicationFactor": 2})
-    assert "replicationFactor is immutable" in refused.value.body
+    async with stored(crds, obj("Topic", {"partitions": 3}, f"grow-{RUN}")) as name:
+        with pytest.raises(ApiException) as refused:
+            await patch(crds, "Topic", name, {"partitions": 2})
+        assert "partitions can only grow" in refused.value.body
+        grown = await patch(crds, "Topic", name, {"partitions": 6})
+        assert grown["spec"]["partitions"] == 6
+        with pytest.raises(ApiException) as refused:
+            await patch(crds, "Topic", name, {"replicationFactor": 2})
+        assert "replicationFactor is immutable" in refused.value.body
 
 
 async def test_gpujob_spec_is_immutable_except_priority(crds: k8s.CustomObjectsApi) -> None:
-    await create(crds, job(f"frozen-{RUN}", gpus=8, hosts=2), dry_run=False)
-    bumped = await patch(crds, "GpuJob", f"frozen-{RUN}", {"priority": 500})
-    assert bumped["spec"]["priority"] == 500
-    for change in (
-        {"gpus": 16},
-        {"hosts": None},
-        {"nodeSelector": {"type": "kwok"}},
-        {"image": "other:2"},
-        {"env": [{"name": "A", "value": "1"}]},
-    ):
-        with pytest.raises(ApiException) as refused:
-            await patch(crds, "GpuJob", f"frozen-{RUN}", change)
-        assert "immutable except priority" in refused.value.body, change
+    body = job(f"frozen-{RUN}", gpus=8, hosts=2, nodeSelector=NOWHERE)
+    async with stored(crds, body) as name:
+        bumped = await patch(crds, "GpuJob", name, {"priority": 500})
+        assert bumped["spec"]["priority"] == 500
+        for change in (
+            {"gpus": 16},
+            {"hosts": None},
+            {"nodeSelector": {"type": "kwok"}},
+            {"image": "other:2"},
+            {"env": [{"name": "A", "value": "1"}]},
+            {"topology": {"groupBy": "lulea.io/rack"}},
+            {"maxRetries": 3},
+        ):
+            with pytest.raises(ApiException) as refused:
+                await patch(crds, "GpuJob", name, change)
+            assert "immutable except priority" in refused.value.body, change
 
 
 async def test_status_subresource_and_printer_columns(crds: k8s.CustomObjectsApi, stack: Stack) -> None:
-    await create(crds, job(f"shown-{RUN}", gpus=20, hosts=2), dry_run=False)
     status = {
         "observedGeneration": 1,
         "phase": "Running",
@@ -437,38 +457,56 @@ async def test_status_subresource_and_printer_columns(crds: k8s.CustomObjectsApi
             }
         ],
     }
-    updated = await crds.patch_namespaced_custom_object_status(
-        GROUP,
-        VERSION,
-        NS,
-        "gpujobs",
-        f"shown-{RUN}",
-        {"status": status},
-        _content_type="application/merge-patch+json",
-    )
-    assert updated["status"]["conditions"][0]["message"] == ""  # defaulted
-    table = await kubectl(stack, "get", "gj", "-n", NS, f"shown-{RUN}")
-    header, row = (line.split() for line in table.splitlines()[:2])
-    assert header == ["NAME", "PHASE", "GPUS", "HOSTS", "READY", "AGE"], table
-    assert row[:5] == [f"shown-{RUN}", "Running", "20", "2", "True"], table
-    wide = await kubectl(stack, "get", "gj", "-n", NS, f"shown-{RUN}", "-o", "wide")
-    assert wide.split()[:9] == [
-        "NAME",
-        "PHASE",
-        "GPUS",
-        "HOSTS",
-        "PRIORITY",
-        "ATTEMPTS",
-        "READY",
-        "REASON",
-        "AGE",
-    ], wide
-    names = await kubectl(stack, "get", "lulea", "-n", NS, "-o", "name")
-    assert f"gpujob.lulea.io/shown-{RUN}" in names.split()
-    selected = await kubectl(
-        stack, "get", "gj", "-n", NS, "-o", "name", "--field-selector=status.phase=Running"
-    )
-    assert selected.split() == [f"gpujob.lulea.io/shown-{RUN}"]
+    async with stored(crds, job(f"shown-{RUN}", gpus=20, hosts=2, nodeSelector=NOWHERE)) as name:
+        # The response is the object right after this write (an operator may write later).
+        updated = await crds.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            NS,
+            "gpujobs",
+            name,
+            {"status": status},
+            _content_type="application/merge-patch+json",
+        )
+        assert updated["status"]["phase"] == "Running"
+        assert updated["status"]["conditions"][0]["message"] == ""  # defaulted
+        assert updated["spec"]["gpus"] == 20  # the status subresource leaves spec alone
+        with pytest.raises(ApiException) as refused:
+            await crds.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                NS,
+                "gpujobs",
+                name,
+                {"status": {"phase": "Sleeping"}},
+                _content_type="application/merge-patch+json",
+            )
+        assert UNSUPPORTED in refused.value.body
+        table = await kubectl(stack, "get", "gj", "-n", NS, name)
+        header, row = (line.split() for line in table.splitlines()[:2])
+        assert header == ["NAME", "PHASE", "GPUS", "HOSTS", "READY", "AGE"], table
+        assert row[0] == name and row[2:4] == ["20", "2"], table
+        wide = await kubectl(stack, "get", "gj", "-n", NS, name, "-o", "wide")
+        assert wide.split()[:9] == [
+            "NAME",
+            "PHASE",
+            "GPUS",
+            "HOSTS",
+            "PRIORITY",
+            "ATTEMPTS",
+            "READY",
+            "REASON",
+            "AGE",
+        ], wide
+        names = await kubectl(stack, "get", "lulea", "-n", NS, "-o", "name")
+        assert f"gpujob.lulea.io/{name}" in names.split()
+        # status.phase is a selectable field; spec.image is not.
+        none = await kubectl(
+            stack, "get", "gj", "-n", NS, "-o", "name", "--field-selector=status.phase=NoSuchPhase"
+        )
+        assert none.strip() == ""
+        with pytest.raises(AssertionError, match="field label not supported"):
+            await kubectl(stack, "get", "gj", "-n", NS, "--field-selector=spec.image=x")
 
 
 async def test_kubectl_apply_dry_run_of_the_project_examples(

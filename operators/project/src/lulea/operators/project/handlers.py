@@ -15,10 +15,12 @@ from typing import Any
 import kopf
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
+from opentelemetry import trace
 from pydantic import ValidationError
 
 from lulea.core.crds.project import Project
 from lulea.core.events import EventPublisher, EventType
+from lulea.core.telemetry import setup_tracing
 from lulea.operators.project import plan
 from lulea.operators.project.cluster import Cluster
 from lulea.operators.project.settings import OperatorSettings
@@ -28,11 +30,13 @@ FINALIZER = "lulea.io/project-cleanup"
 CHANGE_EVENTS = {"added": EventType.MEMBER_ADDED, "removed": EventType.MEMBER_REMOVED,
                  "role-changed": EventType.MEMBER_ROLE_CHANGED}
 log = logging.getLogger("lulea.operators.project")
+tracer = trace.get_tracer("lulea.operators.project")
 
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = OperatorSettings()  # type: ignore[call-arg]
+    setup_tracing("lulea-operator-project")
     settings.persistence.finalizer = FINALIZER
     # kopf's own bookkeeping goes to annotations: our CRD schema has no room for it in status.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="project.lulea.io")
@@ -114,7 +118,12 @@ async def _bound(cluster: Cluster, project: Project) -> dict[str, str]:
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 async def reconcile(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> None:
-    project = _parse(body)
+    with tracer.start_as_current_span("reconcile Project", attributes={
+            "lulea.project": str(body.get("metadata", {}).get("name"))}):
+        await _reconcile(_parse(body), body, memo, patch)
+
+
+async def _reconcile(project: Project, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch) -> None:
     name, old_conditions = project.metadata.name, (body.get("status") or {}).get("conditions")
     cluster: Cluster = memo.cluster
     # Step 1: the namespace must be ours, or nothing is touched.
