@@ -56,7 +56,7 @@ class IssuedMemberCertificate(SignedCertificate):
             key=self.key,
             cert=self.cert,
             cas=cas,
-            encryption_algorithm=serialization.BestAvailableEncryption(password),
+            encryption_algorithm=_p12_encryption(password),
         )
         return {
             "tls.crt": self.cert_pem() + intermediate_pem,
@@ -65,6 +65,18 @@ class IssuedMemberCertificate(SignedCertificate):
             "keystore.p12": p12,
             "keystore.password": password,
         }
+
+
+def _p12_encryption(password: bytes) -> serialization.KeySerializationEncryption:
+    """PBES2 with AES-256 (JDK 11.0.12+ reads it). The password sits beside the keystore in
+    the same Secret, so KDF rounds buy nothing; 2048 (OpenSSL's default) keeps issuance fast."""
+    return (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password)
+    )
 
 
 def sign(
