@@ -15,6 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,31 @@ import pytest
 import yaml
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
+from pydantic import BaseModel
 
+from lulea.core.crds import (
+    Compatibility,
+    Condition,
+    ConditionStatus,
+    DatasetAccess,
+    DatasetQuota,
+    DatasetShare,
+    DatasetSpec,
+    DatasetStatus,
+    EnvVar,
+    GpuJobSpec,
+    GpuJobStatus,
+    Member,
+    Phase,
+    ProjectSpec,
+    Quotas,
+    Role,
+    TopicAccess,
+    TopicShare,
+    TopicSpec,
+    TopicStatus,
+    Topology,
+)
 from lulea.core.crds.definition import KINDS
 from lulea.devstack.endpoints import Stack
 
@@ -536,3 +561,110 @@ async def test_kubectl_shows_the_refusal_message(crds: k8s.CustomObjectsApi, sta
     _, err = await asyncio.wait_for(proc.communicate(bad.encode()), timeout=60)
     assert proc.returncode != 0
     assert "a project needs at least one member with role DataOwner" in err.decode()
+
+
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+CONDITION = Condition(
+    type="Ready",
+    status=ConditionStatus.FALSE,
+    reason="Waiting",
+    message="waiting",
+    last_transition_time=WHEN,
+    observed_generation=1,
+)
+FULL_SPECS: dict[str, BaseModel] = {
+    "Project": ProjectSpec(
+        description="all fields",
+        members=[Member(user="alice", role=Role.DATA_OWNER), Member(user="bob", role=Role.DATA_SCIENTIST)],
+        quotas=Quotas(gpus=1, storage_bytes=2**40, topics=2, jobs=3),
+    ),
+    "Dataset": DatasetSpec(
+        description="all fields",
+        quota=DatasetQuota(bytes=1, files=2),
+        shares=[DatasetShare(project="p2", access=DatasetAccess.READ_WRITE)],
+    ),
+    "Topic": TopicSpec(
+        partitions=2,
+        replication_factor=1,
+        config={"retention.ms": "1000"},
+        avro_schema=AVRO,
+        compatibility=Compatibility.FULL,
+        shares=[TopicShare(project="p2", access=TopicAccess.READ_WRITE)],
+    ),
+    "GpuJob": GpuJobSpec(
+        image="i:1",
+        command=["c"],
+        args=["a"],
+        env=[EnvVar(name="E", value="v")],
+        gpus=4,
+        hosts=2,
+        node_selector=NOWHERE,
+        topology=Topology(group_by="lulea.io/rack"),
+        priority=1,
+        max_retries=1,
+        active_deadline_seconds=60,
+    ),
+}
+FULL_STATUSES: dict[str, BaseModel] = {
+    "Dataset": DatasetStatus(observed_generation=1, conditions=[CONDITION], path="/p/d", used_bytes=3),
+    "Topic": TopicStatus(
+        observed_generation=1,
+        conditions=[CONDITION],
+        kafka_topic="p.t",
+        partitions=2,
+        schema_id=7,
+        schema_version=1,
+    ),
+    "GpuJob": GpuJobStatus(
+        observed_generation=1,
+        conditions=[CONDITION],
+        phase=Phase.FAILED,
+        nodes=["n1"],
+        attempts=2,
+        gang_id="g",
+        message="m",
+        start_time=WHEN,
+        completion_time=WHEN,
+    ),
+}
+
+
+def _wire(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _schema_fields(kind: str, part: str) -> set[str]:
+    crd = next(k for k in KINDS if k.kind == kind)
+    return set(crd.openapi_schema()["properties"][part]["properties"])
+
+
+@pytest.mark.parametrize("kind", sorted(FULL_SPECS))
+async def test_every_spec_field_of_the_model_survives_the_server(
+    crds: k8s.CustomObjectsApi, kind: str
+) -> None:
+    sent = _wire(FULL_SPECS[kind])
+    assert set(sent) == _schema_fields(kind, "spec"), "the fixture must set every field"
+    name = "e2e-crd-full" if kind == "Project" else "full"
+    back = await create(crds, obj(kind, sent, name))
+    assert back["spec"] == sent  # nothing pruned, nothing changed
+    assert type(FULL_SPECS[kind]).model_validate(back["spec"]) == FULL_SPECS[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(FULL_STATUSES))
+async def test_every_status_field_of_the_model_survives_the_server(
+    crds: k8s.CustomObjectsApi, kind: str
+) -> None:
+    sent = _wire(FULL_STATUSES[kind])
+    assert set(sent) == _schema_fields(kind, "status"), "the fixture must set every field"
+    async with stored(crds, obj(kind, _wire(FULL_SPECS[kind]), f"status-{RUN}")) as name:
+        back = await crds.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            NS,
+            PLURAL[kind],
+            name,
+            {"status": sent},
+            _content_type="application/merge-patch+json",
+        )
+    assert back["status"] == sent
+    assert type(FULL_STATUSES[kind]).model_validate(back["status"]) == FULL_STATUSES[kind]
