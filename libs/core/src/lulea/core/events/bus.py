@@ -55,7 +55,8 @@ class EventPublisher:
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        await ensure_topics(self.bootstrap_servers, EVENT_TOPICS, **self._kafka)
+        await ensure_topics(self.bootstrap_servers, {self.topic: EVENT_TOPICS.get(self.topic, 1)},
+                            **self._kafka)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
             linger_ms=2, **self._kafka,

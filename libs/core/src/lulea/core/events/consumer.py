@@ -33,7 +33,9 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled."""
-        await ensure_topics(self.bootstrap_servers, EVENT_TOPICS, **self._kafka)
+        await ensure_topics(self.bootstrap_servers, {
+            self.topic: EVENT_TOPICS.get(self.topic, 1),
+            self.dead_letter_topic: EVENT_TOPICS.get(self.dead_letter_topic, 1)}, **self._kafka)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers, group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
