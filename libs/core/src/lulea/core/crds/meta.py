@@ -65,10 +65,6 @@ def list_map(*keys: str) -> dict[str, Any]:
     return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(keys)}
 
 
-def immutable(what: str) -> Rule:
-    return Rule("self == oldSelf", f"{what} is immutable: delete and re-create the object to change it")
-
-
 class CRModel(BaseModel):
     """Base of every spec/status model: camelCase on the wire, unknown fields refused."""
 
