@@ -79,3 +79,13 @@ def test_port_in_use_sees_a_listening_socket() -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         assert port_in_use(s.getsockname()[1])
+
+
+def test_the_chart_carries_the_same_crds_and_admission_policy() -> None:
+    from lulea.devstack.layout import REPO
+
+    for crd in (REPO / "crds").glob("*.yaml"):
+        assert (REPO / "charts/lulea/crds" / crd.name).read_text() == crd.read_text()
+    policies = sorted((REPO / "crds/admission").glob("*.yaml"))
+    chart = (REPO / "charts/lulea/templates/admission-shares.yaml").read_text()
+    assert policies and chart == "".join(p.read_text() for p in policies)

@@ -115,6 +115,10 @@ def install_crds(layout: Layout) -> int:
     kubectl(layout, "apply", "--server-side", "--force-conflicts", *[f"-f={c}" for c in crds])
     kubectl(layout, "wait", "--for=condition=Established", "--timeout=60s",
             *[f"-f={c}" for c in crds])
+    # Rules CEL in a CRD cannot express (they need the object's namespace) are admission policies.
+    admission = REPO / "crds" / "admission"
+    if admission.is_dir():
+        kubectl(layout, "apply", "--server-side", "--force-conflicts", f"-f={admission}")
     return len(crds)
 
 
