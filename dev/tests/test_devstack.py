@@ -50,7 +50,7 @@ def test_kafka_gets_an_mtls_listener_only_when_the_broker_has_a_certificate(tmp_
     plain = kafka.properties(layout)
     assert "SSL://" not in plain and "allow.everyone.if.no.acl.found=false" in plain
     (layout.pki / "kafka").mkdir(parents=True)
-    (layout.pki / "kafka" / "broker-keystore.pem").write_text("x")
+    (layout.pki / "kafka" / "kafka-broker.keystore.pem").write_text("x")
     tls = kafka.properties(layout)
     assert f"SSL://127.0.0.1:{layout.port('kafka-ssl')}" in tls
     assert "ssl.client.auth=required" in tls

@@ -181,7 +181,7 @@ CONTROL_PLANE: list[Component] = [
 
 DATA_PLANE: list[Component] = [
     Component("kafka", kafka.argv, lambda lay: tcp_open(lay.port("kafka")) and kafka.ready(lay),
-              ports=("kafka", "kafka-controller"), tools=("kafka",), prepare=kafka.prepare,
+              ports=("kafka", "kafka-controller", "kafka-ssl"), tools=("kafka",), prepare=kafka.prepare,
               env=kafka.env, start_timeout=120),
     Component("ferretdb", _ferretdb, lambda lay: tcp_open(lay.port("ferretdb")),
               ports=("ferretdb",), tools=("ferretdb",)),
@@ -193,6 +193,14 @@ PLATFORM: list[Component] = [
               _http_get("operator-project", "/healthz"), ports=("operator-project",),
               env=_service_env("operator-project", "LULEA_OPERATOR"),
               python_module="lulea.operators.project"),
+    Component("ca", _python("lulea.ca"), _http_get("ca", "/readyz"), ports=("ca",),
+              env=lambda lay: {
+                  "LULEA_CA_HOST": "127.0.0.1", "LULEA_CA_PORT": str(lay.port("ca")),
+                  "LULEA_CA_KAFKA_BOOTSTRAP": lay.kafka_bootstrap, "LULEA_CA_MONGO_URI": lay.mongo_uri,
+                  "LULEA_CA_KUBECONFIG": str(lay.kubeconfig),
+                  "LULEA_CA_KEY_DIR": str(kafka.ca_dir(lay)),
+                  "LULEA_CA_CRL_URL": f"http://127.0.0.1:{lay.port('ca')}/crl",
+              }, python_module="lulea.ca"),
 ]
 
 

@@ -8,8 +8,10 @@ certificate, see `broker_tls`) are `User:<CN>` and get only what ACLs grant them
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -38,9 +40,32 @@ def _dir(layout: Layout) -> Path:
 
 
 def broker_tls(layout: Layout) -> Path | None:
-    """The broker's PEM keystore, if the CA bootstrap step wrote one."""
-    keystore = layout.pki / "kafka" / "broker-keystore.pem"
+    """The broker's PEM keystore (key + chain), if the CA has issued the broker a certificate."""
+    keystore = layout.pki / "kafka" / "kafka-broker.keystore.pem"
     return keystore if keystore.exists() else None
+
+
+def ca_dir(layout: Layout) -> Path:
+    return layout.pki / "lulea-ca"
+
+
+def issue_broker_certificate(layout: Layout) -> None:
+    """With the CA installed (services/ca), create the platform's root and intermediate once and
+    have the intermediate issue the broker's server certificate for the mTLS listener."""
+    if importlib.util.find_spec("lulea.ca") is None or broker_tls(layout) is not None:
+        return
+    steps = [
+        ["init", "--dir", str(ca_dir(layout))],
+        ["issue-server", "--dir", str(ca_dir(layout)), "--cn", "kafka-broker",
+         "--san", "127.0.0.1", "--out-dir", str(layout.pki / "kafka")],
+    ]
+    for step in steps:
+        result = subprocess.run([sys.executable, "-m", "lulea.ca", *step],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            log = layout.log("kafka-broker-certificate")
+            log.write_text(result.stdout + result.stderr)
+            raise StackError(f"kafka: the CA could not issue the broker certificate; see {log}")
 
 
 def properties(layout: Layout) -> str:
@@ -101,6 +126,7 @@ def _java(layout: Layout, main: str, *args: str) -> list[str]:
 def prepare(layout: Layout) -> None:
     d = _dir(layout)
     d.mkdir(parents=True, exist_ok=True)
+    issue_broker_certificate(layout)
     (d / "log4j2.properties").write_text(LOG4J2)
     (d / "server.properties").write_text(properties(layout))
     if (d / "data" / "meta.properties").exists():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from lulea.devstack import credentials, fleet
+from lulea.devstack import credentials, fleet, kafka
 from lulea.devstack.components import Component, all_components, module_installed
 from lulea.devstack.layout import REPO, USERS, Layout
 from lulea.devstack.process import Managed, StackError, port_in_use, read_pidfile, spawn, stop
@@ -157,12 +157,16 @@ def up(layout: Layout, crds: bool = True) -> dict[str, object]:
 
 
 def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]:
+    tls = kafka.broker_tls(layout) is not None
     endpoints: dict[str, object] = {
         "api_server": layout.api_server,
         "kubeconfig": str(layout.kubeconfig),
         "kubeconfigs": {u: str(layout.state_dir / f"kubeconfig-{u}") for u in USERS},
         "ca_file": str(layout.pki / "ca.crt"),
         "kafka_bootstrap": layout.kafka_bootstrap,
+        "kafka_ssl_bootstrap": f"127.0.0.1:{layout.port('kafka-ssl')}" if tls else None,
+        "kafka_truststore": str(layout.pki / "kafka" / "truststore.pem") if tls else None,
+        "ca_url": f"http://127.0.0.1:{layout.port('ca')}",
         "mongo_uri": layout.mongo_uri,
         "tokens": tokens,
         "port_base": layout.port_base,

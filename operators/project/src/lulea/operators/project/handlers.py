@@ -98,7 +98,7 @@ async def _announce_membership(memo: kopf.Memo, project: Project, bound: dict[st
 
 
 async def _apply_children(cluster: Cluster, project: Project) -> None:
-    for manifest in [*plan.role_bindings(project),
+    for manifest in [*plan.role_bindings(project), *plan.platform_bindings(project),
                      *plan.cluster_rbac(project), *plan.network_policies(project)]:
         await cluster.apply(manifest)
     quota = plan.resource_quota(project)

@@ -98,6 +98,20 @@ def role_bindings(project: Project) -> list[Manifest]:
              "subjects": _subjects(project, role)} for role in Role]
 
 
+CA_SECRETS_ROLE = "lulea-ca-member-secrets"
+
+
+def platform_bindings(project: Project) -> list[Manifest]:
+    """The CA writes the members' certificate Secrets into this namespace, and only this one:
+    its access is granted per project rather than cluster-wide."""
+    return [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+             "metadata": _meta(project, "lulea-ca", project.metadata.name),
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                         "name": CA_SECRETS_ROLE},
+             "subjects": [{"kind": "ServiceAccount", "name": "lulea-ca",
+                           "namespace": "lulea-system"}]}]
+
+
 def cluster_role_name(project: Project, role: Role) -> str:
     return f"lulea:project:{project.metadata.name}:{ROLE_NAMES[role].removeprefix('lulea-')}"
 

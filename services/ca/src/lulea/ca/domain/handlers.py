@@ -23,6 +23,10 @@ HANDLED = frozenset(
 async def handle(event: Event, certificates: MemberCertificates) -> None:
     """Apply one event. Safe to run twice with the same event."""
     data = event.data
+    issuing = event.type in (EventType.MEMBER_ADDED, EventType.MEMBER_ROLE_CHANGED, EventType.PROJECT_CREATED)
+    if issuing and await certificates.secrets.project_gone(data["project"]):
+        log.info("skipping %s for project %s: the project no longer exists", event.type, data["project"])
+        return
     match event.type:
         case EventType.MEMBER_ADDED | EventType.MEMBER_ROLE_CHANGED:
             await certificates.ensure(data["project"], data["user"], data["role"], event.id)

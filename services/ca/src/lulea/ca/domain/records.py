@@ -70,6 +70,10 @@ class SecretStore(Protocol):
         annotations: dict[str, str],
     ) -> None: ...
     async def delete(self, namespace: str, name: str) -> None: ...
+    async def project_gone(self, project: str) -> bool:
+        """Neither the project's namespace nor a live Project object exists: an event about it
+        is history (replayed from the start of the topic) and issues nothing."""
+        ...
 
 
 class EventSink(Protocol):

@@ -63,6 +63,7 @@ class MemoryRecords:
 
 class MemorySecrets:
     def __init__(self) -> None:
+        self.gone_projects: set[str] = set()
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.writes = 0
         self.fail_next_put = False
@@ -84,6 +85,9 @@ class MemorySecrets:
             raise ConnectionError("API server went away")
         self.writes += 1
         self.secrets[(namespace, name)] = {"data": data, "labels": labels, "annotations": annotations}
+
+    async def project_gone(self, project: str) -> bool:
+        return project in self.gone_projects
 
     async def delete(self, namespace: str, name: str) -> None:
         self.secrets.pop((namespace, name), None)

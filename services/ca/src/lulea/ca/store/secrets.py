@@ -14,6 +14,22 @@ SERIAL_ANNOTATION = "lulea.io/serial"
 class KubernetesSecrets:
     def __init__(self, api: client.ApiClient) -> None:
         self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    async def project_gone(self, project: str) -> bool:
+        try:
+            await self._core.read_namespace(project)
+            return False
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        try:
+            body = await self._custom.get_cluster_custom_object("lulea.io", "v1alpha1", "projects", project)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return bool(body.get("metadata", {}).get("deletionTimestamp"))
 
     async def read_serial(self, namespace: str, name: str) -> str | None:
         try:
