@@ -1,8 +1,11 @@
 """One GpuJob brought in line with its pods: read, assess (pure), act, write status.
 
 API verbs (compare charts/lulea/templates/operator-gpujob/rbac.yaml):
-  lulea.io gpujobs: get list watch patch; gpujobs/status: get patch; gpujobs/finalizers: update
-  core pods: get list watch create delete patch; core events: create
+  lulea.io gpujobs: get list watch patch
+  lulea.io gpujobs/status: get patch
+  lulea.io gpujobs/finalizers: update
+  core pods: get list watch create delete deletecollection patch
+  core events: create
 """
 
 from __future__ import annotations

@@ -1,0 +1,333 @@
+"""bench/placement: lulea-placement vs kube-scheduler on one 1,000-node kwok fleet, same trace.
+
+    uv run --no-sync python bench/placement/run.py [--jobs 3000] [--window 120] [--seed 7]
+
+Starts its own stack (lulea-stack, port base 24100, state in /tmp/lulea-bench-placement) with
+the fleet from trace.py, then runs the seeded trace twice on it: once with the pods left to
+kube-scheduler (schedulerName default), once with lulea-placement. The same driver plays the
+gang runtime for both: a gang starts working (kwok finishes its pods after its run time) only
+once *all* its pods run; GPUs held by a partly placed gang are stranded. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import workload as bench_trace
+
+from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
+from lulea.placement.domain import BoundPod, ClusterState, Gang, Toleration, fragmentation
+from lulea.placement.kube.api import Kube, KubeError, connect
+from lulea.placement.kube.objects import node_from
+
+STATE = Path("/tmp/lulea-bench-placement")
+PORT_BASE = 24100
+PLACEMENT_PORT = 24190
+REPO = Path(__file__).resolve().parents[2]
+
+
+def stack(cmd: str, fleet: Path | None = None) -> None:
+    argv = [
+        "uv",
+        "run",
+        "--no-sync",
+        "lulea-stack",
+        cmd,
+        "--state-dir",
+        str(STATE),
+        "--port-base",
+        str(PORT_BASE),
+    ]
+    if fleet:
+        argv += ["--fleet", str(fleet)]
+    subprocess.run(argv, cwd=REPO, check=True, timeout=600)
+
+
+@dataclass
+class GangRun:
+    pods: list[str]
+    gpus_per_pod: int
+    seconds: float
+    gang: Gang
+    bound: set[str] = field(default_factory=set)
+    running: set[str] = field(default_factory=set)
+    succeeded: set[str] = field(default_factory=set)
+    started: bool = False
+    done_at: float | None = None
+
+
+class TraceRun:
+    def __init__(
+        self, kube: Kube, namespace: str, scheduler: str, jobs: list[dict[str, Any]], nodes: ClusterState
+    ) -> None:
+        self.kube, self.ns, self.scheduler = kube, namespace, scheduler
+        self.nodes, self.total = nodes, nodes.total_gpus()
+        self.gangs: dict[str, GangRun] = {}
+        self.pods: list[dict[str, Any]] = []
+        self.gang_of: dict[str, str] = {}
+        self.node_of: dict[str, str] = {}
+        self.binds: list[float] = []
+        self.samples: list[dict[str, float]] = []
+        self.start_queue: asyncio.Queue[str] = asyncio.Queue()
+        for job in jobs:
+            job = {**job, "metadata": {**job["metadata"], "namespace": namespace}}
+            pods = desired_pods(job, 1, PodEnvironment())
+            for p in pods:
+                p["spec"]["schedulerName"] = scheduler
+                del p["metadata"]["ownerReferences"]  # no GpuJob object: keep the GC away
+            first = pods[0]
+            gang_name = first["metadata"]["labels"]["lulea.io/gang"]
+            per = int(first["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"])
+            spec = job["spec"]
+            gang = Gang(
+                id=gang_name,
+                namespace=namespace,
+                project=namespace,
+                pods=tuple(p["metadata"]["name"] for p in pods),
+                gpus_per_pod=per,
+                distinct_hosts="hosts" in spec,
+                node_selector=spec.get("nodeSelector", {}),
+                group_by=(spec.get("topology") or {}).get("groupBy"),
+                tolerations=(Toleration("kwok.x-k8s.io/node", "Exists", "", "NoSchedule"),),
+            )
+            self.gangs[gang_name] = GangRun(list(gang.pods), per, job["seconds"], gang)
+            for p in pods:
+                self.gang_of[p["metadata"]["name"]] = gang_name
+            self.pods += pods
+
+    async def run(self, window: float) -> dict[str, float]:
+        await self.kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": self.ns}})
+        _, version = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
+        self.t0 = time.monotonic()
+        tasks = [
+            asyncio.create_task(self.watch(version)),
+            asyncio.create_task(self.create()),
+            asyncio.create_task(self.sample()),
+        ]
+        tasks += [asyncio.create_task(self.starter()) for _ in range(16)]
+        try:
+            while time.monotonic() - self.t0 < window:
+                if all(g.done_at for g in self.gangs.values()):
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return self.report(time.monotonic() - self.t0)
+
+    async def create(self) -> None:
+        slots = asyncio.Semaphore(24)
+
+        async def one(pod: dict[str, Any]) -> None:
+            async with slots:
+                await self.kube.request("POST", f"/api/v1/namespaces/{self.ns}/pods", body=pod)
+
+        await asyncio.gather(*(one(p) for p in self.pods))
+
+    async def watch(self, version: str) -> None:
+        path = f"/api/v1/namespaces/{self.ns}/pods"
+        while True:
+            try:
+                async for ev in self.kube.watch(path, version):
+                    obj = ev.get("object") or {}
+                    version = (obj.get("metadata") or {}).get("resourceVersion", version)
+                    if ev.get("type") in ("ADDED", "MODIFIED"):
+                        self.seen(obj)
+            except KubeError:
+                _, version = await self.kube.list(path)
+
+    def seen(self, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        gang = self.gangs.get(self.gang_of.get(name, ""))
+        if gang is None:
+            return
+        node = obj["spec"].get("nodeName")
+        phase = (obj.get("status") or {}).get("phase")
+        if node and name not in gang.bound:
+            gang.bound.add(name)
+            self.node_of[name] = node
+            self.binds.append(time.monotonic())
+        if phase == "Running":
+            gang.running.add(name)
+        if phase == "Succeeded":
+            gang.succeeded.add(name)
+            if len(gang.succeeded) == len(gang.pods) and gang.done_at is None:
+                gang.done_at = time.monotonic()
+        if not gang.started and len(gang.running | gang.succeeded) == len(gang.pods):
+            gang.started = True
+            self.start_queue.put_nowait(self.gang_of[name])
+
+    async def starter(self) -> None:
+        """The gang runtime: work starts when every pod of the gang runs."""
+        while True:
+            gang = self.gangs[await self.start_queue.get()]
+            notes = {"sim.lulea.io/outcome": "Succeeded", "sim.lulea.io/duration": f"{gang.seconds:.1f}s"}
+            for pod in gang.pods:
+                with contextlib.suppress(KubeError):
+                    await self.kube.patch(
+                        f"/api/v1/namespaces/{self.ns}/pods/{pod}", {"metadata": {"annotations": notes}}
+                    )
+
+    async def sample(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            state = self.nodes.copy()
+            busy = held = stranded = 0
+            queued = []
+            for g in self.gangs.values():
+                if g.done_at:
+                    continue
+                live = [p for p in g.bound if p not in g.succeeded]
+                gpus = len(live) * g.gpus_per_pod
+                for p in live:
+                    state.bind(p, BoundPod(self.node_of[p], g.gpus_per_pod, self.ns))
+                held += gpus
+                if len(g.bound) == len(g.pods):
+                    busy += gpus
+                else:
+                    stranded += gpus
+                    queued.append(g.gang)
+            self.samples.append(
+                {
+                    "busy": busy / self.total,
+                    "held": held / self.total,
+                    "stranded": stranded / self.total,
+                    "fragmentation": fragmentation(state, queued),
+                }
+            )
+
+    def report(self, elapsed: float) -> dict[str, float]:
+        n = max(len(self.samples), 1)
+        span = (self.binds[-1] - self.binds[0]) if len(self.binds) > 1 else 0.0
+        partial = sum(1 for g in self.gangs.values() if 0 < len(g.bound) < len(g.pods))
+        avg = {k: sum(s[k] for s in self.samples) / n for k in ("busy", "held", "stranded", "fragmentation")}
+        return {
+            "elapsed_s": elapsed,
+            "pods_bound": len(self.binds),
+            "pods_bound_per_s": len(self.binds) / span if span else 0.0,
+            "jobs_completed": sum(1 for g in self.gangs.values() if g.done_at),
+            "gpu_utilization": avg["busy"],
+            "gpu_allocated": avg["held"],
+            "stranded_share": avg["stranded"],
+            "stranded_max": max((s["stranded"] for s in self.samples), default=0.0),
+            "partial_gangs_at_end": partial,
+            "fragmentation": avg["fragmentation"],
+        }
+
+
+async def clear(kube: Kube, namespace: str) -> None:
+    try:
+        await kube.request("DELETE", f"/api/v1/namespaces/{namespace}/pods", query={"gracePeriodSeconds": 0})
+    except KubeError:
+        return
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        items, _ = await kube.list(f"/api/v1/namespaces/{namespace}/pods")
+        if not items:
+            break
+        await asyncio.sleep(2)
+    await kube.request("DELETE", f"/api/v1/namespaces/{namespace}")
+
+
+async def bench(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    kubeconfig = str(STATE / "kubeconfig")
+    api = await connect(kubeconfig, pool=64)
+    kube = Kube(api)
+    deadline = time.monotonic() + 300
+    while True:
+        items, _ = await kube.list("/api/v1/nodes")
+        ready = [n for n in items if node_from(n).gpus > 0]
+        if len(ready) >= 1000 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(3)
+    nodes = ClusterState(node_from(n) for n in ready)
+    print(f"fleet: {len(nodes.nodes)} nodes, {nodes.total_gpus()} GPUs", flush=True)
+    jobs = bench_trace.jobs(args.jobs, args.seed)
+    pods = sum(int(j["spec"].get("hosts") or j["spec"]["gpus"]) for j in jobs)
+    demand = sum(int(j["spec"]["gpus"]) for j in jobs)
+    print(f"trace: {len(jobs)} jobs, {pods} pods, {demand} GPUs asked (seed {args.seed})", flush=True)
+    results = {}
+    for label, scheduler in (("kube-scheduler", "default-scheduler"), ("lulea-placement", "lulea-placement")):
+        proc = None
+        if scheduler == "lulea-placement":
+            env = {
+                **os.environ,
+                "KUBECONFIG": kubeconfig,
+                "LULEA_PLACEMENT_PORT": str(PLACEMENT_PORT),
+                "LULEA_PLACEMENT_KUBE_EVENTS": "false",
+                "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "20",
+                "LULEA_PLACEMENT_LOG_LEVEL": "WARNING",
+            }
+            proc = subprocess.Popen(  # noqa: ASYNC220 (a background service, not awaited)
+                [sys.executable, "-m", "lulea.placement"],
+                env=env,
+                stdout=(STATE / "placement.log").open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        ns = f"bench-{label}"
+        try:
+            run = TraceRun(kube, ns, scheduler, jobs, nodes)
+            results[label] = await run.run(args.window)
+            print(label, json.dumps({k: round(v, 4) for k, v in results[label].items()}), flush=True)
+        finally:
+            if proc is not None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(15)
+            await clear(kube, ns)
+    await api.close()
+    return results
+
+
+def table(results: dict[str, dict[str, float]]) -> None:
+    k, p = results["kube-scheduler"], results["lulea-placement"]
+    print(f"\n{'metric':28} {'kube-scheduler':>15} {'lulea-placement':>16} {'ratio':>8}")
+    for key in (
+        "pods_bound_per_s",
+        "jobs_completed",
+        "gpu_utilization",
+        "gpu_allocated",
+        "stranded_share",
+        "stranded_max",
+        "partial_gangs_at_end",
+        "fragmentation",
+        "elapsed_s",
+    ):
+        ratio = p[key] / k[key] if k[key] else float("nan")
+        print(f"{key:28} {k[key]:15.3f} {p[key]:16.3f} {ratio:8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--window", type=float, default=150.0, help="seconds per scheduler")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running")
+    args = parser.parse_args()
+    STATE.mkdir(parents=True, exist_ok=True)
+    fleet = STATE / "fleet.yaml"
+    fleet.write_text(bench_trace.fleet_yaml())
+    if not (STATE / "endpoints.json").exists():
+        stack("up", fleet)
+    try:
+        table(asyncio.run(bench(args)))
+    finally:
+        if not args.keep:
+            stack("down")
+
+
+if __name__ == "__main__":
+    main()
