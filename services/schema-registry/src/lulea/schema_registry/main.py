@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lulea.schema_registry.api.fast_path import SchemaByIdFastPath
 from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
 from lulea.schema_registry.api.raw_path import RawPathMiddleware
 from lulea.schema_registry.api.responses import RegistryResponse, install_error_handlers
@@ -120,5 +121,6 @@ def create_app(settings: Settings, store: Store | None = None,
     for module in (schemas, subjects, config, mode, compatibility, health):
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(SchemaByIdFastPath, state=app.state)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -19,17 +19,17 @@ LOCAL = Principal("local", platform=True)
 MAX_SUBJECT_LENGTH = 1024
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
 
-def get_id_cache(request: Request) -> IdCache:
+async def get_id_cache(request: Request) -> IdCache:
     cache: IdCache = request.app.state.id_cache
     return cache
 
 
-def get_authorizer(request: Request) -> Authorizer:
+async def get_authorizer(request: Request) -> Authorizer:
     authorizer: Authorizer = request.app.state.authorizer
     return authorizer
 

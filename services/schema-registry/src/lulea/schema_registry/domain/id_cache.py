@@ -1,9 +1,10 @@
-"""Answers for GET /schemas/ids/{id}, kept in memory for a short time.
+"""Answers for GET /schemas/ids/{id}, kept in memory.
 
-A schema's text never changes once it has an id, so its rendered body is cached; the set of
-subjects using it (for authorization) changes on register/delete, which invalidates the entry
-in this process. Other replicas see such a change within `ttl` seconds (a permanent delete
-done elsewhere may be served from cache until then).
+A schema's text never changes once it has an id, so its rendered body is kept; the set of
+subjects using it (for the access check) changes on register/delete, which drops the entry
+in this process. After `ttl` seconds an entry is stale: it is still served, and one refresh
+from the store runs behind it (stale-while-revalidate), so a hot id never stampedes the
+store. Another replica's permanent delete is therefore seen within about `ttl` seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from dataclasses import dataclass
 class CachedSchema:
     body: bytes
     subjects: frozenset[str]
-    expires: float
+    fresh_until: float
+
+    @property
+    def stale(self) -> bool:
+        return self.fresh_until < time.monotonic()
 
 
 class IdCache:
@@ -24,24 +29,19 @@ class IdCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self.entries: dict[int, CachedSchema] = {}
+        self.refreshing: set[int] = set()
 
     def get(self, schema_id: int) -> CachedSchema | None:
-        entry = self.entries.get(schema_id)
-        if entry is None:
-            return None
-        if entry.expires < time.monotonic():
-            del self.entries[schema_id]
-            return None
-        return entry
+        return self.entries.get(schema_id)
 
-    def put(self, schema_id: int, body: bytes, subjects: frozenset[str]) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self.entries) >= self.max_entries:
-            self.entries.clear()
-        self.entries[schema_id] = CachedSchema(body, subjects, time.monotonic() + self.ttl)
+    def put(self, schema_id: int, body: bytes, subjects: frozenset[str]) -> CachedSchema:
+        entry = CachedSchema(body, subjects, time.monotonic() + self.ttl)
+        if self.ttl > 0:
+            if len(self.entries) >= self.max_entries:
+                self.entries.clear()
+            self.entries[schema_id] = entry
+        return entry
 
     def invalidate(self, schema_ids: set[int]) -> None:
         for schema_id in schema_ids:
             self.entries.pop(schema_id, None)
-        schema_ids.clear()

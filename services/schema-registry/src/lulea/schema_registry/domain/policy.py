@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from lulea.schema_registry.domain.compatibility import CompatibilityLevel
@@ -42,10 +43,29 @@ def parse_mode(value: object) -> Mode:
         "Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT")
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectPolicy:
+    """What applies to one subject, read in one round trip."""
+
+    level: CompatibilityLevel
+    mode: Mode
+    normalize: bool
+
+
 class Policy:
     def __init__(self, store: Store, default_level: CompatibilityLevel) -> None:
         self.store = store
         self.default_level = default_level
+
+    async def for_subject(self, subject: str) -> SubjectPolicy:
+        found = await self.store.get_settings(subject)
+        config = found.get((CONFIG, subject)) or found.get((CONFIG, "")) or {}
+        mode = found.get((MODE, subject)) or found.get((MODE, "")) or {}
+        normalize = next((bool(doc["normalize"]) for doc in
+                          (found.get((CONFIG, subject)), found.get((CONFIG, "")))
+                          if doc and doc.get("normalize") is not None), False)
+        level = parse_level(config["compatibility"]) if config else self.default_level
+        return SubjectPolicy(level, parse_mode(mode["mode"]) if mode else Mode.READWRITE, normalize)
 
     async def subject_level(self, subject: str) -> CompatibilityLevel | None:
         doc = await self.store.get_setting(CONFIG, subject)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from lulea.schema_registry.domain.avro_schema import ParsedSchema, normalized_text, parse_avro
 from lulea.schema_registry.domain.compatibility import (
@@ -29,7 +32,7 @@ from lulea.schema_registry.domain.errors import (
     subject_not_found,
     version_not_found,
 )
-from lulea.schema_registry.domain.id_cache import IdCache
+from lulea.schema_registry.domain.id_cache import CachedSchema, IdCache
 from lulea.schema_registry.domain.policy import Mode, Policy
 from lulea.schema_registry.store.base import (
     DuplicateError,
@@ -39,6 +42,7 @@ from lulea.schema_registry.store.base import (
     VersionRecord,
 )
 
+log = logging.getLogger(__name__)
 MAX_VERSION = 2**31 - 1
 LATEST = -1
 MAX_REFERENCE_DEPTH = 32
@@ -105,6 +109,16 @@ class ParsedCache:
             self.items.popitem(last=False)
 
 
+def schema_body(record: SchemaRecord) -> dict[str, Any]:
+    """The JSON of GET /schemas/ids/{id}: schemaType and references only when not default."""
+    body: dict[str, Any] = {"schema": record.schema}
+    if record.schema_type != "AVRO":
+        body["schemaType"] = record.schema_type
+    if record.references:
+        body["references"] = [r.as_dict() for r in record.references]
+    return body
+
+
 def schema_hash(schema_type: str, canonical: str, refs: tuple[Reference, ...]) -> str:
     ref_text = json.dumps(sorted((r.name, r.subject, r.version) for r in refs))
     return hashlib.sha256(f"{schema_type}\x00{canonical}\x00{ref_text}".encode()).hexdigest()
@@ -118,6 +132,9 @@ class Registry:
         self.id_cache = id_cache  # answers of GET /schemas/ids, dropped when subjects change
         self.ids = IdBlock(store, id_block_size)
         self.parsed = ParsedCache()
+        # registrations into one subject queue here instead of racing on the version key
+        # (the unique keys still decide between replicas)
+        self.subject_locks: dict[str, asyncio.Lock] = {}
 
     # -- parsing -------------------------------------------------------------------------
 
@@ -207,6 +224,26 @@ class Registry:
             raise schema_not_found(schema_id)
         return record, rows
 
+    async def cached_schema(self, schema_id: int) -> CachedSchema:
+        """The GET /schemas/ids answer from the store, put into the id cache (40403 if none)."""
+        record, rows = await self.schema_by_id(schema_id)
+        return self.id_cache.put(schema_id, orjson.dumps(schema_body(record)),
+                                 frozenset(r.subject for r in rows))
+
+    async def refresh_cached(self, schema_id: int) -> None:
+        """Re-read a stale cache entry (one at a time per id); drop it if the schema is gone."""
+        if schema_id in self.id_cache.refreshing:
+            return
+        self.id_cache.refreshing.add(schema_id)
+        try:
+            await self.cached_schema(schema_id)
+        except RegistryError:
+            self.id_cache.invalidate({schema_id})
+        except Exception:  # the store is down: keep serving the stale entry
+            log.warning("could not refresh schema %s", schema_id, exc_info=True)
+        finally:
+            self.id_cache.refreshing.discard(schema_id)
+
     async def referenced_by(self, subject: str, version: int) -> list[int]:
         row = await self._version(subject, version, include_deleted=False)
         return await self._live_referrers(subject, row.version)
@@ -243,8 +280,9 @@ class Registry:
     async def check_compatibility(self, subject: str, version: int | None, req: SchemaRequest,
                                   normalize: bool) -> list[str]:
         """Confluent's verbose messages; empty means compatible."""
-        level = await self.policy.effective_level(subject)
-        parsed, _, _ = await self.parse_request(req, normalize)
+        policy = await self.policy.for_subject(subject)
+        level = policy.level
+        parsed, _, _ = await self.parse_request(req, normalize or policy.normalize)
         rows = [v for v in await self.store.versions(subject) if v.live]
         if version is not None:
             if not rows:
@@ -256,18 +294,28 @@ class Registry:
             rows = [target]
             if level.transitive:  # one named version: the direction counts, not the history
                 level = CompatibilityLevel(level.removesuffix("_TRANSITIVE"))
+        elif not level.transitive:
+            rows = rows[-1:]
         history = await self._history(rows)
         return check_against(level, parsed.root, history)
 
     # -- writes --------------------------------------------------------------------------
 
     async def register(self, subject: str, req: SchemaRequest, normalize: bool = False) -> int:
-        mode = await self.policy.require_writable(subject)
+        # one small lock per subject ever written by this process: bounded by the subjects
+        async with self.subject_locks.setdefault(subject, asyncio.Lock()):
+            return await self._register(subject, req, normalize)
+
+    async def _register(self, subject: str, req: SchemaRequest, normalize: bool) -> int:
+        policy = await self.policy.for_subject(subject)
+        mode = policy.mode
+        if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+            raise RegistryError(ErrorCode.OPERATION_NOT_PERMITTED,
+                                f"Subject {subject} is in read-only mode")
         if (req.id is not None or req.version is not None) and mode is not Mode.IMPORT:
             raise RegistryError(ErrorCode.OPERATION_NOT_PERMITTED,
                                 "A schema id or version may only be given in IMPORT mode")
-        normalize = normalize or await self.policy.normalize(subject)
-        parsed, text, digest = await self.parse_request(req, normalize)
+        parsed, text, digest = await self.parse_request(req, normalize or policy.normalize)
         refs = req.references
         for _ in range(REGISTER_ATTEMPTS):
             rows = await self.store.versions(subject)
@@ -276,8 +324,9 @@ class Registry:
                 if row.schema_hash == digest:
                     return row.schema_id
             if mode is not Mode.IMPORT:
-                level = await self.policy.effective_level(subject)
-                messages = check_against(level, parsed.root, await self._history(live))
+                level = policy.level
+                needed = live if level.transitive else live[-1:]
+                messages = check_against(level, parsed.root, await self._history(needed))
                 if messages:
                     raise RegistryError(
                         ErrorCode.INCOMPATIBLE_SCHEMA,

@@ -94,6 +94,12 @@ class Store(Protocol):
 
     async def get_setting(self, kind: str, subject: str | None) -> dict[str, object] | None: ...
 
+    async def get_settings(self, subject: str) -> dict[tuple[str, str], dict[str, object]]:
+        """Config and mode of the subject and the global ones, in one round trip.
+
+        Keyed by (kind, subject or "" for global); missing settings are absent.
+        """
+
     async def put_setting(self, kind: str, subject: str | None, value: dict[str, object]) -> None: ...
 
     async def delete_setting(self, kind: str, subject: str | None) -> None: ...

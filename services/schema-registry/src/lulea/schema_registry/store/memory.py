@@ -87,6 +87,10 @@ class MemoryStore:
     async def get_setting(self, kind: str, subject: str | None) -> dict[str, object] | None:
         return self.settings.get((kind, subject or ""))
 
+    async def get_settings(self, subject: str) -> dict[tuple[str, str], dict[str, object]]:
+        wanted = {(k, s) for k in ("config", "mode") for s in (subject, "")}
+        return {key: dict(v) for key, v in self.settings.items() if key in wanted}
+
     async def put_setting(self, kind: str, subject: str | None, value: dict[str, object]) -> None:
         self.settings[(kind, subject or "")] = dict(value)
 

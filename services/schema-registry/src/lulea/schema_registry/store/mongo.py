@@ -1,13 +1,22 @@
 """MongoDB (FerretDB v1) storage through PyMongo's async API.
 
-Only single-document operations, unique indexes, `distinct` and `findAndModify`: no
-transactions, no aggregation stages FerretDB v1 lacks. Correctness under concurrency comes
-from unique keys (content hash, schema id, subject+version, live schema per subject); id
-allocation takes blocks with one `$inc`, so writers never queue on a global sequence.
+FerretDB v1 on SQLite answers a query on any field other than `_id` by scanning the whole
+collection (measured: 270 ms at 3,000 documents), so every hot read here is an `_id` lookup:
+
+- `schemas`        {_id: schema id, hash, schema, schemaType, references, ref_keys, used_by}
+- `schema_hashes`  {_id: content hash, id}: the dedup key; inserting it decides races
+- `subjects`       {_id: subject, rev, versions: [{v, id, h, d, p}]}: one document per
+                   subject, changed by compare-and-set on `rev` (no transactions needed)
+- `settings`, `counters` by `_id`; ids come in blocks from one `$inc`.
+
+Write order keeps crashes harmless: a schema doc without its hash doc is an unused id; a
+`used_by` entry without a version is ignored on read; a version is only ever added by the
+subject CAS, which a retry redoes.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo import AsyncMongoClient, ReturnDocument
@@ -19,9 +28,9 @@ from lulea.schema_registry.store.base import (
     Reference,
     SchemaRecord,
     VersionRecord,
-    live_key,
-    tombstone_key,
 )
+
+CAS_ATTEMPTS = 32
 
 
 def _ref_key(subject: str, version: int) -> str:
@@ -33,16 +42,13 @@ class MongoStore:
         self.client = client
         self.db: AsyncDatabase[dict[str, Any]] = client[database]
         self.schemas = self.db["schemas"]
-        self.version_docs = self.db["subject_versions"]
+        self.hashes = self.db["schema_hashes"]
+        self.subject_docs = self.db["subjects"]
         self.settings = self.db["settings"]
         self.counters = self.db["counters"]
 
     async def create_indexes(self) -> None:
-        await self.schemas.create_index("id", unique=True, name="schema_id_unique")
-        await self.schemas.create_index("ref_keys", name="schema_ref_keys")
-        await self.version_docs.create_index("live_key", unique=True, name="live_schema_unique")
-        await self.version_docs.create_index("subject", name="versions_by_subject")
-        await self.version_docs.create_index("schema_id", name="versions_by_schema")
+        return None  # every lookup is by _id; FerretDB v1 would not use other indexes
 
     async def ping(self) -> None:
         await self.db.command("ping")
@@ -53,31 +59,40 @@ class MongoStore:
             return None
         refs = tuple(Reference(r["name"], r["subject"], int(r["version"]))
                      for r in doc.get("references", []))
-        return SchemaRecord(id=int(doc["id"]), hash=doc["_id"], schema=doc["schema"],
+        return SchemaRecord(id=int(doc["_id"]), hash=doc["hash"], schema=doc["schema"],
                             schema_type=doc.get("schemaType", "AVRO"), references=refs)
 
     @staticmethod
-    def _version(doc: dict[str, Any]) -> VersionRecord:
-        return VersionRecord(subject=doc["subject"], version=int(doc["version"]),
-                             schema_id=int(doc["schema_id"]), schema_hash=doc["schema_hash"],
-                             deleted=bool(doc.get("deleted")), purged=bool(doc.get("purged")))
+    def _versions(subject: str, doc: dict[str, Any] | None) -> list[VersionRecord]:
+        if doc is None:
+            return []
+        rows = [VersionRecord(subject, int(v["v"]), int(v["id"]), v["h"], bool(v["d"]),
+                              bool(v["p"])) for v in doc.get("versions", [])]
+        return sorted(rows, key=lambda r: r.version)
 
     async def schema_by_hash(self, digest: str) -> SchemaRecord | None:
-        return self._schema(await self.schemas.find_one({"_id": digest}))
+        found = await self.hashes.find_one({"_id": digest})
+        return None if found is None else await self.schema_by_id(int(found["id"]))
 
     async def schema_by_id(self, schema_id: int) -> SchemaRecord | None:
-        return self._schema(await self.schemas.find_one({"id": schema_id}))
+        return self._schema(await self.schemas.find_one({"_id": schema_id}))
 
     async def insert_schema(self, record: SchemaRecord) -> None:
         doc = {
-            "_id": record.hash, "id": record.id, "schema": record.schema,
+            "_id": record.id, "hash": record.hash, "schema": record.schema,
             "schemaType": record.schema_type,
             "references": [r.as_dict() for r in record.references],
             "ref_keys": [_ref_key(r.subject, r.version) for r in record.references],
+            "used_by": [],
         }
         try:
             await self.schemas.insert_one(doc)
         except DuplicateKeyError as exc:
+            raise DuplicateError(f"id {record.id}") from exc
+        try:
+            await self.hashes.insert_one({"_id": record.hash, "id": record.id})
+        except DuplicateKeyError as exc:  # another writer stored this schema first
+            await self.schemas.delete_one({"_id": record.id, "used_by": []})
             raise DuplicateError(record.hash) from exc
 
     async def allocate_ids(self, count: int) -> range:
@@ -88,53 +103,87 @@ class MongoStore:
         return range(end - count + 1, end + 1)
 
     async def max_schema_id(self) -> int:
-        doc = await self.schemas.find_one({}, sort=[("id", -1)], projection={"id": 1})
-        return int(doc["id"]) if doc else 0
+        doc = await self.schemas.find_one({"used_by": {"$ne": []}}, sort=[("_id", -1)],
+                                          projection={"_id": 1})
+        return int(doc["_id"]) if doc else 0
 
     async def versions(self, subject: str) -> list[VersionRecord]:
-        rows = [self._version(d) async for d in self.version_docs.find({"subject": subject})]
-        return sorted(rows, key=lambda v: v.version)
+        return self._versions(subject, await self.subject_docs.find_one({"_id": subject}))
 
     async def versions_of_schema(self, schema_id: int) -> list[VersionRecord]:
-        rows = [self._version(d) async for d in self.version_docs.find({"schema_id": schema_id})]
+        doc = await self.schemas.find_one({"_id": schema_id}, projection={"used_by": 1})
+        if doc is None or not doc.get("used_by"):
+            return []
+        rows: list[VersionRecord] = []
+        for subject in doc["used_by"]:  # usually one or two: one _id lookup each
+            rows += [v for v in await self.versions(subject) if v.schema_id == schema_id]
         return sorted(rows, key=lambda v: (v.subject, v.version))
 
     async def insert_version(self, record: VersionRecord) -> None:
-        doc = {
-            "_id": _ref_key(record.subject, record.version), "subject": record.subject,
-            "version": record.version, "schema_id": record.schema_id,
-            "schema_hash": record.schema_hash, "deleted": False, "purged": False,
-            "live_key": live_key(record.subject, record.schema_id),
-        }
-        try:
-            await self.version_docs.insert_one(doc)
-        except DuplicateKeyError as exc:
-            raise DuplicateError(doc["_id"]) from exc
+        _, doc = await asyncio.gather(  # independent: one write, one read, in parallel
+            self.schemas.update_one({"_id": record.schema_id},
+                                    {"$addToSet": {"used_by": record.subject}}),
+            self.subject_docs.find_one({"_id": record.subject}))
+        for row in self._versions(record.subject, doc):
+            if row.version == record.version or (row.live and row.schema_id == record.schema_id):
+                raise DuplicateError(f"{record.subject} v{record.version}")
+        entry = {"v": record.version, "id": record.schema_id, "h": record.schema_hash,
+                 "d": False, "p": False}
+        if doc is None:
+            try:
+                await self.subject_docs.insert_one({"_id": record.subject, "rev": 1,
+                                                    "versions": [entry]})
+            except DuplicateKeyError as exc:
+                raise DuplicateError(record.subject) from exc
+            return
+        result = await self.subject_docs.update_one(
+            {"_id": record.subject, "rev": doc["rev"]},
+            {"$set": {"versions": [*doc["versions"], entry], "rev": doc["rev"] + 1}})
+        if result.modified_count != 1:
+            raise DuplicateError(f"{record.subject} changed concurrently")
 
-    async def _retire(self, subject: str, version: int, fields: dict[str, Any]) -> None:
-        await self.version_docs.update_one(
-            {"_id": _ref_key(subject, version)},
-            {"$set": {**fields, "live_key": tombstone_key(subject, version)}})
+    async def _retire(self, subject: str, version: int, fields: dict[str, bool]) -> None:
+        for _ in range(CAS_ATTEMPTS):
+            doc = await self.subject_docs.find_one({"_id": subject})
+            if doc is None:
+                return
+            versions = [{**v, **fields} if int(v["v"]) == version else v for v in doc["versions"]]
+            result = await self.subject_docs.update_one(
+                {"_id": subject, "rev": doc["rev"]},
+                {"$set": {"versions": versions, "rev": doc["rev"] + 1}})
+            if result.modified_count == 1:
+                return
+        raise DuplicateError(f"{subject} kept changing")
 
     async def mark_deleted(self, subject: str, version: int) -> None:
-        await self._retire(subject, version, {"deleted": True})
+        await self._retire(subject, version, {"d": True})
 
     async def mark_purged(self, subject: str, version: int) -> None:
-        await self._retire(subject, version, {"deleted": True, "purged": True})
+        await self._retire(subject, version, {"d": True, "p": True})
 
     async def subjects(self, *, include_deleted: bool) -> list[str]:
-        query: dict[str, Any] = {"purged": False}
-        if not include_deleted:
-            query["deleted"] = False
-        return sorted(await self.version_docs.distinct("subject", query))
+        names = []
+        async for doc in self.subject_docs.find({}):
+            rows = [v for v in self._versions(doc["_id"], doc) if not v.purged]
+            if any(include_deleted or not v.deleted for v in rows):
+                names.append(doc["_id"])
+        return sorted(names)
 
     async def referencing(self, subject: str, version: int) -> list[int]:
-        cursor = self.schemas.find({"ref_keys": _ref_key(subject, version)}, projection={"id": 1})
-        return sorted([int(d["id"]) async for d in cursor])
+        cursor = self.schemas.find({"ref_keys": _ref_key(subject, version)}, projection={"_id": 1})
+        return sorted([int(d["_id"]) async for d in cursor])
 
     async def get_setting(self, kind: str, subject: str | None) -> dict[str, object] | None:
         doc = await self.settings.find_one({"_id": f"{kind}\x00{subject or ''}"})
         return None if doc is None else {k: v for k, v in doc.items() if k != "_id"}
+
+    async def get_settings(self, subject: str) -> dict[tuple[str, str], dict[str, object]]:
+        ids = [f"{k}\x00{s}" for k in ("config", "mode") for s in (subject, "")]
+        found: dict[tuple[str, str], dict[str, object]] = {}
+        async for doc in self.settings.find({"_id": {"$in": ids}}):
+            kind, _, scope = doc["_id"].partition("\x00")
+            found[(kind, scope)] = {k: v for k, v in doc.items() if k != "_id"}
+        return found
 
     async def put_setting(self, kind: str, subject: str | None, value: dict[str, object]) -> None:
         await self.settings.replace_one({"_id": f"{kind}\x00{subject or ''}"}, dict(value),
@@ -144,4 +193,4 @@ class MongoStore:
         await self.settings.delete_one({"_id": f"{kind}\x00{subject or ''}"})
 
     async def is_empty(self) -> bool:
-        return await self.schemas.find_one({}, projection={"_id": 1}) is None
+        return await self.hashes.find_one({}, projection={"_id": 1}) is None

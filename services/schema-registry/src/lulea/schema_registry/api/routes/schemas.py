@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from lulea.schema_registry.api.deps import (
@@ -15,22 +15,14 @@ from lulea.schema_registry.api.deps import (
     get_id_cache,
 )
 from lulea.schema_registry.api.responses import MEDIA_TYPE
+from lulea.schema_registry.domain.access import Authorizer, Principal
 from lulea.schema_registry.domain.errors import schema_not_found
-from lulea.schema_registry.domain.id_cache import IdCache
+from lulea.schema_registry.domain.id_cache import CachedSchema, IdCache
 
 router = APIRouter(tags=["schemas"])
 Flag = Annotated[bool, Query()]
 SchemaId = Annotated[int, "global schema id"]
 MAX_ID = 2**31 - 1
-
-
-def _schema_body(record: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"schema": record.schema}
-    if record.schema_type != "AVRO":
-        body["schemaType"] = record.schema_type
-    if record.references:
-        body["references"] = [r.as_dict() for r in record.references]
-    return body
 
 
 async def _visible_rows(schema_id: int, registry: Any, principal: Any,
@@ -45,28 +37,27 @@ async def _visible_rows(schema_id: int, registry: Any, principal: Any,
 
 
 @router.get("/schemas/ids/{schema_id}")
-async def get_schema(schema_id: int, request: Request, registry: RegistryDep,
-                     principal: PrincipalDep, authorizer: AuthorizerDep,
+async def get_schema(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+                     authorizer: AuthorizerDep,
                      cache: Annotated[IdCache, Depends(get_id_cache)],
                      fetchMaxId: Flag = False,
                      subject: str | None = None, format: str | None = None) -> Response:
-    entry = cache.get(schema_id) if not fetchMaxId else None
-    if entry is not None:
-        if any(authorizer.can_access(principal, s) for s in entry.subjects):
-            return Response(entry.body, media_type=MEDIA_TYPE)
-        raise schema_not_found(schema_id)
     if not 0 < schema_id <= MAX_ID:
         raise schema_not_found(schema_id)
-    record, rows = await registry.schema_by_id(schema_id)
-    subjects = frozenset(r.subject for r in rows)
-    body = _schema_body(record)
-    if fetchMaxId:
-        body["maxId"] = await registry.store.max_schema_id()
-    else:
-        cache.put(schema_id, orjson.dumps(body), subjects)
-    if not any(authorizer.can_access(principal, s) for s in subjects):
+    entry = cache.get(schema_id)
+    if entry is None or entry.stale or not _visible(entry, principal, authorizer):
+        entry = await registry.cached_schema(schema_id)  # subjects may have changed: re-read
+    if not _visible(entry, principal, authorizer):
         raise schema_not_found(schema_id)
+    if not fetchMaxId:
+        return Response(entry.body, media_type=MEDIA_TYPE)
+    body = orjson.loads(entry.body)
+    body["maxId"] = await registry.store.max_schema_id()
     return Response(orjson.dumps(body), media_type=MEDIA_TYPE)
+
+
+def _visible(entry: CachedSchema, principal: Principal, authorizer: Authorizer) -> bool:
+    return any(authorizer.can_access(principal, s) for s in entry.subjects)
 
 
 @router.get("/schemas/ids/{schema_id}/schema")
