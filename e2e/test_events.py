@@ -67,7 +67,9 @@ async def test_a_projects_life_arrives_in_order_exactly_once_with_its_trace(
 
     # Start from the end of the topic: the consumer group is new, so read from the beginning
     # but only this project's events count.
-    async with consuming(kafka_bootstrap, handle):
+    lifecycle = {EventType.PROJECT_CREATED, EventType.MEMBER_ADDED, EventType.MEMBER_ROLE_CHANGED,
+                 EventType.MEMBER_REMOVED, EventType.PROJECT_DELETED}
+    async with consuming(kafka_bootstrap, handle, types=lifecycle):
         await create_project(admin_api, name, [("alice", "DataOwner")])
         await wait_ready(admin_api, name)
         await set_members(admin_api, name, [("alice", "DataOwner"), ("bob", "DataScientist")])

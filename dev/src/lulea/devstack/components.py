@@ -79,6 +79,9 @@ def _apiserver(layout: Layout) -> list[str]:
         "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
         "DefaultTolerationSeconds,ResourceQuota,PodSecurity,MutatingAdmissionWebhook,"
         "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
+        # Without kubelets nothing would ever lift the not-ready taint this plugin puts on new
+        # Nodes (node lifecycle is off, see the controller manager); kwok reports them Ready.
+        "--disable-admission-plugins=TaintNodesByCondition",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}",

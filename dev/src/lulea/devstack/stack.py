@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ class Report:
 
 
 def _enabled(component: Component) -> bool:
+    """Platform components run when their package is installed, unless LULEA_SKIP names them
+    (comma-separated), e.g. a benchmark that measures one operator alone."""
+    skipped = {s.strip() for s in os.environ.get("LULEA_SKIP", "").split(",") if s.strip()}
+    if component.name in skipped:
+        return False
     return component.python_module is None or module_installed(component.python_module)
 
 
