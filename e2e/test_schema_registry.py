@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
+from kubernetes_asyncio import client as k8s
 from pymongo import MongoClient
 
 ORDER_V1 = {"type": "record", "name": "Order", "namespace": "p1.shop", "fields": [
@@ -52,6 +54,7 @@ class Registry:
     database: str
     mongo_uri: str
     log: Path
+    extra_env: dict[str, str] | None = None
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -59,7 +62,7 @@ class Registry:
                "LULEA_SCHEMA_REGISTRY_PORT": self.url.rsplit(":", 1)[1],
                "LULEA_SCHEMA_REGISTRY_MONGO_URI": self.mongo_uri,
                "LULEA_SCHEMA_REGISTRY_MONGO_DATABASE": self.database,
-               "LULEA_SCHEMA_REGISTRY_AUTH": "off"}
+               "LULEA_SCHEMA_REGISTRY_AUTH": "off", **(self.extra_env or {})}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "lulea.schema_registry"],
                                             env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -81,11 +84,11 @@ class Registry:
         self.process = None
 
 
-@pytest.fixture
-def registry(mongo_uri: str, tmp_path: Path) -> Iterator[Registry]:
+def _serve(mongo_uri: str, tmp_path: Path, extra_env: dict[str, str] | None = None
+           ) -> Iterator[Registry]:
     database = f"sr_e2e_{uuid.uuid4().hex[:10]}"
     reg = Registry(f"http://127.0.0.1:{_free_port()}", database, mongo_uri,
-                   tmp_path / "schema-registry.log")
+                   tmp_path / "schema-registry.log", extra_env)
     reg.start()
     try:
         yield reg
@@ -94,6 +97,19 @@ def registry(mongo_uri: str, tmp_path: Path) -> Iterator[Registry]:
         with MongoClient(mongo_uri) as client:
             client.drop_database(database)
     assert "Traceback" not in reg.log.read_text(), reg.log.read_text()
+
+
+@pytest.fixture
+def registry(mongo_uri: str, tmp_path: Path) -> Iterator[Registry]:
+    yield from _serve(mongo_uri, tmp_path)
+
+
+@pytest.fixture
+def secured_registry(mongo_uri: str, tmp_path: Path, stack: Any) -> Iterator[Registry]:
+    yield from _serve(mongo_uri, tmp_path, {
+        "LULEA_SCHEMA_REGISTRY_AUTH": "on",
+        "LULEA_SCHEMA_REGISTRY_KUBECONFIG": str(stack.kubeconfig),
+        "LULEA_SCHEMA_REGISTRY_ADMIN_PRINCIPALS": "admin"})
 
 
 def _topic(kafka_bootstrap: str) -> str:
@@ -199,3 +215,40 @@ async def test_concurrent_registrations_converge(registry: Registry) -> None:
         assert len(set(shared)) == 1 and shared[0] not in distinct
         assert len(set(same_subject)) == 1
         assert (await http.get("/subjects/p1.same-value/versions")).json() == [1]
+
+
+async def test_project_scope_with_real_tokens(secured_registry: Registry, stack: Any,
+                                              admin_api: k8s.ApiClient) -> None:
+    """TokenReview on the real API server: a project's service account sees its project only."""
+    project = f"srp{uuid.uuid4().hex[:6]}"
+    core = k8s.CoreV1Api(admin_api)
+    await core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=project)))
+    try:
+        await core.create_namespaced_service_account(
+            project, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name="jobs")))
+        request = k8s.AuthenticationV1TokenRequest(
+            spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=600))
+        issued = await core.create_namespaced_service_account_token("jobs", project, request)
+        member = {"Authorization": f"Bearer {issued.status.token}"}
+        admin = {"Authorization": f"Bearer {stack.tokens['admin']}"}
+        outsider = {"Authorization": f"Bearer {stack.tokens['alice']}"}
+        body = {"schema": json.dumps(ORDER_V1)}
+        async with httpx.AsyncClient(base_url=secured_registry.url, timeout=30) as http:
+            own = await http.post(f"/subjects/{project}.orders-value/versions", json=body,
+                                  headers=member)
+            assert own.status_code == 200, own.text
+            other = await http.post("/subjects/zz.other-value/versions", json=body, headers=admin)
+            assert other.status_code == 200, other.text
+            assert (await http.get("/subjects", headers=member)).json() == [
+                f"{project}.orders-value"]
+            hidden = await http.get("/subjects/zz.other-value/versions", headers=member)
+            assert hidden.status_code == 404 and hidden.json()["error_code"] == 40401
+            assert (await http.get("/subjects", headers=outsider)).json() == []
+            schema_id = own.json()["id"]
+            assert (await http.get(f"/schemas/ids/{schema_id}", headers=outsider)).status_code \
+                == 404
+            assert (await http.get("/subjects")).status_code == 401
+            assert (await http.put("/config", json={"compatibility": "NONE"},
+                                   headers=member)).json()["error_code"] == 40301
+    finally:
+        await core.delete_namespace(project)

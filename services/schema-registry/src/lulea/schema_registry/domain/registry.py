@@ -240,7 +240,7 @@ class Registry:
         except RegistryError:
             self.id_cache.invalidate({schema_id})
         except Exception:  # the store is down: keep serving the stale entry
-            log.warning("could not refresh schema %s", schema_id, exc_info=True)
+            log.warning("could not refresh schema %s from the store", schema_id)
         finally:
             self.id_cache.refreshing.discard(schema_id)
 
