@@ -334,8 +334,7 @@ def main() -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     fleet = STATE / "fleet.yaml"
     fleet.write_text(bench_trace.fleet_yaml())
-    if not (STATE / "endpoints.json").exists():
-        stack("up", fleet)
+    stack("up", fleet)  # starts what is not running (a stale endpoints.json proves nothing)
     try:
         table(asyncio.run(bench(args)))
     finally:
