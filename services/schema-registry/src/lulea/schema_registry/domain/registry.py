@@ -132,6 +132,7 @@ class Registry:
         self.id_cache = id_cache  # answers of GET /schemas/ids, dropped when subjects change
         self.ids = IdBlock(store, id_block_size)
         self.parsed = ParsedCache()
+        self.records: dict[int, SchemaRecord] = {}
         # registrations into one subject queue here instead of racing on the version key
         # (the unique keys still decide between replicas)
         self.subject_locks: dict[str, asyncio.Lock] = {}
@@ -150,7 +151,7 @@ class Registry:
                     ErrorCode.INVALID_SCHEMA,
                     f"Invalid schema: reference {ref.name} to subject '{ref.subject}' version"
                     f" {ref.version} not found") from None
-            record = await self.store.schema_by_id(row.schema_id)
+            record = await self._record(row.schema_id)
             if record is None:
                 raise schema_not_found(row.schema_id)
             named.update((await self._parse_record(record, depth + 1)).named)
@@ -200,7 +201,7 @@ class Registry:
     async def get_version(self, subject: str, version: int,
                           include_deleted: bool = False) -> tuple[VersionRecord, SchemaRecord]:
         row = await self._version(subject, version, include_deleted)
-        record = await self.store.schema_by_id(row.schema_id)
+        record = await self._record(row.schema_id)
         if record is None:
             raise schema_not_found(row.schema_id)
         return row, record
@@ -218,7 +219,7 @@ class Registry:
         return [s for s in everything if s not in live]
 
     async def schema_by_id(self, schema_id: int) -> tuple[SchemaRecord, list[VersionRecord]]:
-        record = await self.store.schema_by_id(schema_id)
+        record = await self._record(schema_id)
         rows = [v for v in await self.store.versions_of_schema(schema_id) if not v.purged]
         if record is None or not rows:
             raise schema_not_found(schema_id)
@@ -261,17 +262,28 @@ class Registry:
         _, _, digest = await self.parse_request(req, normalize or await self.policy.normalize(subject))
         for row in reversed(rows):
             if row.schema_hash == digest:
-                record = await self.store.schema_by_id(row.schema_id)
+                record = await self._record(row.schema_id)
                 if record is not None:
                     return row, record
         raise schema_not_found()
 
     # -- compatibility ------------------------------------------------------------------
 
+    async def _record(self, schema_id: int) -> SchemaRecord | None:
+        """A stored schema by id; immutable once stored, so kept in memory (bounded)."""
+        found = self.records.get(schema_id)
+        if found is None:
+            found = await self.store.schema_by_id(schema_id)
+            if found is not None:
+                if len(self.records) >= 10_000:
+                    self.records.clear()
+                self.records[schema_id] = found
+        return found
+
     async def _history(self, rows: list[VersionRecord]) -> list[PastSchema]:
         history = []
         for row in rows:
-            record = await self.store.schema_by_id(row.schema_id)
+            record = await self._record(row.schema_id)
             if record is not None:
                 parsed = await self._parse_record(record)
                 history.append(PastSchema(row.version, parsed.root, record.schema))
@@ -332,10 +344,12 @@ class Registry:
                         ErrorCode.INCOMPATIBLE_SCHEMA,
                         "Schema being registered is incompatible with an earlier schema for"
                         f' subject "{subject}", details: [{", ".join(messages)}]')
-            schema_id = await self._schema_id(digest, text, req.schema_type.upper(), refs, req.id)
+            schema_id, created = await self._schema_id(subject, digest, text,
+                                                       req.schema_type.upper(), refs, req.id)
             version = req.version or max((v.version for v in rows), default=0) + 1
             try:
-                await self.store.insert_version(VersionRecord(subject, version, schema_id, digest))
+                await self.store.insert_version(VersionRecord(subject, version, schema_id, digest),
+                                                new_schema=created)
             except DuplicateError:
                 if req.version is not None:
                     raise RegistryError(ErrorCode.ID_DOES_NOT_MATCH,
@@ -347,24 +361,26 @@ class Registry:
         raise RegistryError(ErrorCode.STORE_TIMEOUT,
                             f"Too many concurrent registrations in subject '{subject}'; retry")
 
-    async def _schema_id(self, digest: str, text: str, schema_type: str,
-                         refs: tuple[Reference, ...], wanted: int | None) -> int:
+    async def _schema_id(self, subject: str, digest: str, text: str, schema_type: str,
+                         refs: tuple[Reference, ...], wanted: int | None) -> tuple[int, bool]:
+        """The id of the schema, stored now if new; True when this call stored it."""
         while True:
-            existing = await self.store.schema_by_hash(digest)
+            existing = await self.store.schema_id_by_hash(digest)
             if existing is not None:
-                if wanted is not None and wanted != existing.id:
+                if wanted is not None and wanted != existing:
                     raise RegistryError(ErrorCode.ID_DOES_NOT_MATCH,
-                                        f"Schema already registered with id {existing.id}"
+                                        f"Schema already registered with id {existing}"
                                         f" instead of input id {wanted}")
-                return existing.id
+                return existing, False
             schema_id = wanted if wanted is not None else await self.ids.next()
             try:
-                await self.store.insert_schema(SchemaRecord(schema_id, digest, text, schema_type, refs))
-                return schema_id
+                await self.store.insert_schema(
+                    SchemaRecord(schema_id, digest, text, schema_type, refs), subject)
+                return schema_id, True
             except DuplicateError:
                 # Either another writer stored the same schema first (the loop returns its id),
                 # or an imported schema holds this id (the loop takes the next one) ...
-                if wanted is not None and await self.store.schema_by_hash(digest) is None:
+                if wanted is not None and await self.store.schema_id_by_hash(digest) is None:
                     # ... unless the caller asked for exactly this id.
                     raise RegistryError(ErrorCode.ID_DOES_NOT_MATCH,
                                         f"Schema id {wanted} is already used by another schema"

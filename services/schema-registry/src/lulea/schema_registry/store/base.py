@@ -63,12 +63,12 @@ class DuplicateError(Exception):
 class Store(Protocol):
     async def ping(self) -> None: ...
 
-    async def schema_by_hash(self, digest: str) -> SchemaRecord | None: ...
+    async def schema_id_by_hash(self, digest: str) -> int | None: ...
 
     async def schema_by_id(self, schema_id: int) -> SchemaRecord | None: ...
 
-    async def insert_schema(self, record: SchemaRecord) -> None:
-        """Raises DuplicateError if the hash or the id is taken."""
+    async def insert_schema(self, record: SchemaRecord, subject: str | None = None) -> None:
+        """Raises DuplicateError if the hash or the id is taken; `subject` will use it."""
 
     async def allocate_ids(self, count: int) -> range:
         """A block of `count` fresh ids; concurrent callers get disjoint blocks."""
@@ -80,8 +80,11 @@ class Store(Protocol):
 
     async def versions_of_schema(self, schema_id: int) -> list[VersionRecord]: ...
 
-    async def insert_version(self, record: VersionRecord) -> None:
-        """Raises DuplicateError if (subject, version) or the live schema in the subject exists."""
+    async def insert_version(self, record: VersionRecord, *, new_schema: bool = False) -> None:
+        """Raises DuplicateError if (subject, version) or the live schema in the subject exists.
+
+        `new_schema`: the schema was stored by this registration, so no other subject uses it.
+        """
 
     async def mark_deleted(self, subject: str, version: int) -> None: ...
 

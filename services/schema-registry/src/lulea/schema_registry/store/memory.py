@@ -25,13 +25,14 @@ class MemoryStore:
     async def ping(self) -> None:
         return None
 
-    async def schema_by_hash(self, digest: str) -> SchemaRecord | None:
-        return self.by_hash.get(digest)
+    async def schema_id_by_hash(self, digest: str) -> int | None:
+        found = self.by_hash.get(digest)
+        return None if found is None else found.id
 
     async def schema_by_id(self, schema_id: int) -> SchemaRecord | None:
         return self.by_id.get(schema_id)
 
-    async def insert_schema(self, record: SchemaRecord) -> None:
+    async def insert_schema(self, record: SchemaRecord, subject: str | None = None) -> None:
         if record.hash in self.by_hash or record.id in self.by_id:
             raise DuplicateError(record.hash)
         self.by_hash[record.hash] = record
@@ -53,7 +54,7 @@ class MemoryStore:
         rows = [v for v in self.version_rows.values() if v.schema_id == schema_id]
         return sorted(rows, key=lambda v: (v.subject, v.version))
 
-    async def insert_version(self, record: VersionRecord) -> None:
+    async def insert_version(self, record: VersionRecord, *, new_schema: bool = False) -> None:
         key = (record.subject, record.version)
         lk = live_key(record.subject, record.schema_id)
         if key in self.version_rows or lk in self.live_keys:

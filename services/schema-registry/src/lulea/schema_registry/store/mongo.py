@@ -70,20 +70,20 @@ class MongoStore:
                               bool(v["p"])) for v in doc.get("versions", [])]
         return sorted(rows, key=lambda r: r.version)
 
-    async def schema_by_hash(self, digest: str) -> SchemaRecord | None:
+    async def schema_id_by_hash(self, digest: str) -> int | None:
         found = await self.hashes.find_one({"_id": digest})
-        return None if found is None else await self.schema_by_id(int(found["id"]))
+        return None if found is None else int(found["id"])
 
     async def schema_by_id(self, schema_id: int) -> SchemaRecord | None:
         return self._schema(await self.schemas.find_one({"_id": schema_id}))
 
-    async def insert_schema(self, record: SchemaRecord) -> None:
+    async def insert_schema(self, record: SchemaRecord, subject: str | None = None) -> None:
         doc = {
             "_id": record.id, "hash": record.hash, "schema": record.schema,
             "schemaType": record.schema_type,
             "references": [r.as_dict() for r in record.references],
             "ref_keys": [_ref_key(r.subject, r.version) for r in record.references],
-            "used_by": [],
+            "used_by": [subject] if subject else [],
         }
         try:
             await self.schemas.insert_one(doc)
@@ -92,7 +92,7 @@ class MongoStore:
         try:
             await self.hashes.insert_one({"_id": record.hash, "id": record.id})
         except DuplicateKeyError as exc:  # another writer stored this schema first
-            await self.schemas.delete_one({"_id": record.id, "used_by": []})
+            await self.schemas.delete_one({"_id": record.id})  # our id, never published
             raise DuplicateError(record.hash) from exc
 
     async def allocate_ids(self, count: int) -> range:
@@ -119,11 +119,14 @@ class MongoStore:
             rows += [v for v in await self.versions(subject) if v.schema_id == schema_id]
         return sorted(rows, key=lambda v: (v.subject, v.version))
 
-    async def insert_version(self, record: VersionRecord) -> None:
-        _, doc = await asyncio.gather(  # independent: one write, one read, in parallel
-            self.schemas.update_one({"_id": record.schema_id},
-                                    {"$addToSet": {"used_by": record.subject}}),
-            self.subject_docs.find_one({"_id": record.subject}))
+    async def insert_version(self, record: VersionRecord, *, new_schema: bool = False) -> None:
+        if new_schema:  # stored with used_by=[subject] already
+            doc = await self.subject_docs.find_one({"_id": record.subject})
+        else:
+            _, doc = await asyncio.gather(  # independent: one write, one read, in parallel
+                self.schemas.update_one({"_id": record.schema_id},
+                                        {"$addToSet": {"used_by": record.subject}}),
+                self.subject_docs.find_one({"_id": record.subject}))
         for row in self._versions(record.subject, doc):
             if row.version == record.version or (row.live and row.schema_id == record.schema_id):
                 raise DuplicateError(f"{record.subject} v{record.version}")
