@@ -117,3 +117,22 @@ def test_subject_project(subject: str, project: str | None) -> None:
 def test_principal_from_name(name: str, project: str | None, platform: bool) -> None:
     principal = Principal.from_name(name, admins=["root"])
     assert (principal.project, principal.platform) == (project, platform)
+
+
+def test_cached_lookups_keep_the_access_check(seeded: TestClient) -> None:
+    """The second lookup is answered from the cache before routing; the rules still hold."""
+    for _ in range(2):
+        assert seeded.get("/schemas/ids/1", headers=as_("alice-token")).status_code == 200
+        assert seeded.get("/schemas/ids/2", headers=as_("alice-token")).status_code == 404
+        assert seeded.get("/schemas/ids/2", headers=as_("bob-token")).status_code == 200
+        assert seeded.get("/schemas/ids/1", headers=as_("stranger-token")).status_code == 404
+        assert seeded.get("/schemas/ids/1").status_code == 401
+        assert seeded.get("/schemas/ids/1", headers=as_("bad-token")).status_code == 401
+
+
+def test_cached_lookup_sees_a_new_subject_for_the_same_schema(seeded: TestClient) -> None:
+    assert seeded.get("/schemas/ids/2", headers=as_("alice-token")).status_code == 404
+    v2 = schema(("a", "int"), ("b", "int", 0))
+    assert seeded.post("/subjects/p1.copy-value/versions", json=v2,
+                       headers=as_("alice-token")).json() == {"id": 2}
+    assert seeded.get("/schemas/ids/2", headers=as_("alice-token")).status_code == 200

@@ -203,3 +203,25 @@ def test_fetch_max_id(client: TestClient) -> None:
     register(client, "p.t-value", V1)
     second = register(client, "p.t-value", V2)
     assert client.get("/schemas/ids/1?fetchMaxId=true").json()["maxId"] == second
+
+
+def test_another_replicas_delete_is_seen_after_the_cache_goes_stale() -> None:
+    import time
+
+    from lulea.schema_registry.main import create_app
+    from lulea.schema_registry.settings import Settings
+    from lulea.schema_registry.store.memory import MemoryStore
+
+    store = MemoryStore()
+    app = create_app(Settings(auth="off", id_cache_seconds=0.05), store=store)
+    with TestClient(app) as client:
+        schema_id = register(client, "p.t-value", V1)
+        assert client.get(f"/schemas/ids/{schema_id}").status_code == 200  # cached now
+        client.portal.call(store.mark_purged, "p.t-value", 1)  # as if another replica did it
+        assert client.get(f"/schemas/ids/{schema_id}").status_code == 200  # still fresh
+        time.sleep(0.1)
+        deadline = time.monotonic() + 5
+        while client.get(f"/schemas/ids/{schema_id}").status_code == 200:
+            assert time.monotonic() < deadline, "stale entry never refreshed"
+            time.sleep(0.02)
+        assert client.get(f"/schemas/ids/{schema_id}").json()["error_code"] == 40403
