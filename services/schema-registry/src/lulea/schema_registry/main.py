@@ -76,7 +76,7 @@ async def _mongo_store(settings: Settings) -> Store:
 
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         settings.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
-    store = MongoStore(client, settings.mongo_database)  # type: ignore[arg-type]
+    store = MongoStore(client, settings.mongo_database)
     await store.create_indexes()
     return store
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,9 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LULEA_SCHEMA_REGISTRY_", extra="forbid")
 
     host: str = "0.0.0.0"
-    port: int = Field(8081, ge=1, le=65535)
+    port: Annotated[int, Field(ge=1, le=65535)] = 8081
     mongo_uri: str = "mongodb://127.0.0.1:27017"
-    mongo_database: str = Field("lulea_schema_registry", min_length=1, max_length=63)
+    mongo_database: Annotated[str, Field(min_length=1, max_length=63)] = "lulea_schema_registry"
     # "off" only for local runs and e2e: every caller is then treated as the platform
     auth: Literal["on", "off"] = "on"
     # comma-separated principals with full access (besides lulea-system service accounts)
@@ -25,11 +25,11 @@ class Settings(BaseSettings):
     # trust X-Forwarded-Client-Cert from a TLS-terminating proxy (uvicorn hides peer certs)
     trust_xfcc: bool = False
     kubeconfig: str | None = None  # None: in-cluster config
-    token_cache_seconds: float = Field(60.0, ge=0, le=3600)
+    token_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
     default_compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD
-    max_schema_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
-    id_block_size: int = Field(20, ge=1, le=10_000)
-    id_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    max_schema_bytes: Annotated[int, Field(ge=1024, le=64 * 1_048_576)] = 1_048_576
+    id_block_size: Annotated[int, Field(ge=1, le=10_000)] = 20
+    id_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("default_compatibility", mode="before")

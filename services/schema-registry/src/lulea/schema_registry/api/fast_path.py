@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lulea.schema_registry.api.responses import MEDIA_TYPE
 from lulea.schema_registry.domain.errors import RegistryError
+from lulea.schema_registry.domain.id_cache import IdCache
 
 PREFIX = "/schemas/ids/"
 _HEADERS = [(b"content-type", MEDIA_TYPE.encode())]
@@ -40,17 +41,18 @@ class SchemaByIdFastPath:
         await self.app(scope, receive, send)
 
     async def _cached(self, schema_id: int, scope: Scope) -> bytes | None:
-        cache = getattr(self.state, "id_cache", None)
+        cache: IdCache | None = getattr(self.state, "id_cache", None)
         entry = cache.get(schema_id) if cache is not None else None
-        if entry is None:
+        if cache is None or entry is None:
             return None
+        body: bytes = entry.body
         if entry.stale and schema_id not in cache.refreshing:
             task = asyncio.create_task(self.state.registry.refresh_cached(schema_id))
             self.tasks.add(task)  # keep a reference until done
             task.add_done_callback(self.tasks.discard)
         authenticator = self.state.authenticator
         if authenticator is None:
-            return entry.body
+            return body
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             principal = await authenticator.authenticate(headers)
@@ -58,5 +60,5 @@ class SchemaByIdFastPath:
             return None  # the route answers 401 with the proper body
         authorizer = self.state.authorizer
         if any(authorizer.can_access(principal, s) for s in entry.subjects):
-            return entry.body
+            return body
         return None

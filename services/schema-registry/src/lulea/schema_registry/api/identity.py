@@ -41,7 +41,7 @@ class KubernetesTokenReviewer:
             if self.kubeconfig:
                 await config.load_kube_config(config_file=self.kubeconfig)
             else:
-                config.load_incluster_config()
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
             self.api = client.AuthenticationV1Api(client.ApiClient())
         return self.api
 

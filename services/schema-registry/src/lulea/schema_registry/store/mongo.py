@@ -99,6 +99,7 @@ class MongoStore:
         doc = await self.counters.find_one_and_update(
             {"_id": "schema_id"}, {"$inc": {"next": count}},
             upsert=True, return_document=ReturnDocument.AFTER)
+        assert doc is not None  # upsert=True with AFTER always returns the document
         end = int(doc["next"])
         return range(end - count + 1, end + 1)
 
