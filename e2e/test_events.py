@@ -115,7 +115,7 @@ async def test_retried_publishes_are_delivered_once(kafka_bootstrap: str) -> Non
             for _ in range(3):  # a handler retried three times re-sends the same event id
                 await publisher.publish(EventType.MEMBER_ADDED, subject=f"{project}/bob", key=project,
                                         data={"project": project, "user": "bob", "role": "DataOwner"},
-                                        id_parts=("uid-x", "1", "bob"))
+                                        id_parts=(project, "1", "bob"))
         await _until(lambda: consumer.duplicates >= 2 and len(handled) == 1)
     assert len(handled) == 1
 

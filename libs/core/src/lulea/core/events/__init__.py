@@ -10,7 +10,7 @@
     await consumer.run()
 """
 
-from lulea.core.events.bus import EVENT_TOPICS, EventPublisher, ensure_topics
+from lulea.core.events.bus import EVENT_TOPICS, EventPublisher, Publication, ensure_topics
 from lulea.core.events.codec import EventType, UndecodableEvent, decode, encode
 from lulea.core.events.consumer import EventConsumer
 from lulea.core.events.envelope import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Event, event_id
@@ -23,6 +23,7 @@ __all__ = [
     "EventConsumer",
     "EventPublisher",
     "EventType",
+    "Publication",
     "UndecodableEvent",
     "decode",
     "encode",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -77,20 +77,39 @@ class EventPublisher:
 
     async def publish(self, event_type: EventType, *, subject: str, key: str, data: dict[str, Any],
                       id_parts: Iterable[str]) -> Event:
+        """Publish one event and wait until the broker has it (acks=all)."""
+        (event,) = await self.publish_many([Publication(event_type, subject, key, data, tuple(id_parts))])
+        return event
+
+    async def publish_many(self, publications: Sequence[Publication]) -> list[Event]:
+        """Publish in order without waiting for each: the idempotent producer keeps the order of
+        one key's events; returns once the broker has all of them."""
         if self._producer is None:
             raise RuntimeError("EventPublisher.start() was not awaited")
-        with tracer.start_as_current_span(f"publish {event_type.value}",
-                                          kind=trace.SpanKind.PRODUCER) as span:
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)
-            event = Event(id=event_id(event_type, *id_parts), type=event_type, source=self.source,
-                          subject=subject, data=data, traceparent=carrier.get("traceparent"),
-                          tracestate=carrier.get("tracestate"))
-            span.set_attribute("messaging.destination.name", self.topic)
-            span.set_attribute("cloudevents.event_id", event.id)
-            await self._producer.send_and_wait(self.topic, event.value(), key=key.encode(),
-                                               headers=event.headers())
-        return event
+        events, deliveries = [], []
+        for p in publications:
+            with tracer.start_as_current_span(f"publish {p.type.value}",
+                                              kind=trace.SpanKind.PRODUCER) as span:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)
+                event = Event(id=event_id(p.type, *p.id_parts), type=p.type, source=self.source,
+                              subject=p.subject, data=p.data, traceparent=carrier.get("traceparent"),
+                              tracestate=carrier.get("tracestate"))
+                span.set_attribute("messaging.destination.name", self.topic)
+                span.set_attribute("cloudevents.event_id", event.id)
+                deliveries.append(await self._producer.send(
+                    self.topic, event.value(), key=p.key.encode(), headers=event.headers()))
+            events.append(event)
+        await asyncio.gather(*deliveries)
+        return events
+
+
+class Publication(NamedTuple):
+    type: EventType
+    subject: str
+    key: str
+    data: dict[str, Any]
+    id_parts: tuple[str, ...]
 
 
 class _SeenIds:

@@ -52,10 +52,12 @@ class EventConsumer:
                 if consumer.assignment():
                     self.assigned.set()
                 for tp, records in batch.items():
-                    for record in records:
-                        async with self._lock:
+                    # Commit once per partition batch, after every record in it was handled:
+                    # still at-least-once (a crash re-delivers the batch; ids de-duplicate).
+                    async with self._lock:
+                        for record in records:
                             await self._process(record, dead_letters)
-                            await consumer.commit({tp: record.offset + 1})
+                        await consumer.commit({tp: records[-1].offset + 1})
         finally:
             with contextlib.suppress(Exception):
                 await dead_letters.stop()

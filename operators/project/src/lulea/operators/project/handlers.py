@@ -8,6 +8,7 @@ killed half way re-sends the same ids, which consumers drop, and then finishes t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any
@@ -19,7 +20,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from lulea.core.crds.project import Project
-from lulea.core.events import EventPublisher, EventType
+from lulea.core.events import EventPublisher, EventType, Publication
 from lulea.core.telemetry import setup_tracing
 from lulea.operators.project import plan
 from lulea.operators.project.cluster import Cluster
@@ -81,31 +82,32 @@ def _parse(body: kopf.Body) -> Project:
         raise kopf.PermanentError(f"the Project does not match its schema: {e}") from e
 
 
-async def _publish(memo: kopf.Memo, project: Project, event_type: EventType, subject: str,
-                   data: dict[str, Any], *id_parts: str) -> None:
-    await memo.events.publish(event_type, subject=subject, key=project.metadata.name, data=data,
-                              id_parts=(str(project.metadata.uid), *id_parts))
+def _publication(project: Project, event_type: EventType, subject: str, data: dict[str, Any],
+                 *id_parts: str) -> Publication:
+    return Publication(event_type, subject, project.metadata.name, data,
+                       (str(project.metadata.uid), *id_parts))
 
 
-async def _announce_membership(memo: kopf.Memo, project: Project, bound: dict[str, str]) -> None:
+def _membership_publications(project: Project, bound: dict[str, str]) -> list[Publication]:
     name, generation = project.metadata.name, str(project.metadata.generation)
+    out = []
     for change in plan.membership_changes(bound, plan.desired_members(project)):
         data: dict[str, Any] = {"project": name, "user": change.user, "role": change.role}
         if change.kind == "role-changed":
             data["previousRole"] = change.previous_role
-        await _publish(memo, project, CHANGE_EVENTS[change.kind], f"{name}/{change.user}", data,
-                       generation, change.user, change.kind)
+        out.append(_publication(project, CHANGE_EVENTS[change.kind], f"{name}/{change.user}", data,
+                                generation, change.user, change.kind))
+    return out
 
 
 async def _apply_children(cluster: Cluster, project: Project) -> None:
-    for manifest in [*plan.role_bindings(project), *plan.platform_bindings(project),
-                     *plan.cluster_rbac(project), *plan.network_policies(project)]:
-        await cluster.apply(manifest)
+    """Independent objects in an existing namespace: applied concurrently."""
     quota = plan.resource_quota(project)
-    if quota is not None:
-        await cluster.apply(quota)
-    else:
-        await cluster.delete("ResourceQuota", "lulea-quota", project.metadata.name)
+    await asyncio.gather(
+        *(cluster.apply(m) for m in [*plan.role_bindings(project), *plan.platform_bindings(project),
+                                     *plan.cluster_rbac(project), *plan.network_policies(project)]),
+        cluster.apply(quota) if quota is not None
+        else cluster.delete("ResourceQuota", "lulea-quota", project.metadata.name))
 
 
 async def _bound(cluster: Cluster, project: Project) -> dict[str, str]:
@@ -136,14 +138,18 @@ async def _reconcile(project: Project, body: kopf.Body, memo: kopf.Memo, patch: 
         raise kopf.TemporaryError(message, delay=60)
     if existing and existing["metadata"].get("deletionTimestamp"):
         raise kopf.TemporaryError(f"namespace {name} is still terminating", delay=5)
-    # Step 2: announce creation (once: ids are deterministic) and membership changes.
+    # Step 2: announce creation (once: ids are deterministic) and membership changes, and wait
+    # until the broker has them, before anything changes.
+    publications = []
     if (body.get("status") or {}).get("observedGeneration") is None:
-        await _publish(memo, project, EventType.PROJECT_CREATED, name, {
+        publications.append(_publication(project, EventType.PROJECT_CREATED, name, {
             "project": name, "namespace": name,
             "members": [{"user": m.user, "role": m.role.value} for m in project.spec.members],
-        })
+        }))
     bound = await _bound(cluster, project) if existing else {}
-    await _announce_membership(memo, project, bound)
+    publications += _membership_publications(project, bound)
+    if publications:
+        await memo.events.publish_many(publications)
     # Step 3: apply the namespace and everything in it (server-side apply: idempotent).
     await cluster.apply(plan.namespace(project))
     await _apply_children(cluster, project)
@@ -179,4 +185,5 @@ async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     for manifest in plan.cluster_rbac(project):
         await cluster.delete(manifest["kind"], manifest["metadata"]["name"])
     # The namespace is gone (or was never ours): announce, and let kopf drop the finalizer.
-    await _publish(memo, project, EventType.PROJECT_DELETED, name, {"project": name})
+    await memo.events.publish_many([_publication(project, EventType.PROJECT_DELETED, name,
+                                                 {"project": name})])
