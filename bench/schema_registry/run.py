@@ -7,7 +7,9 @@ Starts (on ports 23500-23599) the ceiling (`ceiling.py`) and the registry
 or LULEA_BENCH_MONGO_URI), then drives each with `wrk` (Debian package; one thread, keep-alive):
   1. GET /schemas/ids/{id} on the ceiling (constant body),
   2. GET /schemas/ids/{id} on the registry, rotating over 100 registered ids,
-  3. POST /subjects/{s}/versions on the registry, every request a new schema (BACKWARD checked).
+  3. POST /subjects/{s}/versions on the registry, every request a new schema (BACKWARD checked),
+     then the same against the registry on its in-memory store (`memory_registry.py`), which
+     separates the service's own cost from the database's.
 Prints requests/s and p99 for each and the lookup/ceiling ratio (target >= 0.60).
 """
 
@@ -167,6 +169,14 @@ def main() -> None:
         # writers: fewer connections (FerretDB/SQLite serializes writes; 64 writers only queue)
         r_rps, r_p99, r_bad = wrk(registry, REGISTER_LUA % uuid.uuid4().hex[:6],
                                   args.seconds * 2, args.writers)
+        # the same registrations without a database: the service's own cost
+        memory_port = free_port()
+        procs.append(subprocess.Popen([sys.executable, str(HERE / "memory_registry.py"),
+                                       str(memory_port)]))
+        memory = f"http://127.0.0.1:{memory_port}"
+        wait_ready(f"{memory}/readyz", procs[-1])
+        m_rps, m_p99, m_bad = wrk(memory, REGISTER_LUA % uuid.uuid4().hex[:6], args.seconds,
+                                  args.writers)
     finally:
         for proc in procs:
             proc.terminate()
@@ -186,7 +196,9 @@ def main() -> None:
     print(f"{'ceiling: bare Starlette constant':44} {c_rps:10.0f} {c_p99:8.2f} {c_bad:8d}")
     print(f"{'registry: GET /schemas/ids/{id}':44} {l_rps:10.0f} {l_p99:8.2f} {l_bad:8d}")
     print(f"{'registry: POST /subjects/{s}/versions (new)':44} {r_rps:10.0f} {r_p99:8.2f}"
-          f" {r_bad:8d}  ({args.writers} connections)")
+          f" {r_bad:8d}  ({args.writers} connections, FerretDB)")
+    print(f"{'  same, in-memory store (service cost only)':44} {m_rps:10.0f} {m_p99:8.2f}"
+          f" {m_bad:8d}  ({args.writers} connections)")
     ratio = l_rps / c_rps
     print(f"lookup / ceiling = {ratio:.2f} (target >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'})")
 

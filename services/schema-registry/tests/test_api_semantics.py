@@ -225,3 +225,17 @@ def test_another_replicas_delete_is_seen_after_the_cache_goes_stale() -> None:
             assert time.monotonic() < deadline, "stale entry never refreshed"
             time.sleep(0.02)
         assert client.get(f"/schemas/ids/{schema_id}").json()["error_code"] == 40403
+
+
+def test_list_schemas(client: TestClient) -> None:
+    register(client, "p.a-value", V1)
+    register(client, "p.a-value", V2)
+    register(client, "q.b-value", V1)
+    listed = client.get("/schemas").json()
+    assert [(s["subject"], s["version"], s["id"]) for s in listed] == [
+        ("p.a-value", 1, 1), ("p.a-value", 2, 2), ("q.b-value", 1, 1)]
+    assert json.loads(listed[0]["schema"])["name"] == "R"
+    latest = client.get("/schemas?latestOnly=true&subjectPrefix=p.").json()
+    assert [(s["subject"], s["version"]) for s in latest] == [("p.a-value", 2)]
+    page = client.get("/schemas?offset=1&limit=1").json()
+    assert [(s["subject"], s["version"]) for s in page] == [("p.a-value", 2)]

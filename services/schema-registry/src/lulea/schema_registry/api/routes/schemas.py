@@ -18,6 +18,7 @@ from lulea.schema_registry.api.responses import MEDIA_TYPE
 from lulea.schema_registry.domain.access import Authorizer, Principal
 from lulea.schema_registry.domain.errors import schema_not_found
 from lulea.schema_registry.domain.id_cache import CachedSchema, IdCache
+from lulea.schema_registry.domain.registry import schema_body
 
 router = APIRouter(tags=["schemas"])
 Flag = Annotated[bool, Query()]
@@ -80,6 +81,26 @@ async def get_schema_versions(schema_id: int, registry: RegistryDep, principal: 
                               deleted: Flag = False) -> list[dict[str, Any]]:
     _, rows = await _visible_rows(schema_id, registry, principal, authorizer)
     return [{"subject": r.subject, "version": r.version} for r in rows if deleted or not r.deleted]
+
+
+@router.get("/schemas")
+async def list_schemas(registry: RegistryDep, principal: PrincipalDep, authorizer: AuthorizerDep,
+                       subjectPrefix: str = "", deleted: Flag = False,
+                       latestOnly: Flag = False,
+                       offset: Annotated[int, Query(ge=0)] = 0,
+                       limit: Annotated[int, Query(ge=-1)] = -1) -> list[dict[str, Any]]:
+    """Subject versions with their schemas, in subject then version order."""
+    out: list[dict[str, Any]] = []
+    for subject in await registry.list_subjects(deleted, False):
+        if not subject.startswith(subjectPrefix) or not authorizer.can_access(principal, subject):
+            continue
+        rows = [v for v in await registry.store.versions(subject)
+                if not v.purged and (deleted or not v.deleted)]
+        for row in rows[-1:] if latestOnly else rows:
+            _, record = await registry.get_version(subject, row.version, include_deleted=True)
+            out.append({"subject": subject, "version": row.version, "id": record.id,
+                        **schema_body(record)})
+    return out[offset:] if limit < 0 else out[offset:offset + limit]
 
 
 @router.get("/schemas/types")
