@@ -30,8 +30,11 @@ def _summary(endpoints: dict[str, object], seconds: float) -> str:
         f"  kubectl         kubectl --kubeconfig {endpoints['kubeconfig']} get nodes",
         f"  as a person     kubectl --kubeconfig {Path(str(endpoints['kubeconfig'])).parent}"
         "/kubeconfig-alice ...",
-        f"  Kafka           {endpoints['kafka_bootstrap']} (PLAINTEXT)",
+        f"  Kafka           {endpoints['kafka_bootstrap']} (PLAINTEXT), "
+        f"{endpoints.get('kafka_ssl_bootstrap') or 'no'} (mTLS)",
         f"  MongoDB wire    {endpoints['mongo_uri']} (FerretDB)",
+        f"  CA              {endpoints['ca_url']} (GET /ca, /crl)",
+        f"  schema registry {endpoints['schema_registry_url']} (Confluent API)",
         f"  fake GPU nodes  {endpoints.get('nodes', 0)}; CRDs installed: {endpoints.get('crds', 0)}",
         f"  logs            {logs}",
         f"  endpoints       {endpoints['state_dir']}/endpoints.json",

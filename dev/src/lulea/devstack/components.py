@@ -204,6 +204,15 @@ PLATFORM: list[Component] = [
                   "LULEA_CA_KEY_DIR": str(kafka.ca_dir(lay)),
                   "LULEA_CA_CRL_URL": f"http://127.0.0.1:{lay.port('ca')}/crl",
               }, python_module="lulea.ca"),
+    Component("schema-registry", _python("lulea.schema_registry"), _http_get("schema-registry", "/readyz"),
+              ports=("schema-registry",),
+              env=lambda lay: {
+                  "LULEA_SCHEMA_REGISTRY_HOST": "127.0.0.1",
+                  "LULEA_SCHEMA_REGISTRY_PORT": str(lay.port("schema-registry")),
+                  "LULEA_SCHEMA_REGISTRY_MONGO_URI": lay.mongo_uri,
+                  "LULEA_SCHEMA_REGISTRY_MONGO_DATABASE": "lulea_schema_registry",
+                  "LULEA_SCHEMA_REGISTRY_AUTH": "off",  # local runs; the chart turns it on
+              }, python_module="lulea.schema_registry"),
 ]
 
 
