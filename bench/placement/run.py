@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,7 +112,8 @@ class TraceRun:
             self.pods += pods
 
     async def run(self, window: float) -> dict[str, float]:
-        await self.kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": self.ns}})
+        with contextlib.suppress(KubeError):  # 409: it exists
+            await self.kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": self.ns}})
         _, version = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
         self.t0 = time.monotonic()
         tasks = [
@@ -239,17 +241,19 @@ def _loud(task: asyncio.Task[None]) -> None:
 
 
 async def clear(kube: Kube, namespace: str) -> None:
-    try:
-        await kube.request("DELETE", f"/api/v1/namespaces/{namespace}/pods", query={"gracePeriodSeconds": 0})
-    except KubeError:
-        return
-    deadline = time.monotonic() + 180
+    """Delete the trace's pods and wait until they are gone, so the next run starts empty."""
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    with contextlib.suppress(KubeError, TimeoutError):
+        await kube.request("DELETE", path, query={"gracePeriodSeconds": 0}, read_timeout=600)
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        items, _ = await kube.list(f"/api/v1/namespaces/{namespace}/pods")
-        if not items:
-            break
-        await asyncio.sleep(2)
-    await kube.request("DELETE", f"/api/v1/namespaces/{namespace}")
+        with contextlib.suppress(KubeError, TimeoutError):
+            items, _ = await kube.list(path)
+            if not items:
+                break
+        await asyncio.sleep(3)
+    with contextlib.suppress(KubeError, TimeoutError):
+        await kube.request("DELETE", f"/api/v1/namespaces/{namespace}")
 
 
 async def bench(args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -291,7 +295,11 @@ async def bench(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         ns = f"bench-{label}"
         try:
             run = TraceRun(kube, ns, scheduler, jobs, nodes)
-            results[label] = await run.run(args.window)
+            try:
+                results[label] = await run.run(args.window)
+            except Exception as err:
+                print(f"{label}: run failed: {err!r}", flush=True)
+                raise
             print(label, json.dumps({k: round(v, 4) for k, v in results[label].items()}), flush=True)
         finally:
             if proc is not None:
@@ -331,6 +339,8 @@ def main() -> None:
     if args.reuse:
         table(asyncio.run(bench(args)))
         return
+    if not (STATE / "pids").exists() or not any((STATE / "pids").iterdir()):
+        shutil.rmtree(STATE, ignore_errors=True)  # a stopped stack's etcd holds old pods: start clean
     STATE.mkdir(parents=True, exist_ok=True)
     fleet = STATE / "fleet.yaml"
     fleet.write_text(bench_trace.fleet_yaml())
