@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+import aiohttp
 import workload as bench_trace
 
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
@@ -243,16 +244,16 @@ def _loud(task: asyncio.Task[None]) -> None:
 async def clear(kube: Kube, namespace: str) -> None:
     """Delete the trace's pods and wait until they are gone, so the next run starts empty."""
     path = f"/api/v1/namespaces/{namespace}/pods"
-    with contextlib.suppress(KubeError, TimeoutError):
+    with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
         await kube.request("DELETE", path, query={"gracePeriodSeconds": 0}, read_timeout=600)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        with contextlib.suppress(KubeError, TimeoutError):
+        with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
             items, _ = await kube.list(path)
             if not items:
                 break
         await asyncio.sleep(3)
-    with contextlib.suppress(KubeError, TimeoutError):
+    with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
         await kube.request("DELETE", f"/api/v1/namespaces/{namespace}")
 
 
