@@ -89,3 +89,30 @@ def test_the_chart_carries_the_same_crds_and_admission_policy() -> None:
     policies = sorted((REPO / "crds/admission").glob("*.yaml"))
     chart = (REPO / "charts/lulea/templates/admission-shares.yaml").read_text()
     assert policies and chart == "".join(p.read_text() for p in policies)
+
+
+def test_steps_start_once_what_they_need_is_done_and_a_failure_stops_the_rest() -> None:
+    from lulea.devstack.process import StackError
+    from lulea.devstack.stack import _run_when_ready
+
+    order: list[str] = []
+
+    def step(name: str, delay: float = 0.0, fail: bool = False):  # type: ignore[no-untyped-def]
+        def action() -> None:
+            time.sleep(delay)
+            if fail:
+                raise StackError(f"{name} failed")
+            order.append(name)
+        return action
+
+    _run_when_ready({"etcd": ((), step("etcd", 0.2)), "kafka": ((), step("kafka")),
+                     "apiserver": (("etcd",), step("apiserver")),
+                     "operator": (("apiserver", "kafka"), step("operator"))})
+    assert order.index("etcd") < order.index("apiserver") < order.index("operator")
+    assert order.index("kafka") < order.index("etcd")  # started side by side, not in sequence
+
+    order.clear()
+    with pytest.raises(StackError, match="etcd failed"):
+        _run_when_ready({"etcd": ((), step("etcd", fail=True)), "kafka": ((), step("kafka")),
+                         "apiserver": (("etcd",), step("apiserver"))})
+    assert order == ["kafka"]

@@ -30,6 +30,9 @@ class Component:
     env: Callable[[Layout], dict[str, str]] = field(default=lambda _layout: {})
     prepare: Callable[[Layout], None] | None = None
     start_timeout: float = 90.0
+    # What must be ready first: component names, or "cluster" (fleet and CRDs installed).
+    # Everything else starts at the same time.
+    needs: tuple[str, ...] = ()
     # Platform components (operators, services) are optional until their package exists.
     python_module: str | None = None
 
@@ -174,12 +177,14 @@ CONTROL_PLANE: list[Component] = [
               ports=("etcd", "etcd-peer"), tools=("etcd",)),
     Component("kube-apiserver", _apiserver,
               lambda lay: _https_ok(f"{lay.api_server}/readyz", _admin_token(lay), lay.pki / "ca.crt"),
-              ports=("kube-apiserver",), tools=("kube-apiserver",), start_timeout=120),
+              ports=("kube-apiserver",), tools=("kube-apiserver",), start_timeout=120, needs=("etcd",)),
     Component("kube-controller-manager", _controller_manager, _healthz("kube-controller-manager"),
-              ports=("kube-controller-manager",), tools=("kube-controller-manager",)),
+              ports=("kube-controller-manager",), tools=("kube-controller-manager",),
+              needs=("kube-apiserver",)),
     Component("kube-scheduler", _scheduler, _healthz("kube-scheduler"),
-              ports=("kube-scheduler",), tools=("kube-scheduler",)),
-    Component("kwok", _kwok, lambda lay: True, tools=("kwok",), start_timeout=10),
+              ports=("kube-scheduler",), tools=("kube-scheduler",), needs=("kube-apiserver",)),
+    Component("kwok", _kwok, lambda lay: True, tools=("kwok",), start_timeout=10,
+              needs=("kube-apiserver",)),
 ]
 
 DATA_PLANE: list[Component] = [
@@ -191,11 +196,12 @@ DATA_PLANE: list[Component] = [
 ]
 
 # Operators and services: one entry each, started after the CRDs are installed.
+PLATFORM_NEEDS = ("cluster", "kafka", "ferretdb")
 PLATFORM: list[Component] = [
     Component("operator-project", _python("lulea.operators.project"),
               _http_get("operator-project", "/healthz"), ports=("operator-project",),
               env=_service_env("operator-project", "LULEA_OPERATOR"),
-              python_module="lulea.operators.project"),
+              python_module="lulea.operators.project", needs=PLATFORM_NEEDS),
     Component("ca", _python("lulea.ca"), _http_get("ca", "/readyz"), ports=("ca",),
               env=lambda lay: {
                   "LULEA_CA_HOST": "127.0.0.1", "LULEA_CA_PORT": str(lay.port("ca")),
@@ -203,7 +209,7 @@ PLATFORM: list[Component] = [
                   "LULEA_CA_KUBECONFIG": str(lay.kubeconfig),
                   "LULEA_CA_KEY_DIR": str(kafka.ca_dir(lay)),
                   "LULEA_CA_CRL_URL": f"http://127.0.0.1:{lay.port('ca')}/crl",
-              }, python_module="lulea.ca"),
+              }, python_module="lulea.ca", needs=PLATFORM_NEEDS),
     Component("schema-registry", _python("lulea.schema_registry"), _http_get("schema-registry", "/readyz"),
               ports=("schema-registry",),
               env=lambda lay: {
@@ -212,7 +218,7 @@ PLATFORM: list[Component] = [
                   "LULEA_SCHEMA_REGISTRY_MONGO_URI": lay.mongo_uri,
                   "LULEA_SCHEMA_REGISTRY_MONGO_DATABASE": "lulea_schema_registry",
                   "LULEA_SCHEMA_REGISTRY_AUTH": "off",  # local runs; the chart turns it on
-              }, python_module="lulea.schema_registry"),
+              }, python_module="lulea.schema_registry", needs=PLATFORM_NEEDS),
 ]
 
 

@@ -7,10 +7,13 @@ is, after stopping every process this `up` started (processes from an earlier `u
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,8 +160,9 @@ def bootstrap_cluster(layout: Layout, crds: bool = True) -> dict[str, int]:
 
 
 def up(layout: Layout, crds: bool = True) -> dict[str, object]:
-    """Start what is not running. `crds=False` leaves the CRDs (and so the operators) out, for
-    iterating on the CRDs themselves."""
+    """Start what is not running, each component as soon as what it `needs` is ready (the
+    control plane, Kafka and FerretDB come up side by side). `crds=False` leaves the CRDs (and
+    so the operators) out, for iterating on the CRDs themselves."""
     layout.ensure_dirs()
     components = [c for c in all_components() if _enabled(c) and (crds or c.python_module is None)]
     preflight(layout, components)
@@ -168,23 +172,58 @@ def up(layout: Layout, crds: bool = True) -> dict[str, object]:
     started: list[Managed] = []
     counts: dict[str, int] = {}
     timings: dict[str, float] = {}
+
+    def bootstrap() -> None:
+        t0 = time.monotonic()
+        counts.update(bootstrap_cluster(layout, crds))
+        timings["fleet+crds"] = time.monotonic() - t0
+
+    steps: dict[str, tuple[tuple[str, ...], Callable[[], None]]] = {
+        "cluster": (("kube-apiserver",), bootstrap),
+        **{c.name: (c.needs, functools.partial(_start, layout, c, started, timings))
+           for c in components},
+    }
     try:
-        for component in components:
-            if component.python_module is not None and not counts:
-                t0 = time.monotonic()
-                counts = bootstrap_cluster(layout, crds)  # before the first operator
-                timings["fleet+crds"] = time.monotonic() - t0
-            _start(layout, component, started, timings)
-        if not counts:
-            t0 = time.monotonic()
-            counts = bootstrap_cluster(layout, crds)
-            timings["fleet+crds"] = time.monotonic() - t0
+        _run_when_ready(steps)
     except BaseException:
         for managed in reversed(started):
             stop(managed)
         raise
     endpoints = write_endpoints(layout, tokens)
     return {**endpoints, **counts, "timings": timings}
+
+
+def _run_when_ready(steps: dict[str, tuple[tuple[str, ...], Callable[[], None]]]) -> None:
+    """Run every step in its own thread once the steps it needs are done; the first failure
+    stops the steps not yet begun and is raised after every running step has ended."""
+    done = {name: threading.Event() for name in steps}
+    failed = threading.Event()
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        needs, action = steps[name]
+        for need in needs:
+            if need in done:
+                while not done[need].wait(0.1):
+                    if failed.is_set():
+                        return
+        if failed.is_set():
+            return
+        try:
+            action()
+        except BaseException as e:
+            errors.append(e)
+            failed.set()
+            return
+        done[name].set()
+
+    threads = [threading.Thread(target=run, args=(n,), name=f"up-{n}") for n in steps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]:
