@@ -89,7 +89,8 @@ async def user_api(stack: Stack) -> AsyncIterator[Callable[[str], k8s.ApiClient]
         await c.close()
 
 
-TRACEBACK = re.compile(r"^Traceback \(most recent call last\)", re.MULTILINE)
+# Anywhere in a line: JSON log lines carry a formatted traceback inside a string.
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 
 
 def platform_tracebacks(logs: Path) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -25,21 +24,9 @@ from lulea.ca.store.mongo import MongoRecords
 from lulea.ca.store.secrets import KubernetesSecrets
 from lulea.core.auth.tokenreview import review_token
 from lulea.core.events import EventConsumer, EventPublisher
+from lulea.core.logs import setup_json_logging
 
 log = logging.getLogger("lulea.ca")
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
 
 
 async def every(seconds: float, step: Callable[[], Awaitable[object]], name: str) -> None:
@@ -125,7 +112,5 @@ def build(settings: Settings) -> FastAPI:
 
 def run() -> None:
     settings = Settings()  # fails here on bad or missing values
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    setup_json_logging(logging.INFO)
     uvicorn.run(build(settings), host=settings.host, port=settings.port, log_config=None)

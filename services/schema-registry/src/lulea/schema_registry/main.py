@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lulea.core.logs import setup_json_logging
 from lulea.schema_registry.api.fast_path import SchemaByIdFastPath
 from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
 from lulea.schema_registry.api.raw_path import RawPathMiddleware
@@ -29,21 +29,8 @@ LATENCY = Histogram("schema_registry_request_seconds", "HTTP request latency")
 log = logging.getLogger("lulea.schema_registry")
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    setup_json_logging(level)
 
 
 class MetricsMiddleware:
