@@ -284,7 +284,7 @@ async def bench(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                 "LULEA_PLACEMENT_PORT": str(PLACEMENT_PORT),
                 "LULEA_PLACEMENT_KUBE_EVENTS": "false",
                 "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "20",
-                "LULEA_PLACEMENT_LOG_LEVEL": "WARNING",
+                "LULEA_PLACEMENT_LOG_LEVEL": os.environ.get("BENCH_PLACEMENT_LOG_LEVEL", "WARNING"),
             }
             proc = subprocess.Popen(  # noqa: ASYNC220 (a background service, not awaited)
                 [sys.executable, "-m", "lulea.placement"],

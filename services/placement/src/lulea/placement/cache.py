@@ -53,11 +53,12 @@ class SchedulerCache:
         for node in nodes.values():
             self.state.upsert_node(node)
 
-    def on_node(self, kind: str, obj: Obj) -> None:
+    def on_node(self, kind: str, obj: Obj) -> bool:
+        """True when scheduling must look again (not for a heartbeat)."""
         if kind == "DELETED":
             self.state.remove_node(obj["metadata"]["name"])
-        else:
-            self.state.upsert_node(node_from(obj))
+            return True
+        return self.state.upsert_node(node_from(obj))
 
     def reset_pods(self, objs: Iterable[Obj], now: float) -> None:
         self.state = ClusterState(self.state.nodes.values())
@@ -69,7 +70,8 @@ class SchedulerCache:
             if until > now and key not in self.state.pods:
                 self.state.bind(key, bound)
 
-    def on_pod(self, kind: str, obj: Obj, now: float) -> None:
+    def on_pod(self, kind: str, obj: Obj, now: float) -> bool:
+        """Apply a pod event; True when it changed used GPUs or our queue."""
         key = pod_key(obj)
         name = key.split("/", 1)[1]
         gone = kind == "DELETED"
@@ -77,12 +79,14 @@ class SchedulerCache:
         ours = None if gone else gang_pod_from(obj, self.scheduler)
         assumed = self.assumed.get(key)
         if assumed and not gone and bound is None and ours is not None and assumed[1] > now:
-            return  # a stale event from before our bind: keep what we assumed
+            return False  # a stale event from before our bind: keep what we assumed
         self.assumed.pop(key, None)
+        before = self.state.pods.get(key)
         if bound is None:
             self.state.release(key)
         else:
             self.state.bind(key, bound)
+        matters = before != self.state.pods.get(key) or ours is not None
         previous = self.gang_of.pop(key, None)
         if previous is not None and (ours is None or ours.gang != previous):
             members = self.pods.get(previous, {})
@@ -92,16 +96,18 @@ class SchedulerCache:
         if ours is not None:
             self.pods.setdefault(ours.gang, {})[name] = ours
             self.gang_of[key] = ours.gang
+        return matters or previous is not None
 
     def reset_projects(self, objs: Iterable[Obj]) -> None:
         self.quotas = dict(quota_from(o) for o in objs)
 
-    def on_project(self, kind: str, obj: Obj) -> None:
+    def on_project(self, kind: str, obj: Obj) -> bool:
         name, quota = quota_from(obj)
         if kind == "DELETED":
             self.quotas.pop(name, None)
         else:
             self.quotas[name] = quota
+        return True
 
     # --- our own decisions -------------------------------------------------------------------
     def assume(self, namespace: str, pods: dict[str, str], gpus: int, now: float) -> None:

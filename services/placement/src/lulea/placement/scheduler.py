@@ -78,6 +78,7 @@ class Scheduler:
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.cycle_seconds)
+                await asyncio.sleep(0.05)  # let a burst of events land: one cycle for all
                 self.wake.clear()
                 await self.cycle()
         finally:

@@ -75,11 +75,14 @@ class ClusterState:
         self.eligible: dict[tuple[object, ...], dict[str, list[Node]]] = {}
 
     # --- nodes -------------------------------------------------------------------------------
-    def upsert_node(self, node: Node) -> None:
-        if self.nodes.get(node.name) != node:
-            self.nodes[node.name] = node
-            self.version += 1
-            self.eligible.clear()
+    def upsert_node(self, node: Node) -> bool:
+        """Add or update a node; False when nothing that scheduling reads has changed."""
+        if self.nodes.get(node.name) == node:
+            return False
+        self.nodes[node.name] = node
+        self.version += 1
+        self.eligible.clear()
+        return True
 
     def remove_node(self, name: str) -> None:
         if self.nodes.pop(name, None) is not None:

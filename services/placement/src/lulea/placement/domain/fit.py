@@ -8,6 +8,7 @@ empty nodes and empty racks stay free for the big gangs that come later.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -54,10 +55,10 @@ def _groups(gang: Gang, state: ClusterState) -> dict[str, list[Node]]:
 def _fit_distinct(gang: Gang, free: list[tuple[int, str]]) -> tuple[int, list[str]] | None:
     """k distinct nodes with >= g free each, the ones leaving the smallest remainder."""
     g = gang.gpus_per_pod
-    fitting = sorted((f - g, name) for f, name in free if f >= g)
+    fitting = [(f - g, name) for f, name in free if f >= g]
     if len(fitting) < gang.size:
         return None
-    chosen = fitting[: gang.size]
+    chosen = heapq.nsmallest(gang.size, fitting)
     return sum(r for r, _ in chosen), [name for _, name in chosen]
 
 
@@ -86,15 +87,24 @@ def _fit_shared(gang: Gang, free: list[tuple[int, str]]) -> tuple[int, list[str]
 def place(gang: Gang, state: ClusterState, held: Mapping[str, int] | None = None) -> Placement | NoFit:
     """Fit every pod of the gang on the free GPUs now, or say why not. `held` GPUs per node
     are kept for a reserved gang and are not offered."""
-    held = held or {}
+    used = state.used
     best: tuple[tuple[int, int, str], list[str]] | None = None
-    for key, members in _groups(gang, state).items():
-        free = [(state.free(n.name) - held.get(n.name, 0), n.name) for n in members if n.schedulable]
-        fit = (_fit_distinct if gang.distinct_hosts else _fit_shared)(gang, free)
+    groups = _groups(gang, state)
+    fitter = _fit_distinct if gang.distinct_hosts else _fit_shared
+    for key, members in groups.items():
+        if held:
+            free = [
+                (n.gpus - used.get(n.name, 0) - held.get(n.name, 0), n.name) for n in members if n.schedulable
+            ]
+        else:
+            free = [(n.gpus - used.get(n.name, 0), n.name) for n in members if n.schedulable]
+        fit = fitter(gang, free)
         if fit is None:
             continue
         leftover, nodes = fit
-        score = (leftover, sum(max(f, 0) for f, _ in free), key)  # pack: busiest group wins
+        # pack: among equal fits the busiest group wins (only worth summing with groups)
+        spare = sum(f for f, _ in free if f > 0) if len(groups) > 1 else 0
+        score = (leftover, spare, key)
         if best is None or score < best[0]:
             best = (score, nodes)
     if best is None:

@@ -19,7 +19,7 @@ class Mirror:
         path: str,
         *,
         reset: Callable[[list[Obj]], None],
-        event: Callable[[str, Obj], None],
+        event: Callable[[str, Obj], bool],
         changed: Callable[[], None],
         optional: bool = False,
     ) -> None:
@@ -58,6 +58,6 @@ class Mirror:
             version = (obj.get("metadata") or {}).get("resourceVersion", version)
             if kind == "BOOKMARK":
                 continue
-            self.event(str(kind), obj)
-            self.changed()
+            if self.event(str(kind), obj):  # a node heartbeat is not worth a cycle
+                self.changed()
         return version
