@@ -17,6 +17,7 @@ PRIORITY = "lulea.io/priority"
 SUBMITTED_BY = "lulea.io/submitted-by"  # stamped on the GpuJob by the admission webhook
 SIM_PREFIX = "sim.lulea.io/"  # job annotations copied to pods (kwok stages act on them)
 
+QUOTA_EXCEEDED = "QuotaExceeded"  # status reason: the project's GPU quota holds the job back
 NEVER_FITS = "NeverFits"  # PodScheduled=False reason: terminal, the job fails at once
 KWOK_TAINT_KEY = "kwok.x-k8s.io/node"
 CERT_DIR = "/var/run/lulea/certs"

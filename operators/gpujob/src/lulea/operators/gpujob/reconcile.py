@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -28,6 +29,25 @@ from lulea.operators.gpujob.publishing import JobEvents
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+
+
+class QuotaRefused(Exception):
+    """The API server's ResourceQuota admission refused one of the gang's pods."""
+
+    LIMIT = re.compile(r"limited: [^\"]*?requests\.nvidia\.com/gpu=(\d+)")
+
+    def verdict(self, job: Obj) -> Verdict:
+        gpus = int(job["spec"]["gpus"])
+        found = self.LIMIT.search(str(self))
+        limit = int(found.group(1)) if found else None
+        project = job["metadata"]["namespace"]
+        if limit is not None and gpus > limit:
+            return Verdict("Failed", c.QUOTA_EXCEEDED,
+                           f"the job asks {gpus} GPUs but project {project}'s quota is {limit}",
+                           Action.STOP)
+        return Verdict("Queued", c.QUOTA_EXCEEDED,
+                       f"waiting for project {project}'s GPUs in use to fall under its quota"
+                       + (f" ({limit})" if limit is not None else ""))
 
 
 def _iso(ts: float | None = None) -> str:
@@ -69,6 +89,16 @@ class Reconciler:
         if status.get("phase") in TERMINAL:
             return
         attempt = int(status.get("attempts") or 0)
+        try:
+            await self._advance(job, status, attempt)
+        except QuotaRefused as refused:
+            # The namespace's ResourceQuota (from Project.spec.quotas.gpus) refused the pods.
+            verdict = refused.verdict(job)
+            await self._write(job, verdict, max(attempt, 1))
+            await self._announce(job, status.get("phase"), verdict, max(attempt, 1))
+
+    async def _advance(self, job: Obj, status: Obj, attempt: int) -> None:
+        namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
         if attempt == 0:
             await self._create(job, 1)
             size, per_pod = gang_shape(job["spec"])
@@ -117,10 +147,16 @@ class Reconciler:
         return [p for p in items if not p["metadata"].get("deletionTimestamp")]
 
     async def _create(self, job: Obj, attempt: int) -> None:
+        namespace = job["metadata"]["namespace"]
         for pod in desired_pods(job, attempt, self.env):
             try:
-                await self.core.create_namespaced_pod(job["metadata"]["namespace"], pod)
+                await self.core.create_namespaced_pod(namespace, pod)
             except ApiException as err:
+                if err.status == 403 and "exceeded quota" in str(err.body):
+                    # All or nothing already at creation: pending pods would hold the quota.
+                    await self._delete(namespace, gang_id(job["metadata"]["name"], attempt),
+                                       keep_finished=True)
+                    raise QuotaRefused(str(err.body)) from err
                 if err.status != 409:  # already there: creation is idempotent
                     raise
 
