@@ -105,7 +105,7 @@ def test_steps_start_once_what_they_need_is_done_and_a_failure_stops_the_rest() 
             order.append(name)
         return action
 
-    _run_when_ready({"etcd": ((), step("etcd", 0.2)), "kafka": ((), step("kafka")),
+    _run_when_ready({"etcd": ((), step("etcd", 0.5)), "kafka": ((), step("kafka")),
                      "apiserver": (("etcd",), step("apiserver")),
                      "operator": (("apiserver", "kafka"), step("operator"))})
     assert order.index("etcd") < order.index("apiserver") < order.index("operator")
@@ -113,6 +113,6 @@ def test_steps_start_once_what_they_need_is_done_and_a_failure_stops_the_rest() 
 
     order.clear()
     with pytest.raises(StackError, match="etcd failed"):
-        _run_when_ready({"etcd": ((), step("etcd", fail=True)), "kafka": ((), step("kafka")),
+        _run_when_ready({"etcd": ((), step("etcd", 0.3, fail=True)), "kafka": ((), step("kafka")),
                          "apiserver": (("etcd",), step("apiserver"))})
     assert order == ["kafka"]
