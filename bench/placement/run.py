@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import aiohttp
 import workload as bench_trace
 
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
@@ -241,33 +240,9 @@ def _loud(task: asyncio.Task[None]) -> None:
         print(f"bench task failed: {task.exception()!r}", file=sys.stderr, flush=True)
 
 
-async def clear(kube: Kube, namespace: str) -> None:
-    """Delete the trace's pods and wait until they are gone, so the next run starts empty."""
-    path = f"/api/v1/namespaces/{namespace}/pods"
-    with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
-        await kube.request("DELETE", path, query={"gracePeriodSeconds": 0}, read_timeout=600)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
-            items, _ = await kube.list(path)
-            if not items:
-                break
-        await asyncio.sleep(3)
-    with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
-        await kube.request("DELETE", f"/api/v1/namespaces/{namespace}")
-    while time.monotonic() < deadline + 120:  # the next run starts on a quiet, empty cluster
-        try:
-            await kube.request("GET", f"/api/v1/namespaces/{namespace}")
-        except KubeError as err:
-            if err.status == 404:
-                break
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            pass
-        await asyncio.sleep(3)
-    await asyncio.sleep(10)
-
-
-async def bench(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+async def bench(
+    args: argparse.Namespace, only: tuple[str, ...] = ("kube-scheduler", "lulea-placement")
+) -> dict[str, dict[str, float]]:
     kubeconfig = str(Path(args.reuse or STATE) / "kubeconfig")
     api = await connect(kubeconfig, pool=64)
     kube = Kube(api)
@@ -316,7 +291,9 @@ async def bench(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             if proc is not None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(15)
-            await clear(kube, ns)
+            if args.reuse:  # a shared stack: take the trace's pods away (best effort)
+                with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
+                    await kube.request("DELETE", f"/api/v1/namespaces/{ns}")
     await api.close()
     return results
 
@@ -350,17 +327,20 @@ def main() -> None:
     if args.reuse:
         table(asyncio.run(bench(args)))
         return
-    if not (STATE / "pids").exists() or not any((STATE / "pids").iterdir()):
-        shutil.rmtree(STATE, ignore_errors=True)  # a stopped stack's etcd holds old pods: start clean
-    STATE.mkdir(parents=True, exist_ok=True)
-    fleet = STATE / "fleet.yaml"
-    fleet.write_text(bench_trace.fleet_yaml())
-    stack("up", fleet)  # starts what is not running (a stale endpoints.json proves nothing)
-    try:
-        table(asyncio.run(bench(args)))
-    finally:
-        if not args.keep:
-            stack("down")
+    results: dict[str, dict[str, float]] = {}
+    for label in ("kube-scheduler", "lulea-placement"):
+        # each scheduler gets a fresh stack with the same empty fleet: no leftovers to clear
+        shutil.rmtree(STATE, ignore_errors=True)
+        STATE.mkdir(parents=True)
+        fleet = STATE / "fleet.yaml"
+        fleet.write_text(bench_trace.fleet_yaml())
+        stack("up", fleet)
+        try:
+            results.update(asyncio.run(bench(args, only=(label,))))
+        finally:
+            if not args.keep or label != "lulea-placement":
+                stack("down")
+    table(results)
 
 
 if __name__ == "__main__":
