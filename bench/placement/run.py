@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+import aiohttp
 import workload as bench_trace
 
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
