@@ -262,6 +262,8 @@ async def bench(
     print(f"trace: {len(jobs)} jobs, {pods} pods, {demand} GPUs asked (seed {args.seed})", flush=True)
     results = {}
     for label, scheduler in (("kube-scheduler", "default-scheduler"), ("lulea-placement", "lulea-placement")):
+        if label not in only:
+            continue
         proc = None
         if scheduler == "lulea-placement":
             env = {
