@@ -244,6 +244,11 @@ async def test_gang_bigger_than_free_waits_whole_then_is_placed(project: Project
         job = await project.job("second")
         phase = (job.get("status") or {}).get("phase")
         bound = [p for p in await project.pods("second") if p.spec.node_name]
+        if 0 < len(bound) < 6:
+            # Six Binding calls are not one atomic write: a snapshot may fall between them.
+            # What must never happen is a gang left part-bound, so the rest follows at once.
+            await asyncio.sleep(5)
+            bound = [p for p in await project.pods("second") if p.spec.node_name]
         assert len(bound) in (0, 6), f"partially bound gang: {len(bound)} of 6"
         if len(first_live) == 8 and phase == "Queued" and not bound:
             saw_queued = True  # waiting whole while the first gang holds its 8 nodes
