@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,23 +10,11 @@ import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from lulea.core.logs import setup_json_logging
 from lulea.placement.kube.api import Kube, connect
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.scheduler import Scheduler
 from lulea.placement.settings import PlacementSettings
-
-
-class JsonLogs(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line)
 
 
 def create_app(settings: PlacementSettings) -> FastAPI:
@@ -71,9 +57,7 @@ def create_app(settings: PlacementSettings) -> FastAPI:
 
 def main() -> None:
     settings = PlacementSettings()
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLogs())
-    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    setup_json_logging(settings.log_level)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False
     )
