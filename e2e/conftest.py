@@ -3,6 +3,7 @@
 Fixtures:
   stack            a Stack: .kubeconfig, .api_server, .ca_file, .kafka_bootstrap, .mongo_uri,
                    .tokens {user: bearer token}, .state_dir, .logs
+  gpu_platform     the stack's GpuJob operator and placement service are running (their logs dir)
   kafka_bootstrap  "127.0.0.1:PORT"
   mongo_uri        "mongodb://127.0.0.1:PORT/"
   admin_api        kubernetes_asyncio ApiClient acting as the cluster admin
@@ -48,6 +49,15 @@ def stack() -> Iterator[Stack]:
     finally:
         devstack.down(layout)
     assert not offenders, f"tracebacks in platform logs under {layout.logs}: {offenders}"
+
+
+@pytest.fixture(scope="session")
+def gpu_platform(stack: Stack) -> Path:
+    """The stack's own GpuJob operator and placement service (make up runs both); their logs."""
+    layout = Layout(state_dir=stack.state_dir, port_base=stack.port_base, tools=tool_paths())
+    for name in ("placement", "operator-gpujob"):
+        assert devstack.running(layout, name) is not None, f"the stack runs no {name}"
+    return stack.logs
 
 
 @pytest.fixture(scope="session")

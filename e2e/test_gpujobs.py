@@ -1,21 +1,17 @@
 """GPU jobs on the local kwok fleet, one test per shape from the issue, applied from examples/.
 
-The GpuJob operator and the placement scheduler run as subprocesses (unless the stack
-already runs them); each test gets its own namespace (= project) and deletes it after, so
-its GPUs are released. kube-scheduler runs too and ignores pods with our schedulerName.
+The GpuJob operator and the placement scheduler are the stack's own (make up runs both);
+each test gets its own namespace (= project) and deletes it after, so its GPUs are
+released. kube-scheduler runs too and ignores pods with our schedulerName.
 Default fleet: 12 x 10 a100 IB (r1, r2), 4 x 10 p100 IB (r3), 8 x 8 v100 (r4), 4 x 4 t4 (r5).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,62 +20,11 @@ import yaml
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from lulea.devstack.endpoints import Stack
-
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 G, V = "lulea.io", "v1alpha1"
-PLACEMENT_PORT = 24010
 Obj = dict[str, Any]
 pytestmark = pytest.mark.timeout(180)
-
-
-def start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", module],
-        env={**os.environ, **env},
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def gpu_platform(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Operator + placement, started here unless the stack runs them already."""
-    logs = tmp_path_factory.mktemp("gpu-platform")
-    if (stack.state_dir / "pids" / "placement.pid").exists():
-        yield stack.logs
-        return
-    env = {
-        "KUBECONFIG": str(stack.kubeconfig),
-        "LULEA_PLACEMENT_PORT": str(PLACEMENT_PORT),
-        "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "5",
-        "LULEA_GPUJOB_RESYNC_SECONDS": "2",
-    }
-    procs = [
-        start("lulea.placement", env, logs / "placement.log"),
-        start("lulea.operators.gpujob", env, logs / "operator-gpujob.log"),
-    ]
-    try:
-        yield logs
-    finally:
-        for p in procs:
-            stop(p)
-    for name in ("placement.log", "operator-gpujob.log"):
-        text = (logs / name).read_text(errors="replace")
-        assert "Traceback (most recent call last)" not in text, f"traceback in {logs / name}"
 
 
 def example(name: str) -> list[Obj]:

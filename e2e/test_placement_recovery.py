@@ -1,5 +1,9 @@
 """The placement scheduler killed mid-queue: the restarted one rebuilds its state from the
-API server, places every queued gang, never binds a gang in part and never over-commits."""
+API server, places every queued gang, never binds a gang in part and never over-commits.
+
+It kills the stack's own placement process (SIGKILL, by the pid the stack recorded) and has the
+stack start it again, as a crash and a Deployment's restart would.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +11,22 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from lulea.devstack import stack as devstack
 from lulea.devstack.endpoints import Stack
+from lulea.devstack.layout import Layout, tool_paths
 
 G, V = "lulea.io", "v1alpha1"
 pytestmark = pytest.mark.timeout(240)
 JOBS = 24  # 24 gangs x 4 hosts x 10 GPUs on the 16 InfiniBand nodes: many must queue
-
-
-def start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", module],
-        env={**os.environ, **env},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def kill(proc: subprocess.Popen[bytes], sig: int) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        proc.wait(15)
 
 
 @pytest.fixture
@@ -56,13 +43,12 @@ async def namespace(admin_api: k8s.ApiClient) -> AsyncIterator[str]:
 
 
 async def test_restart_mid_queue_loses_nothing_and_binds_nothing_twice(
-    stack: Stack, admin_api: k8s.ApiClient, namespace: str, tmp_path: Path
+    stack: Stack, admin_api: k8s.ApiClient, namespace: str
 ) -> None:
-    if (stack.state_dir / "pids" / "placement.pid").exists():
-        pytest.skip("the stack runs its own placement service; this test restarts its own")
-    env = {"KUBECONFIG": str(stack.kubeconfig), "LULEA_PLACEMENT_PORT": "24011"}
-    operator = start("lulea.operators.gpujob", env, tmp_path / "operator.log")
-    placement = start("lulea.placement", env, tmp_path / "placement.log")
+    layout = Layout(state_dir=stack.state_dir, port_base=stack.port_base, tools=tool_paths())
+    placement = devstack.running(layout, "placement")
+    assert placement is not None, "the stack runs no placement service"
+    assert devstack.running(layout, "operator-gpujob") is not None, "the stack runs no GpuJob operator"
     custom, core = k8s.CustomObjectsApi(admin_api), k8s.CoreV1Api(admin_api)
     over_commit: list[str] = []
 
@@ -103,9 +89,11 @@ async def test_restart_mid_queue_loses_nothing_and_binds_nothing_twice(
         while await audit() < 4:  # the first wave is bound, the rest queue
             assert time.monotonic() < deadline, "nothing was placed"
             await asyncio.sleep(0.2)
-        kill(placement, signal.SIGKILL)  # mid-queue, no goodbye
-        await asyncio.sleep(2)
-        placement = start("lulea.placement", env, tmp_path / "placement.log")
+        os.killpg(placement.pid, signal.SIGKILL)  # mid-queue, no goodbye
+        while placement.alive():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)
+        await asyncio.to_thread(devstack.start_one, layout, "placement")  # waits for /readyz
         deadline = time.monotonic() + 180
         while True:
             jobs = (await custom.list_namespaced_custom_object(G, V, namespace, "gpujobs"))["items"]
@@ -131,8 +119,11 @@ async def test_restart_mid_queue_loses_nothing_and_binds_nothing_twice(
         for p in pods:
             assert plans[p.metadata.labels["lulea.io/gang"]][p.metadata.name] == p.spec.node_name
     finally:
-        kill(placement, signal.SIGTERM)
-        kill(operator, signal.SIGTERM)
-    log = (tmp_path / "placement.log").read_text(errors="replace")
-    assert "Traceback (most recent call last)" not in log
-    assert "-> " not in log, "a bind failed"  # the binder logs "bind <pod> -> <node> failed"
+        if devstack.running(layout, "placement") is None:  # leave the stack as it was
+            await asyncio.to_thread(devstack.start_one, layout, "placement")
+    # the killed run's log was kept as placement.log.1 when the stack started it again
+    logs = [layout.log("placement"), layout.log("placement").with_suffix(".log.1")]
+    text = "\n".join(p.read_text(errors="replace") for p in logs if p.exists())
+    assert "Traceback (most recent call last)" not in text
+    failed = [line for line in text.splitlines() if f"gang {namespace}/" in line and " failed" in line]
+    assert not failed, f"a bind failed: {failed[:3]}"  # "gang <id>: bind <pod> -> <node> failed"

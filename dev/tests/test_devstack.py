@@ -87,8 +87,8 @@ def test_the_chart_carries_the_same_crds_and_admission_policy() -> None:
     for crd in (REPO / "crds").glob("*.yaml"):
         assert (REPO / "charts/lulea/crds" / crd.name).read_text() == crd.read_text()
     policies = sorted((REPO / "crds/admission").glob("*.yaml"))
-    chart = (REPO / "charts/lulea/templates/admission-shares.yaml").read_text()
-    assert policies and chart == "".join(p.read_text() for p in policies)
+    chart = (REPO / "charts/lulea/templates/admission-policies.yaml").read_text()
+    assert policies and chart == "---\n".join(p.read_text() for p in policies)
 
 
 def test_steps_start_once_what_they_need_is_done_and_a_failure_stops_the_rest() -> None:

@@ -107,3 +107,17 @@ def test_no_submitter_no_certificate_and_no_kwok_toleration_when_off() -> None:
     del j["metadata"]["annotations"][c.SUBMITTED_BY]
     spec = desired_pods(j, attempt=1, env=PodEnvironment(tolerate_kwok=False))[0]["spec"]
     assert "volumes" not in spec and "tolerations" not in spec
+
+
+@pytest.mark.parametrize(
+    "submitter", ["system:serviceaccount:argocd:argocd-application-controller", "erin@example.com"]
+)
+def test_a_submitter_without_a_certificate_secret_gets_none_mounted(submitter: str) -> None:
+    """GitOps controllers submit as service accounts: the pods must still be creatable (a Secret
+    name cannot hold ':' or '@'), so nothing is mounted, but the submitter is still named."""
+    j = job(gpus=1)
+    j["metadata"]["annotations"][c.SUBMITTED_BY] = submitter
+    spec = desired_pods(j, attempt=1)[0]["spec"]
+    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
+    assert "volumes" not in spec and "volumeMounts" not in spec["containers"][0]
+    assert env["LULEA_USER"] == submitter and "LULEA_CERT_DIR" not in env

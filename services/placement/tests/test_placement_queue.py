@@ -8,6 +8,7 @@ from lulea.placement.domain import (
     BoundPod,
     ClusterState,
     Gang,
+    expected_fragmentation,
     fragmentation,
     plan_cycle,
     queue_order,
@@ -125,3 +126,19 @@ def test_fragmentation_counts_free_gpus_no_queued_gang_can_use(fleet: ClusterSta
     assert fragmentation(fleet, [mk(8, 2)]) == 1 / 3  # 4 per host: only t4-0's 4 help
     assert fragmentation(fleet, [mk(2)]) == 0.0
     assert fragmentation(fleet, [mk(10, 1)]) == 1.0
+
+
+def test_expected_fragmentation_averages_what_each_queued_gang_cannot_use(
+    fleet: ClusterState, mk: Mk
+) -> None:
+    fill_all_but(fleet, {"a100-0": 2, "t4-0": 4})  # 6 free: 2 on an a100, 4 on a t4
+    assert expected_fragmentation(fleet, []) == 0.0
+    assert expected_fragmentation(fleet, [mk(2)]) == 0.0  # 1-GPU pods use all 6
+    assert expected_fragmentation(fleet, [mk(8, 2)]) == 2 / 6  # 4 per host: the a100's 2 are lost
+    assert expected_fragmentation(fleet, [mk(10, 1)]) == 1.0
+    # the literal measure says 0 as soon as one small gang waits; the expected one does not
+    queue = [mk(2), mk(10, 1, id="ns/big"), mk(10, 1, id="ns/big2")]
+    assert fragmentation(fleet, queue) == 0.0
+    assert expected_fragmentation(fleet, queue) == (0 + 1 + 1) / 3
+    fill_all_but(fleet, {})
+    assert expected_fragmentation(fleet, queue) == 0.0  # nothing free: nothing fragmented

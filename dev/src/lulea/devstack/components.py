@@ -219,6 +219,25 @@ PLATFORM: list[Component] = [
                   "LULEA_SCHEMA_REGISTRY_MONGO_DATABASE": "lulea_schema_registry",
                   "LULEA_SCHEMA_REGISTRY_AUTH": "off",  # local runs; the chart turns it on
               }, python_module="lulea.schema_registry", needs=PLATFORM_NEEDS),
+    # The GPU scheduler needs only the cluster: it mirrors Nodes, Pods and Projects.
+    Component("placement", _python("lulea.placement"), _http_get("placement", "/readyz"),
+              ports=("placement",),
+              env=lambda lay: {
+                  "LULEA_PLACEMENT_HOST": "127.0.0.1", "LULEA_PLACEMENT_PORT": str(lay.port("placement")),
+                  "LULEA_PLACEMENT_KUBECONFIG": str(lay.kubeconfig),
+                  # the dev fleet is small and jobs are short: reserve for a starving gang sooner
+                  "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "5",
+              }, python_module="lulea.placement", needs=("cluster",)),
+    Component("operator-gpujob", _python("lulea.operators.gpujob"),
+              _http_get("operator-gpujob", "/healthz"), ports=("operator-gpujob",),
+              env=lambda lay: {
+                  "LULEA_GPUJOB_HOST": "127.0.0.1", "LULEA_GPUJOB_PORT": str(lay.port("operator-gpujob")),
+                  "LULEA_GPUJOB_KUBECONFIG": str(lay.kubeconfig),
+                  "KUBECONFIG": str(lay.kubeconfig),  # kopf logs in from it
+                  "LULEA_GPUJOB_KAFKA_BOOTSTRAP": lay.kafka_bootstrap,
+                  "LULEA_GPUJOB_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{lay.port('schema-registry')}",
+                  "LULEA_GPUJOB_RESYNC_SECONDS": "2",
+              }, python_module="lulea.operators.gpujob", needs=PLATFORM_NEEDS),
 ]
 
 

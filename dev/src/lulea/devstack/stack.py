@@ -249,6 +249,23 @@ def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]
     return endpoints
 
 
+def component(name: str) -> Component:
+    for c in all_components():
+        if c.name == name:
+            return c
+    raise StackError(f"no component named {name!r}")
+
+
+def running(layout: Layout, name: str) -> Managed | None:
+    """The component's process when this stack runs it, else None."""
+    return _running(layout, component(name).name)
+
+
+def start_one(layout: Layout, name: str) -> None:
+    """Start one component again if it is not running (a test that killed it on purpose)."""
+    _start(layout, component(name), [], {})
+
+
 def down(layout: Layout) -> list[str]:
     stopped: list[str] = []
     known = [c.name for c in all_components()]

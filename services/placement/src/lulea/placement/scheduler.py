@@ -12,7 +12,14 @@ from typing import Any
 from lulea.placement import contract as c
 from lulea.placement.binder import Binder
 from lulea.placement.cache import SchedulerCache
-from lulea.placement.domain import CyclePlan, Gang, Reservation, fragmentation, plan_cycle
+from lulea.placement.domain import (
+    CyclePlan,
+    Gang,
+    Reservation,
+    expected_fragmentation,
+    fragmentation,
+    plan_cycle,
+)
 from lulea.placement.kube.api import Kube
 from lulea.placement.kube.mirror import Mirror
 from lulea.placement.metrics import PlacementMetrics
@@ -134,3 +141,4 @@ class Scheduler:
         m.gpus_free.set(state.free_gpus())
         waiting = [g for g, _ in plan.waiting]
         m.fragmentation.set(fragmentation(state, waiting))
+        m.expected_fragmentation.set(expected_fragmentation(state, waiting))

@@ -1,8 +1,13 @@
-"""Admission rules CRD validation cannot express, as a ValidatingAdmissionPolicy (CEL, GA in 1.30).
+"""Admission rules a CRD cannot express, as CEL admission policies run by the API server itself
+(no webhook server to deploy). Generated beside the CRDs into `crds/admission/`.
 
-A CRD's CEL sees only the object's own fields; `metadata.namespace` is not among them. An
-admission policy sees the whole request, so it can refuse a Dataset or Topic shared with the
-very project that owns it (the namespace). Generated beside the CRDs into `crds/admission/`.
+- Shares (ValidatingAdmissionPolicy, GA in 1.30): a CRD's CEL sees only the object's own
+  fields, and `metadata.namespace` is not among them. An admission policy sees the whole
+  request, so it can refuse a Dataset or Topic shared with the very project that owns it.
+- The submitter of a GpuJob (MutatingAdmissionPolicy, GA in 1.36): the API server stamps the
+  authenticated user who created the job into `lulea.io/submitted-by`, whatever the request
+  said, and refuses any later change to it. The GpuJob operator mounts that member's
+  certificate into the job's pods, so nobody can run a job as another member.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from typing import Any
 from lulea.core.crds.meta import GROUP, VERSION
 
 SHARES_POLICY = f"lulea-shares.{GROUP}"
+SUBMITTER_POLICY = f"lulea-gpujob-submitter.{GROUP}"
+SUBMITTED_BY = "lulea.io/submitted-by"
+LABELS = {"app.kubernetes.io/part-of": "lulea"}
 
 
 def _shares_policy() -> dict[str, Any]:
@@ -54,7 +62,87 @@ def _shares_binding() -> dict[str, Any]:
     }
 
 
+def _gpujob_rule(operations: list[str]) -> dict[str, Any]:
+    rule = {"apiGroups": [GROUP], "apiVersions": [VERSION], "operations": operations}
+    return {"resourceRules": [{**rule, "resources": ["gpujobs"]}]}
+
+
+def _submitted_by(var: str) -> str:
+    """CEL: the object's submitted-by annotation, or '' when it has none."""
+    return (
+        f"(has({var}.metadata.annotations) && '{SUBMITTED_BY}' in {var}.metadata.annotations"
+        f" ? {var}.metadata.annotations['{SUBMITTED_BY}'] : '')"
+    )
+
+
+def _submitter_stamp() -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
+        "spec": {
+            "failurePolicy": "Fail",
+            "reinvocationPolicy": "Never",
+            "matchConstraints": _gpujob_rule(["CREATE"]),
+            "mutations": [
+                {
+                    "patchType": "ApplyConfiguration",
+                    "applyConfiguration": {
+                        "expression": "Object{metadata: Object.metadata{annotations:"
+                        f" {{'{SUBMITTED_BY}': request.userInfo.username}}}}}}"
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _submitter_stamp_binding() -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
+        "spec": {"policyName": SUBMITTER_POLICY},
+    }
+
+
+def _submitter_kept() -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": _gpujob_rule(["UPDATE"]),
+            "validations": [
+                {
+                    "expression": f"{_submitted_by('object')} == {_submitted_by('oldObject')}",
+                    "messageExpression": f"'metadata.annotations[{SUBMITTED_BY}] is set by the platform"
+                    " to the user who created the GpuJob (' + "
+                    f"{_submitted_by('oldObject')} + ') and cannot be changed; submit a new job instead'",
+                    "reason": "Forbidden",
+                }
+            ],
+        },
+    }
+
+
+def _submitter_kept_binding() -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
+        "spec": {"policyName": SUBMITTER_POLICY, "validationActions": ["Deny"]},
+    }
+
+
 #: file name (under crds/admission/) -> the documents it holds
 POLICIES: dict[str, list[dict[str, Any]]] = {
+    f"{SUBMITTER_POLICY}.yaml": [
+        _submitter_stamp(),
+        _submitter_stamp_binding(),
+        _submitter_kept(),
+        _submitter_kept_binding(),
+    ],
     f"{SHARES_POLICY}.yaml": [_shares_policy(), _shares_binding()],
 }

@@ -94,6 +94,7 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
     mounts: list[Obj] = []
     if user:
         platform_env["LULEA_USER"] = user
+    if user and c.has_cert_secret(user):
         platform_env["LULEA_CERT_DIR"] = c.CERT_DIR
         # optional: a job runs (without Kafka mTLS) where no CA has issued the member a cert
         volumes.append(

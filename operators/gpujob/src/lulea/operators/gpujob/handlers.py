@@ -21,6 +21,8 @@ from lulea.operators.gpujob.settings import GpuJobSettings
 
 log = logging.getLogger(__name__)
 STATE: dict[str, Any] = {}
+# kopf fixes a timer's interval when the handler is registered, so the setting is read here
+RESYNC_SECONDS = GpuJobSettings().resync_seconds
 
 
 def _reconciler() -> Reconciler:
@@ -72,7 +74,7 @@ async def job_changed(**kw: Any) -> None:
     c.GROUP,
     c.VERSION,
     c.PLURAL,
-    interval=5.0,
+    interval=RESYNC_SECONDS,
     idle=None,
     when=lambda status, **_: (status or {}).get("phase") not in ("Succeeded", "Failed"),
 )

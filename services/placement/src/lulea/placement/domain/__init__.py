@@ -2,7 +2,7 @@
 
 from lulea.placement.domain.cluster import BoundPod, ClusterState, Node, Taint, Toleration
 from lulea.placement.domain.fit import NoFit, Placement, never_fits, place, reserve
-from lulea.placement.domain.fragmentation import fragmentation
+from lulea.placement.domain.fragmentation import expected_fragmentation, fragmentation
 from lulea.placement.domain.gang import Gang
 from lulea.placement.domain.queue import CyclePlan, Reservation, plan_cycle, queue_order
 
@@ -17,6 +17,7 @@ __all__ = [
     "Reservation",
     "Taint",
     "Toleration",
+    "expected_fragmentation",
     "fragmentation",
     "never_fits",
     "place",
