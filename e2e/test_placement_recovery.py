@@ -1,8 +1,10 @@
 """The placement scheduler killed mid-queue: the restarted one rebuilds its state from the
-API server, places every queued gang, never binds a gang in part and never over-commits.
+API server, places every queued gang, never binds a gang in part and never over-commits. And
+with a second replica standing by: the standby takes over when the leader dies (once the
+Lease runs out) and at once when the leader stops cleanly.
 
-It kills the stack's own placement process (SIGKILL, by the pid the stack recorded) and has the
-stack start it again, as a crash and a Deployment's restart would.
+The tests kill the stack's own placement process (SIGKILL, by the pid the stack recorded) and
+have the stack start it again, as a crash and a Deployment's restart would.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -26,6 +32,7 @@ from lulea.devstack.layout import Layout, tool_paths
 
 G, V = "lulea.io", "v1alpha1"
 pytestmark = pytest.mark.timeout(240)
+STANDBY_PORT = 24012
 JOBS = 24  # 24 gangs x 4 hosts x 10 GPUs on the 16 InfiniBand nodes: many must queue
 
 
@@ -127,3 +134,88 @@ async def test_restart_mid_queue_loses_nothing_and_binds_nothing_twice(
     assert "Traceback (most recent call last)" not in text
     failed = [line for line in text.splitlines() if f"gang {namespace}/" in line and " failed" in line]
     assert not failed, f"a bind failed: {failed[:3]}"  # "gang <id>: bind <pod> -> <node> failed"
+
+
+def _start_standby(stack: Stack, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "LULEA_PLACEMENT_KUBECONFIG": str(stack.kubeconfig),
+        "LULEA_PLACEMENT_PORT": str(port),
+        "LULEA_PLACEMENT_IDENTITY": "e2e-standby",
+    }
+    return subprocess.Popen(  # a second replica of ours, stopped by its own pid below
+        [sys.executable, "-m", "lulea.placement"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+async def _role(port: int) -> str | None:
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            resp = await http.get(f"http://127.0.0.1:{port}/readyz")
+    except httpx.HTTPError:
+        return None
+    return resp.json().get("role") if resp.status_code == 200 else None
+
+
+async def _wait_role(port: int, role: str, timeout: float) -> float:
+    t0 = time.monotonic()
+    while (got := await _role(port)) != role:
+        assert time.monotonic() - t0 < timeout, f"replica on {port} is {got}, not {role}"
+        await asyncio.sleep(0.2)
+    return time.monotonic() - t0
+
+
+async def test_a_standby_takes_over_when_the_leader_dies_and_hands_back_on_a_clean_stop(
+    stack: Stack, admin_api: k8s.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    layout = Layout(state_dir=stack.state_dir, port_base=stack.port_base, tools=tool_paths())
+    leader = devstack.running(layout, "placement")
+    assert leader is not None, "the stack runs no placement service"
+    stack_port = layout.port("placement")
+    custom = k8s.CustomObjectsApi(admin_api)
+
+    async def placed(name: str, timeout: float) -> None:
+        job = {
+            "apiVersion": f"{G}/{V}",
+            "kind": "GpuJob",
+            "metadata": {"name": name, "annotations": {"sim.lulea.io/outcome": "Succeeded"}},
+            "spec": {"image": "x", "gpus": 2},
+        }
+        await custom.create_namespaced_custom_object(G, V, namespace, "gpujobs", job)
+        deadline = time.monotonic() + timeout
+        while True:
+            got = await custom.get_namespaced_custom_object(G, V, namespace, "gpujobs", name)
+            if (got.get("status") or {}).get("phase") in ("Placed", "Running", "Succeeded"):
+                return
+            assert time.monotonic() < deadline, f"{name} not placed: {got.get('status')}"
+            await asyncio.sleep(0.2)
+
+    standby = _start_standby(stack, STANDBY_PORT, tmp_path / "standby.log")
+    try:
+        await _wait_role(STANDBY_PORT, "standby", 60)
+        assert await _role(stack_port) == "leader"
+        await placed("before", 60)  # the standby binds nothing meanwhile: it is the leader's job
+        os.killpg(leader.pid, signal.SIGKILL)  # no goodbye: the Lease must run out (15 s)
+        took = await _wait_role(STANDBY_PORT, "leader", 40)
+        await placed("during", 30)
+        # the stack's replica comes back as a standby; a clean stop of ours hands the Lease back
+        await asyncio.to_thread(devstack.start_one, layout, "placement")
+        assert await _role(stack_port) == "standby"
+        standby.send_signal(signal.SIGTERM)
+        standby.wait(20)
+        back = await _wait_role(stack_port, "leader", 10)
+        await placed("after", 30)
+    finally:
+        if standby.poll() is None:
+            os.killpg(standby.pid, signal.SIGKILL)
+            standby.wait()
+        if devstack.running(layout, "placement") is None:
+            await asyncio.to_thread(devstack.start_one, layout, "placement")
+    print(f"takeover after a kill: {took:.1f}s; after a clean stop: {back:.1f}s")
+    assert back < 5, "a released Lease should be taken at the next retry, not after it expires"
+    text = (tmp_path / "standby.log").read_text(errors="replace")
+    assert "Traceback (most recent call last)" not in text

@@ -27,6 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import aiohttp
+import psutil
 import workload as bench_trace
 
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
@@ -39,7 +40,7 @@ from lulea.placement.domain import (
     fragmentation,
 )
 from lulea.placement.kube.api import Kube, KubeError, connect
-from lulea.placement.kube.objects import node_from
+from lulea.placement.kube.objects import node_from, timestamp
 
 STATE = Path("/tmp/lulea-bench-placement")
 PORT_BASE = 24100
@@ -96,8 +97,11 @@ class TraceRun:
         self.gang_of: dict[str, str] = {}
         self.node_of: dict[str, str] = {}
         self.binds: list[float] = []
+        self.bound_at: dict[str, float] = {}
+        self.run_lags: list[float] = []  # a pod's bind seen -> its Running seen (kwok's lag)
         self.samples: list[dict[str, float]] = []
         self.start_queue: asyncio.Queue[str] = asyncio.Queue()
+        self.relists = 0
         for job in jobs:
             job = {**job, "metadata": {**job["metadata"], "namespace": namespace}}
             pods = desired_pods(job, 1, PodEnvironment())
@@ -149,7 +153,26 @@ class TraceRun:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        return self.report(time.monotonic() - self.t0)
+        report = self.report(time.monotonic() - self.t0)
+        report.update(await self.server_start_lags())
+        return report
+
+    async def server_start_lags(self) -> dict[str, float]:
+        """Bind -> Running as the API server recorded it (PodScheduled's transition, set by the
+        Binding, and the startTime kwok writes), whole seconds: what the driver's own watch
+        saw may lag behind when it is busy."""
+        items, _ = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
+        lags = []
+        for pod in items:
+            status = pod.get("status") or {}
+            sched = next((c for c in status.get("conditions") or () if c["type"] == "PodScheduled"), None)
+            if sched and sched.get("status") == "True" and status.get("startTime"):
+                lags.append(timestamp(status["startTime"]) - timestamp(sched["lastTransitionTime"]))
+        return {
+            "server_start_lag_p50_s": _pct(lags, 0.5),
+            "server_start_lag_p90_s": _pct(lags, 0.9),
+            "watch_relists": float(self.relists),
+        }
 
     async def create(self) -> None:
         slots = asyncio.Semaphore(24)
@@ -161,16 +184,25 @@ class TraceRun:
         await asyncio.gather(*(one(p) for p in self.pods))
 
     async def watch(self, version: str) -> None:
+        """Every pod change, in order. A watch the API server ends is resumed where it stopped;
+        one that expired (410) is replaced by a fresh list, whose items all count: a missed
+        Running would leave its gang never started, its GPUs held forever."""
         path = f"/api/v1/namespaces/{self.ns}/pods"
         while True:
             try:
                 async for ev in self.kube.watch(path, version):
                     obj = ev.get("object") or {}
+                    if ev.get("type") == "ERROR":
+                        raise KubeError(int(obj.get("code") or 500), str(obj.get("message")))
                     version = (obj.get("metadata") or {}).get("resourceVersion", version)
                     if ev.get("type") in ("ADDED", "MODIFIED"):
                         self.seen(obj)
-            except KubeError:
-                _, version = await self.kube.list(path)
+            except KubeError as err:
+                self.relists += 1
+                print(f"{self.scheduler}: pod watch ended ({err}); listing again", flush=True)
+                items, version = await self.kube.list(path)
+                for obj in items:
+                    self.seen(obj)
 
     def seen(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
@@ -185,8 +217,11 @@ class TraceRun:
             self.node_of[name] = node
             gang.last_bind = time.monotonic()
             self.binds.append(gang.last_bind)
-        if phase == "Running":
+            self.bound_at[name] = gang.last_bind
+        if phase == "Running" and name not in gang.running:
             gang.running.add(name)
+            if name in self.bound_at:
+                self.run_lags.append(time.monotonic() - self.bound_at[name])
         if phase == "Succeeded":
             gang.succeeded.add(name)
             if len(gang.succeeded) == len(gang.pods) and gang.done_at is None:
@@ -256,6 +291,8 @@ class TraceRun:
             "gangs_started": sum(1 for g in self.gangs.values() if g.started),
             "start_lag_p50_s": lags[len(lags) // 2] if lags else 0.0,
             "start_lag_p90_s": lags[int(len(lags) * 0.9)] if lags else 0.0,
+            "pod_run_lag_p50_s": _pct(self.run_lags, 0.5),
+            "pod_run_lag_p90_s": _pct(self.run_lags, 0.9),
             "gpus_free": avg["free"],
             "gpu_utilization": avg["busy"],
             "gpu_allocated": avg["held"],
@@ -265,6 +302,35 @@ class TraceRun:
             "fragmentation": avg["fragmentation"],
             "expected_fragmentation": avg["expected_fragmentation"],
         }
+
+
+def _node_ready(node: dict[str, Any]) -> bool:
+    conds = (node.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * q), len(ordered) - 1)] if ordered else 0.0
+
+
+CPU_OF = ("kube-apiserver", "etcd", "kwok", "kube-scheduler", "kube-controller-manager")
+
+
+def cpu_seconds(state: Path, extra: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds so far of the stack's processes, the bench and `extra`."""
+    pids = {"bench": os.getpid(), **extra}
+    for name in CPU_OF:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            pids[name] = int((state / "pids" / f"{name}.pid").read_text().split()[0])
+    out = {}
+    for name, pid in pids.items():
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        out[name] = t.user + t.system
+    return out
 
 
 def _loud(task: asyncio.Task[None]) -> None:
@@ -279,9 +345,9 @@ async def bench(
     api = await connect(kubeconfig, pool=64)
     kube = Kube(api)
     deadline = time.monotonic() + 300
-    while True:
+    while True:  # every node has its GPUs and kwok has made it Ready
         items, _ = await kube.list("/api/v1/nodes")
-        ready = [n for n in items if node_from(n).gpus > 0]
+        ready = [n for n in items if node_from(n).gpus > 0 and _node_ready(n)]
         if len(ready) >= (1 if args.reuse else 1000) or time.monotonic() > deadline:
             break
         await asyncio.sleep(3)
@@ -313,13 +379,21 @@ async def bench(
                 start_new_session=True,
             )
         ns = f"bench-{label}"
+        state = Path(args.reuse or STATE)
+        extra = {"placement": proc.pid} if proc else {}
         try:
             run = TraceRun(kube, ns, scheduler, jobs, nodes)
+            before = cpu_seconds(state, extra)
             try:
                 results[label] = await run.run(args.window)
             except Exception as err:
                 print(f"{label}: run failed: {err!r}", flush=True)
                 raise
+            after = cpu_seconds(state, extra)
+            elapsed = results[label]["elapsed_s"]
+            for name in (*CPU_OF, "placement", "bench"):  # cores used on average during the run
+                used = after.get(name, 0.0) - before.get(name, 0.0)
+                results[label][f"cores_{name}"] = used / elapsed if elapsed else 0.0
             print(label, json.dumps({k: round(v, 4) for k, v in results[label].items()}), flush=True)
         finally:
             if proc is not None:
@@ -342,6 +416,11 @@ def table(results: dict[str, dict[str, float]]) -> None:
         "gangs_started",
         "start_lag_p50_s",
         "start_lag_p90_s",
+        "pod_run_lag_p50_s",
+        "pod_run_lag_p90_s",
+        "server_start_lag_p50_s",
+        "server_start_lag_p90_s",
+        "watch_relists",
         "gpu_utilization",
         "gpus_free",
         "gpu_allocated",
@@ -351,6 +430,7 @@ def table(results: dict[str, dict[str, float]]) -> None:
         "fragmentation",
         "expected_fragmentation",
         "elapsed_s",
+        *(f"cores_{n}" for n in (*CPU_OF, "placement", "bench")),
     ):
         ratio = p[key] / k[key] if k[key] else float("nan")
         print(f"{key:28} {k[key]:15.3f} {p[key]:16.3f} {ratio:8.2f}")

@@ -127,7 +127,8 @@ def _kwok(layout: Layout) -> list[str]:
         "--manage-all-nodes=false",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         "--node-lease-duration-seconds=40", "--cidr=10.0.0.1/16", "--node-ip=10.255.0.1",
-        f"--config={DEV / 'kwok' / 'stages.yaml'}",
+        f"--server-address=127.0.0.1:{layout.port('kwok')}",
+        f"--config={DEV / 'kwok' / 'kwok.yaml'}", f"--config={DEV / 'kwok' / 'stages.yaml'}",
     ]
 
 
@@ -183,8 +184,8 @@ CONTROL_PLANE: list[Component] = [
               needs=("kube-apiserver",)),
     Component("kube-scheduler", _scheduler, _healthz("kube-scheduler"),
               ports=("kube-scheduler",), tools=("kube-scheduler",), needs=("kube-apiserver",)),
-    Component("kwok", _kwok, lambda lay: True, tools=("kwok",), start_timeout=10,
-              needs=("kube-apiserver",)),
+    Component("kwok", _kwok, _http_get("kwok", "/healthz"), ports=("kwok",), tools=("kwok",),
+              start_timeout=30, needs=("kube-apiserver",)),
 ]
 
 DATA_PLANE: list[Component] = [
@@ -225,6 +226,8 @@ PLATFORM: list[Component] = [
               env=lambda lay: {
                   "LULEA_PLACEMENT_HOST": "127.0.0.1", "LULEA_PLACEMENT_PORT": str(lay.port("placement")),
                   "LULEA_PLACEMENT_KUBECONFIG": str(lay.kubeconfig),
+                  # one name across restarts, as a pod restarted in place: it takes its Lease back
+                  "LULEA_PLACEMENT_IDENTITY": "lulea-stack",
                   # the dev fleet is small and jobs are short: reserve for a starving gang sooner
                   "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "5",
               }, python_module="lulea.placement", needs=("cluster",)),

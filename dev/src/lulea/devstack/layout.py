@@ -24,6 +24,7 @@ PORT_OFFSETS: dict[str, int] = {
     "kube-apiserver": 2,
     "kube-controller-manager": 3,
     "kube-scheduler": 4,
+    "kwok": 5,
     "kafka": 6,
     "kafka-controller": 7,
     "kafka-ssl": 8,

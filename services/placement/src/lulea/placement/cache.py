@@ -118,6 +118,12 @@ class SchedulerCache:
             self.assumed[key] = (bound, now + ASSUME_SECONDS)
             self.state.bind(key, bound)
 
+    def forget_assumed(self) -> None:
+        """Drop every bind we assumed but have not seen yet (leadership changed hands)."""
+        for key in list(self.assumed):
+            self.assumed.pop(key)
+            self.state.release(key)
+
     def forget(self, namespace: str, name: str) -> None:
         """A bind that failed: give its GPUs back."""
         key = f"{namespace}/{name}"

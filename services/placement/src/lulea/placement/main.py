@@ -46,7 +46,7 @@ def create_app(settings: PlacementSettings) -> FastAPI:
         if s is None or not s.ready:
             response.status_code = 503
             return {"status": "syncing"}
-        return {"status": "ready"}
+        return {"status": "ready", "role": "leader" if s.leader else "standby"}
 
     @app.get("/metrics")
     async def prometheus() -> Response:

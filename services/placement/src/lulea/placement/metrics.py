@@ -28,6 +28,9 @@ class PlacementMetrics:
             "Share of free GPUs a queued gang drawn at random cannot use, averaged over the queue",
             registry=r,
         )
+        self.leader = Gauge(
+            "lulea_placement_leader", "1 while this replica holds the Lease and schedules", registry=r
+        )
         self.gangs = Counter("lulea_placement_gangs_total", "Gang decisions", ["decision"], registry=r)
         self.pods_bound = Counter("lulea_placement_pods_bound_total", "Pods bound", registry=r)
         self.bind_failures = Counter("lulea_placement_bind_failures_total", "Failed binds", registry=r)

@@ -1,4 +1,11 @@
-"""The scheduling loop: mirror the cluster, decide a cycle in memory, carry it out."""
+"""The scheduling loop: mirror the cluster, decide a cycle in memory, carry it out; only while
+this replica leads (kube/lease.py), when leader election is on.
+
+API verbs (compare charts/lulea/templates/placement/rbac.yaml):
+  core nodes: list watch
+  core pods: list watch
+  lulea.io projects: list watch (the GPU quotas)
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from lulea.placement.domain import (
     plan_cycle,
 )
 from lulea.placement.kube.api import Kube
+from lulea.placement.kube.lease import LeaderLease, LeaseTiming
 from lulea.placement.kube.mirror import Mirror
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.settings import PlacementSettings
@@ -48,6 +56,19 @@ class Scheduler:
             kube_events=settings.kube_events,
         )
         self.wake = asyncio.Event()
+        self.lease: LeaderLease | None = None
+        if settings.leader_elect:
+            timing = LeaseTiming(
+                settings.lease_seconds, settings.renew_deadline_seconds, settings.retry_seconds
+            )
+            self.lease = LeaderLease(
+                kube,
+                settings.lease_namespace,
+                settings.lease_name,
+                settings.identity,
+                timing,
+                changed=self._leadership_changed,
+            )
         self.reservation: Reservation | None = None
         self.marked: dict[str, str] = {}  # gang -> reason written on its first pod
         cache = self.cache
@@ -76,8 +97,24 @@ class Scheduler:
     def ready(self) -> bool:
         return all(m.synced.is_set() for m in self.mirrors)
 
+    @property
+    def leader(self) -> bool:
+        return self.lease is None or self.lease.is_leader
+
+    def _leadership_changed(self) -> None:
+        self.metrics.leader.set(1 if self.leader else 0)
+        # binds a former leader assumed may never have happened: trust only what the API shows
+        self.cache.forget_assumed()
+        self.reservation = None
+        self.marked.clear()
+        self.wake.set()
+
     async def run(self) -> None:
         tasks = [asyncio.create_task(m.run()) for m in self.mirrors]
+        if self.lease is not None:
+            tasks.append(asyncio.create_task(self.lease.run()))
+        else:
+            self.metrics.leader.set(1)
         try:
             for m in self.mirrors:
                 await m.synced.wait()
@@ -87,10 +124,14 @@ class Scheduler:
                     await asyncio.wait_for(self.wake.wait(), self.settings.cycle_seconds)
                 await asyncio.sleep(0.05)  # let a burst of events land: one cycle for all
                 self.wake.clear()
-                await self.cycle()
+                if self.leader:  # a standby mirrors the cluster but never binds
+                    await self.cycle()
         finally:
             for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.lease is not None:
+                await self.lease.release()
 
     async def cycle(self) -> None:
         now = self.clock()
