@@ -1,12 +1,15 @@
 """bench/placement: lulea-placement vs kube-scheduler on one 1,000-node kwok fleet, same trace.
 
-    uv run --no-sync python bench/placement/run.py [--jobs 3000] [--window 120] [--seed 7]
+    uv run --no-sync python bench/placement/run.py [--jobs 3000] [--window 150] [--seed 7]
 
-Starts its own stack (lulea-stack, port base 24100, state in /tmp/lulea-bench-placement) with
-the fleet from trace.py, then runs the seeded trace twice on it: once with the pods left to
-kube-scheduler (schedulerName default), once with lulea-placement. The same driver plays the
-gang runtime for both: a gang starts working (kwok finishes its pods after its run time) only
-once *all* its pods run; GPUs held by a partly placed gang are stranded. Loopback only.
+For each scheduler it starts a fresh stack (lulea-stack: control plane and kwok only, port base
+24100, state in /tmp/lulea-bench-placement) with the fleet from workload.py and plays the same
+seeded trace: once with the pods left to kube-scheduler (schedulerName default, the same pod
+(anti-)affinity saying the shape), once with lulea-placement. The driver plays the gang runtime
+for both: a gang starts working (kwok finishes its pods after its run time) only once *all* its
+pods run; GPUs held by a partly placed gang are stranded. It prints, per scheduler, binding
+rate, jobs completed, utilization, stranded GPUs, partial gangs, three fragmentation measures,
+kwok's bind-to-start lag and the CPU each process used, then the table with ratios.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class TraceRun:
         self.kube, self.ns, self.scheduler = kube, namespace, scheduler
         self.nodes, self.total = nodes, nodes.total_gpus()
         self.gangs: dict[str, GangRun] = {}
+        self.workload: list[Gang] = []  # one gang per job of the trace: its mix of shapes
         self.pods: list[dict[str, Any]] = []
         self.gang_of: dict[str, str] = {}
         self.node_of: dict[str, str] = {}
@@ -127,6 +131,7 @@ class TraceRun:
                 tolerations=(Toleration("kwok.x-k8s.io/node", "Exists", "", "NoSchedule"),),
             )
             self.gangs[gang_name] = GangRun(list(gang.pods), per, job["seconds"], gang)
+            self.workload.append(gang)
             for p in pods:
                 self.gang_of[p["metadata"]["name"]] = gang_name
             self.pods += pods
@@ -269,6 +274,7 @@ class TraceRun:
                     "stranded": stranded / self.total,
                     "fragmentation": fragmentation(state, queued),
                     "expected_fragmentation": expected_fragmentation(state, queued),
+                    "workload_fragmentation": expected_fragmentation(state, self.workload),
                     "free": state.free_gpus() / self.total,
                 }
             )
@@ -277,7 +283,8 @@ class TraceRun:
         n = max(len(self.samples), 1)
         span = (self.binds[-1] - self.binds[0]) if len(self.binds) > 1 else 0.0
         partial = sum(1 for g in self.gangs.values() if 0 < len(g.bound) < len(g.pods))
-        keys = ("busy", "held", "stranded", "fragmentation", "expected_fragmentation", "free")
+        keys = ("busy", "held", "stranded", "free")
+        keys += ("fragmentation", "expected_fragmentation", "workload_fragmentation")
         avg = {k: sum(s[k] for s in self.samples) / n for k in keys}
         lags = sorted(
             g.started_at - g.last_bind for g in self.gangs.values() if g.started_at and g.last_bind
@@ -301,6 +308,7 @@ class TraceRun:
             "partial_gangs_at_end": partial,
             "fragmentation": avg["fragmentation"],
             "expected_fragmentation": avg["expected_fragmentation"],
+            "workload_fragmentation": avg["workload_fragmentation"],
         }
 
 
@@ -429,6 +437,7 @@ def table(results: dict[str, dict[str, float]]) -> None:
         "partial_gangs_at_end",
         "fragmentation",
         "expected_fragmentation",
+        "workload_fragmentation",
         "elapsed_s",
         *(f"cores_{n}" for n in (*CPU_OF, "placement", "bench")),
     ):

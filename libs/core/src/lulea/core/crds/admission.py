@@ -22,12 +22,20 @@ SUBMITTED_BY = "lulea.io/submitted-by"
 LABELS = {"app.kubernetes.io/part-of": "lulea"}
 
 
-def _shares_policy() -> dict[str, Any]:
+def _doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": SHARES_POLICY, "labels": {"app.kubernetes.io/part-of": "lulea"}},
-        "spec": {
+        "kind": kind,
+        "metadata": {"name": name, "labels": LABELS},
+        "spec": spec,
+    }
+
+
+def _shares_policy() -> dict[str, Any]:
+    return _doc(
+        "ValidatingAdmissionPolicy",
+        SHARES_POLICY,
+        {
             "failurePolicy": "Fail",
             "matchConstraints": {
                 "resourceRules": [
@@ -50,16 +58,13 @@ def _shares_policy() -> dict[str, Any]:
                 }
             ],
         },
-    }
+    )
 
 
-def _shares_binding() -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": SHARES_POLICY, "labels": {"app.kubernetes.io/part-of": "lulea"}},
-        "spec": {"policyName": SHARES_POLICY, "validationActions": ["Deny"]},
-    }
+def _deny_binding(policy: str) -> dict[str, Any]:
+    return _doc(
+        "ValidatingAdmissionPolicyBinding", policy, {"policyName": policy, "validationActions": ["Deny"]}
+    )
 
 
 def _gpujob_rule(operations: list[str]) -> dict[str, Any]:
@@ -76,11 +81,10 @@ def _submitted_by(var: str) -> str:
 
 
 def _submitter_stamp() -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingAdmissionPolicy",
-        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
-        "spec": {
+    return _doc(
+        "MutatingAdmissionPolicy",
+        SUBMITTER_POLICY,
+        {
             "failurePolicy": "Fail",
             "reinvocationPolicy": "Never",
             "matchConstraints": _gpujob_rule(["CREATE"]),
@@ -94,24 +98,18 @@ def _submitter_stamp() -> dict[str, Any]:
                 }
             ],
         },
-    }
+    )
 
 
 def _submitter_stamp_binding() -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingAdmissionPolicyBinding",
-        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
-        "spec": {"policyName": SUBMITTER_POLICY},
-    }
+    return _doc("MutatingAdmissionPolicyBinding", SUBMITTER_POLICY, {"policyName": SUBMITTER_POLICY})
 
 
 def _submitter_kept() -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
-        "spec": {
+    return _doc(
+        "ValidatingAdmissionPolicy",
+        SUBMITTER_POLICY,
+        {
             "failurePolicy": "Fail",
             "matchConstraints": _gpujob_rule(["UPDATE"]),
             "validations": [
@@ -124,16 +122,7 @@ def _submitter_kept() -> dict[str, Any]:
                 }
             ],
         },
-    }
-
-
-def _submitter_kept_binding() -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": SUBMITTER_POLICY, "labels": LABELS},
-        "spec": {"policyName": SUBMITTER_POLICY, "validationActions": ["Deny"]},
-    }
+    )
 
 
 #: file name (under crds/admission/) -> the documents it holds
@@ -142,7 +131,7 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         _submitter_stamp(),
         _submitter_stamp_binding(),
         _submitter_kept(),
-        _submitter_kept_binding(),
+        _deny_binding(SUBMITTER_POLICY),
     ],
-    f"{SHARES_POLICY}.yaml": [_shares_policy(), _shares_binding()],
+    f"{SHARES_POLICY}.yaml": [_shares_policy(), _deny_binding(SHARES_POLICY)],
 }
