@@ -88,12 +88,17 @@ def _submitter_stamp() -> dict[str, Any]:
             "failurePolicy": "Fail",
             "reinvocationPolicy": "Never",
             "matchConstraints": _gpujob_rule(["CREATE"]),
+            # JSONPatch, not ApplyConfiguration: an apply needs the object typed against the
+            # schema, so a malformed spec would fail here with a 403 naming the policy, before
+            # the CRD's validation could answer with its own 422 and message.
             "mutations": [
                 {
-                    "patchType": "ApplyConfiguration",
-                    "applyConfiguration": {
-                        "expression": "Object{metadata: Object.metadata{annotations:"
-                        f" {{'{SUBMITTED_BY}': request.userInfo.username}}}}}}"
+                    "patchType": "JSONPatch",
+                    "jsonPatch": {
+                        "expression": "(has(object.metadata.annotations) ? []"
+                        " : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {}}])"
+                        " + [JSONPatch{op: 'add', path: '/metadata/annotations/'"
+                        f" + jsonpatch.escapeKey('{SUBMITTED_BY}'), value: request.userInfo.username}}]"
                     },
                 }
             ],
