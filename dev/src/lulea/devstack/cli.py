@@ -35,6 +35,7 @@ def _summary(endpoints: dict[str, object], seconds: float) -> str:
         f"  MongoDB wire    {endpoints['mongo_uri']} (FerretDB)",
         f"  CA              {endpoints['ca_url']} (GET /ca, /crl)",
         f"  schema registry {endpoints['schema_registry_url']} (Confluent API)",
+        f"  GPU placement   {endpoints['placement_url']} (/readyz: leader or standby, /metrics)",
         f"  fake GPU nodes  {endpoints.get('nodes', 0)}; CRDs installed: {endpoints.get('crds', 0)}",
         f"  logs            {logs}",
         f"  endpoints       {endpoints['state_dir']}/endpoints.json",

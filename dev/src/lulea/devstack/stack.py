@@ -238,6 +238,7 @@ def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]
         "kafka_truststore": str(layout.pki / "kafka" / "truststore.pem") if tls else None,
         "ca_url": f"http://127.0.0.1:{layout.port('ca')}",
         "schema_registry_url": f"http://127.0.0.1:{layout.port('schema-registry')}",
+        "placement_url": f"http://127.0.0.1:{layout.port('placement')}",
         "mongo_uri": layout.mongo_uri,
         "tokens": tokens,
         "port_base": layout.port_base,
