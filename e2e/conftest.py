@@ -54,7 +54,7 @@ def stack() -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def gpu_platform(stack: Stack) -> Path:
     """The stack's own GpuJob operator and placement service (make up runs both); their logs."""
-    layout = Layout(state_dir=stack.state_dir, port_base=stack.port_base, tools=tool_paths())
+    layout = stack.layout
     for name in ("placement", "operator-gpujob"):
         assert devstack.running(layout, name) is not None, f"the stack runs no {name}"
     return stack.logs

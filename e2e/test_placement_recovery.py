@@ -28,7 +28,6 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from lulea.devstack import stack as devstack
 from lulea.devstack.endpoints import Stack
-from lulea.devstack.layout import Layout, tool_paths
 
 G, V = "lulea.io", "v1alpha1"
 pytestmark = pytest.mark.timeout(240)
@@ -52,7 +51,7 @@ async def namespace(admin_api: k8s.ApiClient) -> AsyncIterator[str]:
 async def test_restart_mid_queue_loses_nothing_and_binds_nothing_twice(
     stack: Stack, admin_api: k8s.ApiClient, namespace: str
 ) -> None:
-    layout = Layout(state_dir=stack.state_dir, port_base=stack.port_base, tools=tool_paths())
+    layout = stack.layout
     placement = devstack.running(layout, "placement")
     assert placement is not None, "the stack runs no placement service"
     assert devstack.running(layout, "operator-gpujob") is not None, "the stack runs no GpuJob operator"
@@ -172,7 +171,7 @@ async def _wait_role(port: int, role: str, timeout: float) -> float:
 async def test_a_standby_takes_over_when_the_leader_dies_and_hands_back_on_a_clean_stop(
     stack: Stack, admin_api: k8s.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
-    layout = Layout(state_dir=stack.state_dir, port_base=stack.port_base, tools=tool_paths())
+    layout = stack.layout
     leader = devstack.running(layout, "placement")
     assert leader is not None, "the stack runs no placement service"
     stack_port = layout.port("placement")

@@ -286,9 +286,7 @@ class TraceRun:
         keys = ("busy", "held", "stranded", "free")
         keys += ("fragmentation", "expected_fragmentation", "workload_fragmentation")
         avg = {k: sum(s[k] for s in self.samples) / n for k in keys}
-        lags = sorted(
-            g.started_at - g.last_bind for g in self.gangs.values() if g.started_at and g.last_bind
-        )
+        lags = [g.started_at - g.last_bind for g in self.gangs.values() if g.started_at and g.last_bind]
         return {
             "elapsed_s": elapsed,
             "pods_bound": len(self.binds),
@@ -296,8 +294,8 @@ class TraceRun:
             "jobs_completed": sum(1 for g in self.gangs.values() if g.done_at),
             "gangs_whole": sum(1 for g in self.gangs.values() if len(g.bound) == len(g.pods)),
             "gangs_started": sum(1 for g in self.gangs.values() if g.started),
-            "start_lag_p50_s": lags[len(lags) // 2] if lags else 0.0,
-            "start_lag_p90_s": lags[int(len(lags) * 0.9)] if lags else 0.0,
+            "start_lag_p50_s": _pct(lags, 0.5),
+            "start_lag_p90_s": _pct(lags, 0.9),
             "pod_run_lag_p50_s": _pct(self.run_lags, 0.5),
             "pod_run_lag_p90_s": _pct(self.run_lags, 0.9),
             "gpus_free": avg["free"],

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lulea.devstack.layout import tool_paths
+from lulea.devstack.layout import Layout, tool_paths
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class Stack:
                    ca_file=Path(e["ca_file"]), kafka_bootstrap=e["kafka_bootstrap"],
                    mongo_uri=e["mongo_uri"], tokens=e["tokens"], logs=Path(e["logs"]),
                    port_base=int(e["port_base"]))
+
+    @property
+    def layout(self) -> Layout:
+        """Where this stack's pids, logs and ports are (to stop or start one of its components)."""
+        return Layout(state_dir=self.state_dir, port_base=self.port_base, tools=tool_paths())
 
     def kubeconfig_for(self, user: str) -> Path:
         return self.kubeconfig if user == "admin" else self.state_dir / f"kubeconfig-{user}"

@@ -258,8 +258,9 @@ def component(name: str) -> Component:
 
 
 def running(layout: Layout, name: str) -> Managed | None:
-    """The component's process when this stack runs it, else None."""
-    return _running(layout, component(name).name)
+    """The component's process when this stack runs it, else None (an unknown name raises)."""
+    component(name)
+    return _running(layout, name)
 
 
 def start_one(layout: Layout, name: str) -> None:

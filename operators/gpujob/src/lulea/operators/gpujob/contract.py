@@ -3,6 +3,8 @@ operator never imports a service). docs/gpu-jobs.md describes it in prose."""
 
 import re
 
+from lulea.core.crds.admission import SUBMITTED_BY as ADMISSION_SUBMITTED_BY
+
 SCHEDULER_NAME = "lulea-placement"
 GPU = "nvidia.com/gpu"
 GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "gpujobs"
@@ -16,7 +18,7 @@ RANK = "lulea.io/rank"
 GANG_HOSTS = "lulea.io/gang-hosts"
 GROUP_BY = "lulea.io/topology-group-by"
 PRIORITY = "lulea.io/priority"
-SUBMITTED_BY = "lulea.io/submitted-by"  # stamped on the GpuJob by the admission webhook
+SUBMITTED_BY = ADMISSION_SUBMITTED_BY  # stamped on the GpuJob by the API server (core admission policy)
 SIM_PREFIX = "sim.lulea.io/"  # job annotations copied to pods (kwok stages act on them)
 
 QUOTA_EXCEEDED = "QuotaExceeded"  # status reason: the project's GPU quota holds the job back
