@@ -1,9 +1,10 @@
 """The API server refuses bad Lulea custom resources with a message a person can act on.
 
 One row per bad object (Kueue-style table, in e2e/crd_cases.py): kind, id, the object, the
-message fragment the refusal must contain. Every row is sent to the real API server as a server-side dry run with
-strict field validation (what `kubectl apply` does), so nothing is stored. Valid shapes and
-every example under examples/0*/ must pass; transition rules are checked on real objects.
+message fragment the refusal must contain. Every row is sent to the real API server as a
+server-side dry run with strict field validation (what `kubectl apply` does), so nothing is
+stored. Valid shapes and every example under examples/0*/ must pass; transition rules are
+checked on real objects.
 """
 
 from __future__ import annotations
