@@ -1,12 +1,17 @@
 # Lulea: the two commands a newcomer needs are `make up` and `make test`.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
+# dev/bootstrap.sh installs the pinned uv here when it is missing
+export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 RUN := $(UV) run --no-sync
 PORT_BASE ?= 20000
 STATE_DIR ?= $(CURDIR)/.lulea
+# every member's top package, type-checked strictly (pyproject's [tool.mypy])
+MYPY_PACKAGES := lulea.core lulea.devstack lulea.ca lulea.schema_registry lulea.placement \
+	lulea.operators.project lulea.operators.gpujob
 
-.PHONY: help sync tools up down status test unit e2e lint typecheck crds crds-check chart-check bench clean
+.PHONY: help bootstrap sync tools up down status test unit e2e lint typecheck crds crds-check chart-check bench clean
 
 help:
 	@echo "make up      start the local platform (etcd, Kubernetes, kwok GPU fleet, Kafka, FerretDB, CRDs, operators)"
@@ -15,7 +20,10 @@ help:
 	@echo "make test    lint, unit tests of every member, then e2e against a fresh stack"
 	@echo "make tools   build/fetch the tools into ~/.cache/lulea (done by make up when missing)"
 
-sync:
+bootstrap:
+	@bash dev/bootstrap.sh
+
+sync: bootstrap
 	@flock /tmp/lulea-uv.lock $(UV) sync --all-packages --frozen --quiet 2>/dev/null || flock /tmp/lulea-uv.lock $(UV) sync --all-packages --quiet
 
 tools:
@@ -35,7 +43,7 @@ lint:
 	@$(RUN) lint-imports
 
 typecheck:
-	@$(RUN) mypy libs/core/src
+	@$(RUN) mypy $(addprefix -p ,$(MYPY_PACKAGES))
 
 crds:
 	@$(RUN) python -m lulea.core.crds generate

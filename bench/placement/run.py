@@ -33,6 +33,7 @@ import aiohttp
 import psutil
 import workload as bench_trace
 
+from lulea.core.kube import Kube, KubeError, connect
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
 from lulea.placement.domain import (
     BoundPod,
@@ -42,7 +43,6 @@ from lulea.placement.domain import (
     expected_fragmentation,
     fragmentation,
 )
-from lulea.placement.kube.api import Kube, KubeError, connect
 from lulea.placement.kube.objects import node_from, timestamp
 
 STATE = Path("/tmp/lulea-bench-placement")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from lulea.core import gangs
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
 
@@ -26,7 +27,7 @@ def job(**spec: Any) -> dict[str, Any]:
 
 
 def gpus(pod: dict[str, Any]) -> int:
-    return int(pod["spec"]["containers"][0]["resources"]["limits"][c.GPU])
+    return int(pod["spec"]["containers"][0]["resources"]["limits"][gangs.GPU])
 
 
 @pytest.mark.parametrize(
@@ -43,8 +44,8 @@ def test_shape(spec: dict[str, Any], pods: int, per_pod: int) -> None:
     assert len(out) == pods and {gpus(p) for p in out} == {per_pod}
     assert len({p["metadata"]["name"] for p in out}) == pods
     for p in out:
-        assert p["metadata"]["labels"][c.GANG_SIZE] == str(pods)
-        assert p["metadata"]["labels"][c.GANG] == "train-a1"
+        assert p["metadata"]["labels"][gangs.GANG_SIZE] == str(pods)
+        assert p["metadata"]["labels"][gangs.GANG] == "train-a1"
 
 
 def test_distinct_hosts_and_topology_are_declared_both_ways() -> None:
@@ -58,11 +59,11 @@ def test_distinct_hosts_and_topology_are_declared_both_ways() -> None:
         attempt=3,
     )
     notes, spec = pod["metadata"]["annotations"], pod["spec"]
-    assert notes[c.GANG_HOSTS] == "2" and notes[c.GROUP_BY] == "lulea.io/rack"
+    assert notes[gangs.GANG_HOSTS] == "2" and notes[gangs.GROUP_BY] == "lulea.io/rack"
     assert spec["nodeSelector"] == {"lulea.io/gpu-model": "p100"}
     anti = spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
     assert anti["topologyKey"] == "kubernetes.io/hostname"
-    assert anti["labelSelector"]["matchLabels"] == {c.GANG: "train-a3"}
+    assert anti["labelSelector"]["matchLabels"] == {gangs.GANG: "train-a3"}
     assert (
         spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"]
         == "lulea.io/rack"
@@ -71,7 +72,7 @@ def test_distinct_hosts_and_topology_are_declared_both_ways() -> None:
 
 def test_any_hosts_has_no_affinity_and_no_hosts_annotation() -> None:
     pod = desired_pods(job(gpus=4), attempt=1)[0]
-    assert "affinity" not in pod["spec"] and c.GANG_HOSTS not in pod["metadata"]["annotations"]
+    assert "affinity" not in pod["spec"] and gangs.GANG_HOSTS not in pod["metadata"]["annotations"]
 
 
 def test_contract_fields() -> None:
@@ -82,9 +83,9 @@ def test_contract_fields() -> None:
     )[0]
     meta, spec = pod["metadata"], pod["spec"]
     assert spec["schedulerName"] == "lulea-placement" and spec["restartPolicy"] == "Never"
-    assert meta["labels"][c.PROJECT] == "p1" and meta["labels"][c.JOB] == "train"
+    assert meta["labels"][gangs.PROJECT] == "p1" and meta["labels"][gangs.JOB] == "train"
     assert meta["annotations"]["sim.lulea.io/outcome"] == "Succeeded"
-    assert "other" not in meta["annotations"] and meta["annotations"][c.PRIORITY] == "7"
+    assert "other" not in meta["annotations"] and meta["annotations"][gangs.PRIORITY] == "7"
     owner = meta["ownerReferences"][0]
     assert (owner["kind"], owner["uid"], owner["controller"]) == ("GpuJob", "u-1", True)
     assert spec["tolerations"][0]["key"] == "kwok.x-k8s.io/node"

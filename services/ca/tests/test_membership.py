@@ -14,7 +14,7 @@ from lulea.ca.domain.crl import CurrentCrl
 from lulea.ca.domain.handlers import handle
 from lulea.ca.domain.hierarchy import Hierarchy
 from lulea.ca.domain.membership import MemberCertificates
-from lulea.ca.domain.records import Status
+from lulea.ca.store.base import Status
 from lulea.ca.store.memory import MemoryEvents, MemoryRecords, MemorySecrets
 from lulea.core.auth.clientcert import member_from_certificate
 from lulea.core.events import Event, EventType

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from lulea.ca.domain.hierarchy import Hierarchy
 from lulea.ca.domain.issuance import issue_member, sign
 from lulea.ca.domain.profiles import Profile, Subject
-from lulea.ca.domain.revocation import Reason, RevokedEntry, build_crl
+from lulea.ca.domain.revocation import RevokedEntry, build_crl
+from lulea.ca.store.base import Reason
 from lulea.core.auth import MemberPrincipal
 
 BIN = Path(sys.executable).parent

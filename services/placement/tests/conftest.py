@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lulea.placement import contract as c
+from lulea.core import gangs as c
 from lulea.placement.domain import ClusterState, Gang, Node, Taint, Toleration
 
 KWOK_TAINT = Taint("kwok.x-k8s.io/node", "fake", "NoSchedule")

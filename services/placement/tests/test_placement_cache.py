@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lulea.placement import contract as c
+from lulea.core import gangs as c
 from lulea.placement.cache import SchedulerCache
 from lulea.placement.kube.objects import node_from, quantity
 

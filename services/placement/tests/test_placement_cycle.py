@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lulea.placement import contract as c
-from lulea.placement.kube.api import KubeError
+from lulea.core import gangs as c
+from lulea.core.kube.raw import KubeError
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.scheduler import Scheduler
 from lulea.placement.settings import PlacementSettings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from lulea.core.kube import lease
 from lulea.placement import binder, scheduler
-from lulea.placement.kube import lease
 
 CHART = Path(__file__).resolve().parents[3] / "charts/lulea/templates/placement/rbac.yaml"
 GROUPS = {"core": "", "lulea.io": "lulea.io", "coordination.k8s.io": "coordination.k8s.io"}

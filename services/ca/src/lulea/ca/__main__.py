@@ -16,10 +16,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from lulea.ca.domain.hierarchy import new_key
+from lulea.ca.domain.hierarchy import ensure_files, load_files, new_key
 from lulea.ca.domain.issuance import sign
 from lulea.ca.domain.profiles import Profile, Subject
-from lulea.ca.store import keyfiles
+from lulea.ca.store.keyfiles import KeyFiles, write
 
 
 def _split_sans(sans: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -39,7 +39,7 @@ def _split_sans(sans: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def issue_server(directory: Path, cn: str, sans: list[str], out_dir: Path) -> Path:
-    hierarchy = keyfiles.load(directory)
+    hierarchy = load_files(KeyFiles(directory))
     dns, ips = _split_sans(sans)
     key = new_key()
     subject = Subject(
@@ -58,9 +58,9 @@ def issue_server(directory: Path, cn: str, sans: list[str], out_dir: Path) -> Pa
     )
     intermediate = hierarchy.intermediate.cert_pem()
     keystore = out_dir / f"{cn}.keystore.pem"
-    keyfiles._write(keystore, key_pem + signed.cert_pem() + intermediate, 0o600)
-    keyfiles._write(out_dir / f"{cn}.crt", signed.cert_pem() + intermediate, 0o644)
-    keyfiles._write(out_dir / "truststore.pem", hierarchy.root_pem(), 0o644)
+    write(keystore, key_pem + signed.cert_pem() + intermediate, 0o600)
+    write(out_dir / f"{cn}.crt", signed.cert_pem() + intermediate, 0o644)
+    write(out_dir / "truststore.pem", hierarchy.root_pem(), 0o644)
     return keystore
 
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--out-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "init":
-        hierarchy, created = keyfiles.init(args.dir)
+        hierarchy, created = ensure_files(KeyFiles(args.dir))
         state = "created" if created else "exists"
         print(f"{state}: {args.dir} (intermediate serial {hierarchy.intermediate.cert.serial_number:x})")
         return 0

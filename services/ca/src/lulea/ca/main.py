@@ -10,20 +10,21 @@ from functools import partial
 
 import uvicorn
 from fastapi import FastAPI
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
 
 from lulea.ca.api.app import create_app
 from lulea.ca.api.deps import CaState
 from lulea.ca.domain.crl import CurrentCrl
 from lulea.ca.domain.handlers import HANDLED, handle
+from lulea.ca.domain.hierarchy import from_pem, load_files
 from lulea.ca.domain.membership import MemberCertificates
 from lulea.ca.settings import Settings
-from lulea.ca.store import keyfiles, keysecrets
+from lulea.ca.store import keysecrets
+from lulea.ca.store.keyfiles import KeyFiles
 from lulea.ca.store.mongo import MongoRecords
 from lulea.ca.store.secrets import KubernetesSecrets
 from lulea.core.auth.tokenreview import review_token
 from lulea.core.events import EventConsumer, EventPublisher
+from lulea.core.kube import connect
 from lulea.core.logs import setup_json_logging
 
 log = logging.getLogger("lulea.ca")
@@ -39,24 +40,14 @@ async def every(seconds: float, step: Callable[[], Awaitable[object]], name: str
         await asyncio.sleep(seconds)
 
 
-async def kubernetes_client(settings: Settings) -> k8s.ApiClient:
-    if settings.kubeconfig is not None:
-        cfg = k8s.Configuration()
-        await k8s_config.load_kube_config(str(settings.kubeconfig), client_configuration=cfg)
-        return k8s.ApiClient(cfg)
-    k8s_config.load_incluster_config()
-    return k8s.ApiClient()
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    api = await kubernetes_client(settings)
+    api = await connect(settings.kubeconfig)
     if settings.key_dir is not None:
-        hierarchy = keyfiles.load(settings.key_dir)
+        hierarchy = load_files(KeyFiles(settings.key_dir))
     else:
-        hierarchy = await keysecrets.load(
-            api, settings.key_namespace, settings.root_secret, settings.intermediate_secret
-        )
+        hierarchy = from_pem(*await keysecrets.read(
+            api, settings.key_namespace, settings.root_secret, settings.intermediate_secret))
     records = MongoRecords.connect(settings.mongo_uri, settings.mongo_database)
     await records.ensure_indexes()
     publisher = EventPublisher(settings.kafka_bootstrap, source="lulea/ca",

@@ -18,10 +18,10 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from lulea.placement import contract as c
+from lulea.core import gangs as c
+from lulea.core.kube.raw import Kube, KubeError
 from lulea.placement.cache import SchedulerCache
 from lulea.placement.domain import Gang
-from lulea.placement.kube.api import Kube, KubeError
 from lulea.placement.metrics import PlacementMetrics
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from lulea.core.kube import Kube, connect
 from lulea.core.logs import setup_json_logging
-from lulea.placement.kube.api import Kube, connect
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.scheduler import Scheduler
 from lulea.placement.settings import PlacementSettings

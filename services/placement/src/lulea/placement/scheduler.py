@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lulea.placement import contract as c
+from lulea.core import gangs as c
+from lulea.core.kube import LeaderLease
+from lulea.core.kube.raw import Kube
 from lulea.placement.binder import Binder
 from lulea.placement.cache import SchedulerCache
 from lulea.placement.domain import (
@@ -27,8 +29,6 @@ from lulea.placement.domain import (
     fragmentation,
     plan_cycle,
 )
-from lulea.placement.kube.api import Kube
-from lulea.placement.kube.lease import LeaderLease, LeaseTiming
 from lulea.placement.kube.mirror import Mirror
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.settings import PlacementSettings
@@ -58,15 +58,12 @@ class Scheduler:
         self.wake = asyncio.Event()
         self.lease: LeaderLease | None = None
         if settings.leader_elect:
-            timing = LeaseTiming(
-                settings.lease_seconds, settings.renew_deadline_seconds, settings.retry_seconds
-            )
             self.lease = LeaderLease(
                 kube,
                 settings.lease_namespace,
                 settings.lease_name,
                 settings.identity,
-                timing,
+                settings.lease_timing,
                 changed=self._leadership_changed,
             )
         self.reservation: Reservation | None = None

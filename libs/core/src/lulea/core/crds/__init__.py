@@ -4,6 +4,7 @@
 from these models; operators read specs and write statuses with the same models.
 """
 
+from lulea.core.compatibility import Compatibility
 from lulea.core.crds.dataset import (
     Dataset,
     DatasetAccess,
@@ -24,7 +25,6 @@ from lulea.core.crds.meta import (
 )
 from lulea.core.crds.project import Member, Project, ProjectSpec, ProjectStatus, Quotas, Role
 from lulea.core.crds.topic import (
-    Compatibility,
     Topic,
     TopicAccess,
     TopicShare,

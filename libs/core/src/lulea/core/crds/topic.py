@@ -9,6 +9,7 @@ from typing import Annotated, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from lulea.core.compatibility import Compatibility
 from lulea.core.crds.meta import CRModel, ObjectMeta, ProjectName, Rule, Status, cel, list_map
 from lulea.core.crds.share import MAX_SHARES, check_unique_projects, name_rules
 
@@ -34,16 +35,6 @@ ALLOWED_CONFIG = tuple(sorted((*NUMERIC_CONFIG, "cleanup.policy", "compression.t
 
 def _cel_list(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(f"'{i}'" for i in items) + "]"
-
-
-class Compatibility(StrEnum):
-    NONE = "NONE"
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
 
 
 class TopicAccess(StrEnum):

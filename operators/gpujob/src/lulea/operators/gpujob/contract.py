@@ -1,28 +1,12 @@
-"""The pod contract with the placement scheduler (mirrors lulea.placement.contract: an
-operator never imports a service). docs/gpu-jobs.md describes it in prose."""
+"""What the GpuJob operator alone knows: its resource, the submitter stamp, where a member's
+certificate is mounted. The pod contract it shares with placement is `lulea.core.gangs`."""
 
 import re
 
 from lulea.core.crds.admission import SUBMITTED_BY as ADMISSION_SUBMITTED_BY
 
-SCHEDULER_NAME = "lulea-placement"
-GPU = "nvidia.com/gpu"
 GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "gpujobs"
-
-GANG = "lulea.io/gang"
-GANG_SIZE = "lulea.io/gang-size"
-PROJECT = "lulea.io/project"
-JOB = "lulea.io/job"
-ATTEMPT = "lulea.io/attempt"
-RANK = "lulea.io/rank"
-GANG_HOSTS = "lulea.io/gang-hosts"
-GROUP_BY = "lulea.io/topology-group-by"
-PRIORITY = "lulea.io/priority"
 SUBMITTED_BY = ADMISSION_SUBMITTED_BY  # stamped on the GpuJob by the API server (core admission policy)
-SIM_PREFIX = "sim.lulea.io/"  # job annotations copied to pods (kwok stages act on them)
-
-QUOTA_EXCEEDED = "QuotaExceeded"  # status reason: the project's GPU quota holds the job back
-NEVER_FITS = "NeverFits"  # PodScheduled=False reason: terminal, the job fails at once
 KWOK_TAINT_KEY = "kwok.x-k8s.io/node"
 CERT_DIR = "/var/run/lulea/certs"
 

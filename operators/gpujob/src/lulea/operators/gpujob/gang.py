@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lulea.core import gangs
 from lulea.operators.gpujob import contract as c
 
 Obj = dict[str, Any]
@@ -38,7 +39,7 @@ def gang_shape(spec: Obj) -> tuple[int, int]:
 
 
 def _affinity(spec: Obj, gang: str) -> Obj:
-    same_gang = {"labelSelector": {"matchLabels": {c.GANG: gang}}}
+    same_gang = {"labelSelector": {"matchLabels": {gangs.GANG: gang}}}
     affinity: Obj = {}
     if spec.get("hosts") and int(spec["hosts"]) > 1:
         affinity["podAntiAffinity"] = {
@@ -63,19 +64,19 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
     gang = gang_id(name, attempt)
     notes_in = meta.get("annotations") or {}
     user = notes_in.get(c.SUBMITTED_BY)
-    annotations = {k: v for k, v in notes_in.items() if k.startswith(c.SIM_PREFIX)}
-    annotations[c.PRIORITY] = str(spec.get("priority", 0))
+    annotations = {k: v for k, v in notes_in.items() if k.startswith(gangs.SIM_PREFIX)}
+    annotations[gangs.PRIORITY] = str(spec.get("priority", 0))
     if spec.get("hosts"):
-        annotations[c.GANG_HOSTS] = str(size)
+        annotations[gangs.GANG_HOSTS] = str(size)
     group_by = (spec.get("topology") or {}).get("groupBy")
     if group_by:
-        annotations[c.GROUP_BY] = group_by
+        annotations[gangs.GROUP_BY] = group_by
     labels = {
-        c.GANG: gang,
-        c.GANG_SIZE: str(size),
-        c.PROJECT: namespace,
-        c.JOB: name,
-        c.ATTEMPT: str(attempt),
+        gangs.GANG: gang,
+        gangs.GANG_SIZE: str(size),
+        gangs.PROJECT: namespace,
+        gangs.JOB: name,
+        gangs.ATTEMPT: str(attempt),
         "app.kubernetes.io/managed-by": "lulea-operator-gpujob",
     }
     platform_env = {
@@ -119,7 +120,7 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
             "env": user_env
             + [{"name": k, "value": v} for k, v in platform_env.items()]
             + [{"name": "LULEA_RANK", "value": str(rank)}],
-            "resources": {"limits": {c.GPU: str(per_pod)}, "requests": {c.GPU: str(per_pod)}},
+            "resources": {"limits": {gangs.GPU: str(per_pod)}, "requests": {gangs.GPU: str(per_pod)}},
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
         }
         if spec.get("command"):
@@ -129,7 +130,7 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
         if mounts:
             container["volumeMounts"] = mounts
         pod_spec: Obj = {
-            "schedulerName": c.SCHEDULER_NAME,
+            "schedulerName": gangs.SCHEDULER_NAME,
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
@@ -155,7 +156,7 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
                 "metadata": {
                     "name": f"{gang}-{rank}",
                     "namespace": namespace,
-                    "labels": {**labels, c.RANK: str(rank)},
+                    "labels": {**labels, gangs.RANK: str(rank)},
                     "annotations": dict(annotations),
                     "ownerReferences": [owner],
                 },

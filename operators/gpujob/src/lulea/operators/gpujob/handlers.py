@@ -7,15 +7,16 @@ and its pods and decides. A timer re-checks unfinished jobs (deadlines, missed e
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import kopf
-from kubernetes_asyncio import client, config
 
+from lulea.core import gangs
+from lulea.core.events import EventPublisher
+from lulea.core.kube import Kube, connect
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob.gang import PodEnvironment
-from lulea.operators.gpujob.publishing import JobEvents, KafkaJobEvents, LoggedJobEvents
+from lulea.operators.gpujob.publishing import JobEvents, LoggedJobEvents
 from lulea.operators.gpujob.reconcile import Reconciler
 from lulea.operators.gpujob.settings import GpuJobSettings
 
@@ -38,21 +39,19 @@ async def startup(**kw: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="gpujob.lulea.io", key="last-handled-configuration"
     )
-    settings.posting.level = logging.INFO
-    api_conf = client.Configuration()
-    if conf.kubeconfig or os.environ.get("KUBECONFIG"):
-        await config.load_kube_config(config_file=conf.kubeconfig, client_configuration=api_conf)
-    else:
-        config.load_incluster_config(client_configuration=api_conf)  # type: ignore[no-untyped-call]
-    api = client.ApiClient(api_conf)
-    events: JobEvents = KafkaJobEvents(conf.kafka_bootstrap) if conf.kafka_bootstrap else LoggedJobEvents()
+    # Kubernetes Events only for changes of state (reconcile posts those): not kopf's own
+    # "handler succeeded" for every timer tick of every unfinished job.
+    settings.posting.level = logging.WARNING
+    api = await connect(conf.kubeconfig)
+    events: JobEvents = (EventPublisher(conf.kafka_bootstrap, source="lulea/operator-gpujob")
+                         if conf.kafka_bootstrap else LoggedJobEvents())
     await events.start()
     env = PodEnvironment(
         kafka_bootstrap=conf.kafka_bootstrap,
         schema_registry_url=conf.schema_registry_url,
         tolerate_kwok=conf.tolerate_kwok,
     )
-    STATE.update(api=api, events=events, settings=conf, reconciler=Reconciler(api, events, env))
+    STATE.update(api=api, events=events, settings=conf, reconciler=Reconciler(Kube(api), events, env))
 
 
 @kopf.on.cleanup()
@@ -82,16 +81,15 @@ async def job_resync(**kw: Any) -> None:
     await _reconciler().poke(kw["namespace"], kw["name"])
 
 
-@kopf.on.event("", "v1", "pods", labels={c.JOB: kopf.PRESENT, c.GANG: kopf.PRESENT})
+@kopf.on.event("", "v1", "pods", labels={gangs.JOB: kopf.PRESENT, gangs.GANG: kopf.PRESENT})
 async def gang_pod_changed(**kw: Any) -> None:
     if "reconciler" in STATE:
-        await _reconciler().poke(kw["namespace"], kw["labels"][c.JOB])
+        await _reconciler().poke(kw["namespace"], kw["labels"][gangs.JOB])
 
 
 @kopf.on.delete(c.GROUP, c.VERSION, c.PLURAL, optional=True)
 async def job_deleted(**kw: Any) -> None:
     """Pods go with the job (ownerReferences); deleting them here frees GPUs sooner."""
-    core = client.CoreV1Api(STATE["api"])
-    await core.delete_collection_namespaced_pod(
-        kw["namespace"], label_selector=f"{c.JOB}={kw['name']}", grace_period_seconds=0
-    )
+    await Kube(STATE["api"]).request(
+        "DELETE", f"/api/v1/namespaces/{kw['namespace']}/pods",
+        query={"labelSelector": f"{gangs.JOB}={kw['name']}", "gracePeriodSeconds": 0})

@@ -12,7 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from lulea.operators.gpujob import contract as c
+from lulea.core import gangs
+from lulea.core.kube import condition
 from lulea.operators.gpujob.gang import gang_shape
 
 Obj = dict[str, Any]
@@ -82,10 +83,10 @@ def assess(job: Obj, pods: list[Obj], attempt: int, now: float) -> Verdict:
         )
     for pod in pods:
         cond = _scheduled(pod)
-        if cond and cond.get("status") == "False" and cond.get("reason") == c.NEVER_FITS:
+        if cond and cond.get("status") == "False" and cond.get("reason") == gangs.NEVER_FITS:
             return Verdict(
                 "Failed",
-                c.NEVER_FITS,
+                gangs.NEVER_FITS,
                 f"the job can never fit this cluster: {cond.get('message', '')}",
                 Action.STOP,
             )
@@ -125,20 +126,5 @@ def conditions(verdict: Verdict, generation: int, old: list[Obj], now_iso: str) 
             "every pod of the gang is bound" if placed else verdict.message,
         ),
     ]
-    before = {cnd["type"]: cnd for cnd in old}
-    out = []
-    for kind, flag, reason, message in want:
-        status = "True" if flag else "False"
-        prev = before.get(kind)
-        since = prev["lastTransitionTime"] if prev and prev.get("status") == status else now_iso
-        out.append(
-            {
-                "type": kind,
-                "status": status,
-                "reason": reason,
-                "message": message,
-                "lastTransitionTime": since,
-                "observedGeneration": generation,
-            }
-        )
-    return out
+    return [condition(kind, flag, reason, message, generation=generation, old=old, now=now_iso)
+            for kind, flag, reason, message in want]

@@ -1,12 +1,14 @@
-"""Platform events about jobs (JobSubmitted, JobPlaced, JobFinished) on Kafka, or nowhere
-when the operator runs without a broker (unit tests, a bare cluster)."""
+"""Platform events about jobs (JobSubmitted, JobPlaced, JobFinished): on Kafka through
+`lulea.core.events.EventPublisher`, or only logged when the operator runs without a broker
+(unit tests, a bare cluster). Both have the publisher's shape."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any, Protocol
 
-from lulea.core.events import EventPublisher, EventType
+from lulea.core.events import EventType
 
 log = logging.getLogger(__name__)
 
@@ -14,37 +16,8 @@ log = logging.getLogger(__name__)
 class JobEvents(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    async def publish(
-        self,
-        event_type: EventType,
-        *,
-        subject: str,
-        key: str,
-        data: dict[str, Any],
-        id_parts: tuple[str, ...],
-    ) -> None: ...
-
-
-class KafkaJobEvents:
-    def __init__(self, bootstrap: str) -> None:
-        self.publisher = EventPublisher(bootstrap, source="lulea/operator-gpujob")
-
-    async def start(self) -> None:
-        await self.publisher.start()
-
-    async def stop(self) -> None:
-        await self.publisher.stop()
-
-    async def publish(
-        self,
-        event_type: EventType,
-        *,
-        subject: str,
-        key: str,
-        data: dict[str, Any],
-        id_parts: tuple[str, ...],
-    ) -> None:
-        await self.publisher.publish(event_type, subject=subject, key=key, data=data, id_parts=id_parts)
+    async def publish(self, event_type: EventType, *, subject: str, key: str, data: dict[str, Any],
+                      id_parts: Iterable[str]) -> Any: ...
 
 
 class LoggedJobEvents:
@@ -54,13 +27,6 @@ class LoggedJobEvents:
     async def stop(self) -> None:
         return None
 
-    async def publish(
-        self,
-        event_type: EventType,
-        *,
-        subject: str,
-        key: str,
-        data: dict[str, Any],
-        id_parts: tuple[str, ...],
-    ) -> None:
+    async def publish(self, event_type: EventType, *, subject: str, key: str, data: dict[str, Any],
+                      id_parts: Iterable[str]) -> None:
         log.info("event %s %s %s", event_type.value, subject, data)

@@ -1,5 +1,11 @@
 """One GpuJob brought in line with its pods: read, assess (pure), act, write status.
 
+Every step is safe to run twice and to be killed between: a new attempt is recorded in the
+job's status *before* its gang is created, so a crash never leaves two gangs alive; pod
+creation and deletion treat "already there" and "already gone" as success. An API error
+that repeats (a 403 or 422 from the API server) becomes a condition on the job, not a log
+line every resync.
+
 API verbs (compare charts/lulea/templates/operator-gpujob/rbac.yaml):
   lulea.io gpujobs: get list watch patch
   lulea.io gpujobs/status: get patch
@@ -10,7 +16,6 @@ API verbs (compare charts/lulea/templates/operator-gpujob/rbac.yaml):
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -18,10 +23,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import kopf
-from kubernetes_asyncio import client
-from kubernetes_asyncio.client.exceptions import ApiException
 
+from lulea.core import gangs
 from lulea.core.events import EventType
+from lulea.core.kube import Kube, KubeError
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods, gang_id, gang_shape
 from lulea.operators.gpujob.lifecycle import TERMINAL, Action, Verdict, assess, conditions
@@ -29,6 +34,7 @@ from lulea.operators.gpujob.publishing import JobEvents
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+JOBS = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{{namespace}}/{c.PLURAL}"
 
 
 class QuotaRefused(Exception):
@@ -42,12 +48,21 @@ class QuotaRefused(Exception):
         limit = int(found.group(1)) if found else None
         project = job["metadata"]["namespace"]
         if limit is not None and gpus > limit:
-            return Verdict("Failed", c.QUOTA_EXCEEDED,
+            return Verdict("Failed", gangs.QUOTA_EXCEEDED,
                            f"the job asks {gpus} GPUs but project {project}'s quota is {limit}",
                            Action.STOP)
-        return Verdict("Queued", c.QUOTA_EXCEEDED,
+        return Verdict("Queued", gangs.QUOTA_EXCEEDED,
                        f"waiting for project {project}'s GPUs in use to fall under its quota"
                        + (f" ({limit})" if limit is not None else ""))
+
+
+def api_error_verdict(err: KubeError, phase: str | None) -> Verdict:
+    """What the job's status says when the API server refuses the operator's own calls."""
+    what = {403: "the operator is not allowed to manage this job's pods",
+            422: "the API server refused this job's pods as invalid"}.get(
+        err.status, f"the API server answered {err.status}")
+    return Verdict(phase or "Queued", "ApiError",
+                   f"{what}: {err.message}; fix the cause, the operator retries on its own")
 
 
 def _iso(ts: float | None = None) -> str:
@@ -55,10 +70,8 @@ def _iso(ts: float | None = None) -> str:
 
 
 class Reconciler:
-    def __init__(self, api: client.ApiClient, events: JobEvents, env: PodEnvironment) -> None:
-        self.core = client.CoreV1Api(api)
-        self.custom = client.CustomObjectsApi(api)
-        self.events, self.env = events, env
+    def __init__(self, kube: Kube, events: JobEvents, env: PodEnvironment) -> None:
+        self.kube, self.events, self.env = kube, events, env
         self.running: set[tuple[str, str]] = set()
         self.again: set[tuple[str, str]] = set()
 
@@ -72,10 +85,7 @@ class Reconciler:
         try:
             while True:
                 self.again.discard(key)
-                try:
-                    await self.reconcile(namespace, name)
-                except ApiException as err:
-                    log.warning("job %s/%s: %s %s %s", namespace, name, err.status, err.reason, err.body)
+                await self.reconcile(namespace, name)
                 if key not in self.again:
                     return
         finally:
@@ -96,20 +106,26 @@ class Reconciler:
             verdict = refused.verdict(job)
             await self._write(job, verdict, max(attempt, 1))
             await self._announce(job, status.get("phase"), verdict, max(attempt, 1))
+        except KubeError as err:
+            if err.status in (404, 409):  # the job or a pod changed under us: the next poke sees it
+                return
+            log.warning("job %s/%s: %s", namespace, name, err)
+            verdict = api_error_verdict(err, status.get("phase"))
+            await self._write(job, verdict, max(attempt, 1))
 
     async def _advance(self, job: Obj, status: Obj, attempt: int) -> None:
         namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
-        if attempt == 0:
-            await self._create(job, 1)
+        if attempt == 0:  # announce (same id if repeated), record the attempt, then create
             size, per_pod = gang_shape(job["spec"])
-            verdict = Verdict("Queued", "Submitted", f"gang of {size} x {per_pod} GPUs submitted")
-            await self._write(job, verdict, 1)
             await self._publish(
                 job,
                 EventType.JOB_SUBMITTED,
                 ("submitted",),
                 {"gpus": int(job["spec"]["gpus"]), "hosts": int(job["spec"].get("hosts") or 0)},
             )
+            submitted = Verdict("Queued", "Submitted", f"gang of {size} x {per_pod} GPUs submitted")
+            await self._write(job, submitted, 1)
+            await self._create(job, 1)
             return
         pods = await self._pods(namespace, gang_id(name, attempt))
         verdict = assess(job, pods, attempt, time.time())
@@ -118,6 +134,7 @@ class Reconciler:
         elif verdict.action is Action.RETRY:
             await self._delete(namespace, gang_id(name, attempt), keep_finished=True)
             attempt += 1
+            await self._write(job, verdict, attempt)  # the new attempt is on record first
             await self._create(job, attempt)
         elif verdict.action is Action.STOP:
             await self._delete(namespace, gang_id(name, attempt), keep_finished=True)
@@ -129,34 +146,28 @@ class Reconciler:
     # --- steps -------------------------------------------------------------------------------
     async def _job(self, namespace: str, name: str) -> Obj | None:
         try:
-            job: Obj = await self.custom.get_namespaced_custom_object(
-                c.GROUP, c.VERSION, namespace, c.PLURAL, name
-            )
-        except ApiException as err:
+            return await self.kube.request("GET", f"{JOBS.format(namespace=namespace)}/{name}")
+        except KubeError as err:
             if err.status == 404:
                 return None
             raise
-        return job
 
     async def _pods(self, namespace: str, gang: str) -> list[Obj]:
-        resp = await self.core.list_namespaced_pod(
-            namespace, label_selector=f"{c.GANG}={gang}", _preload_content=False
-        )
-        async with resp:
-            items: list[Obj] = json.loads(await resp.read()).get("items") or []
+        items, _ = await self.kube.list(f"/api/v1/namespaces/{namespace}/pods",
+                                        labelSelector=f"{gangs.GANG}={gang}")
         return [p for p in items if not p["metadata"].get("deletionTimestamp")]
 
     async def _create(self, job: Obj, attempt: int) -> None:
         namespace = job["metadata"]["namespace"]
         for pod in desired_pods(job, attempt, self.env):
             try:
-                await self.core.create_namespaced_pod(namespace, pod)
-            except ApiException as err:
-                if err.status == 403 and "exceeded quota" in str(err.body):
+                await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
+            except KubeError as err:
+                if err.status == 403 and "exceeded quota" in err.message:
                     # All or nothing already at creation: pending pods would hold the quota.
                     await self._delete(namespace, gang_id(job["metadata"]["name"], attempt),
                                        keep_finished=True)
-                    raise QuotaRefused(str(err.body)) from err
+                    raise QuotaRefused(err.message) from err
                 if err.status != 409:  # already there: creation is idempotent
                     raise
 
@@ -166,10 +177,9 @@ class Reconciler:
             if keep_finished and phase in TERMINAL:
                 continue  # finished pods stay for their logs; they hold no GPUs
             try:
-                await self.core.delete_namespaced_pod(
-                    pod["metadata"]["name"], namespace, grace_period_seconds=0
-                )
-            except ApiException as err:
+                await self.kube.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/"
+                                        f"{pod['metadata']['name']}", body={"gracePeriodSeconds": 0})
+            except KubeError as err:
                 if err.status != 404:
                     raise
 
@@ -178,14 +188,10 @@ class Reconciler:
         want = str(job["spec"].get("priority", 0))
         for pod in pods:
             meta = pod["metadata"]
-            if pod["spec"].get("nodeName") or (meta.get("annotations") or {}).get(c.PRIORITY) == want:
+            if pod["spec"].get("nodeName") or (meta.get("annotations") or {}).get(gangs.PRIORITY) == want:
                 continue
-            await self.core.patch_namespaced_pod(
-                meta["name"],
-                meta["namespace"],
-                {"metadata": {"annotations": {c.PRIORITY: want}}},
-                _content_type="application/merge-patch+json",
-            )
+            await self.kube.patch(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                                  {"metadata": {"annotations": {gangs.PRIORITY: want}}})
 
     async def _write(self, job: Obj, verdict: Verdict, attempt: int) -> None:
         meta, old = job["metadata"], job.get("status") or {}
@@ -208,44 +214,23 @@ class Reconciler:
         comparable = {k: v for k, v in status.items() if k not in ("conditions",)}
         if all(old.get(k) == v for k, v in comparable.items()):
             return
-        await self.custom.patch_namespaced_custom_object_status(
-            c.GROUP,
-            c.VERSION,
-            meta["namespace"],
-            c.PLURAL,
-            meta["name"],
-            {"status": status},
-            _content_type="application/merge-patch+json",
-        )
+        await self.kube.patch(f"{JOBS.format(namespace=meta['namespace'])}/{meta['name']}/status",
+                              {"status": status})
+        job["status"] = {**old, **status}  # later steps of this reconcile see what was written
 
     async def _announce(self, job: Obj, before: str | None, verdict: Verdict, attempt: int) -> None:
+        """Kubernetes Events and platform events, only when the job's state changes."""
         placed = ("Placed", "Running", "Succeeded")
         if verdict.phase in placed and before not in placed:
-            kopf.event(
-                job,
-                type="Normal",
-                reason="JobPlaced",
-                message=f"attempt {attempt} placed on {','.join(verdict.nodes)}",
-            )
-            await self._publish(
-                job,
-                EventType.JOB_PLACED,
-                (str(attempt), "placed"),
-                {"nodes": verdict.nodes, "attempt": attempt},
-            )
+            kopf.event(cast(kopf.Body, job), type="Normal", reason="JobPlaced",
+                       message=f"attempt {attempt} placed on {','.join(verdict.nodes)}")
+            await self._publish(job, EventType.JOB_PLACED, (str(attempt), "placed"),
+                                {"nodes": verdict.nodes, "attempt": attempt})
         if verdict.phase in TERMINAL:
-            kopf.event(
-                job,
-                type="Normal" if verdict.phase == "Succeeded" else "Warning",
-                reason="JobFinished",
-                message=f"{verdict.phase}: {verdict.message}",
-            )
-            await self._publish(
-                job,
-                EventType.JOB_FINISHED,
-                ("finished",),
-                {"phase": verdict.phase, "reason": verdict.reason, "attempt": attempt},
-            )
+            kopf.event(cast(kopf.Body, job), type="Normal" if verdict.phase == "Succeeded" else "Warning",
+                       reason="JobFinished", message=f"{verdict.phase}: {verdict.message}")
+            await self._publish(job, EventType.JOB_FINISHED, ("finished",),
+                                {"phase": verdict.phase, "reason": verdict.reason, "attempt": attempt})
         elif verdict.action is Action.RETRY:
             kopf.event(cast(kopf.Body, job), type="Warning", reason="JobRetried", message=verdict.message)
 

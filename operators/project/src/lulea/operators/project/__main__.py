@@ -11,7 +11,7 @@ from lulea.operators.project.settings import OperatorSettings
 
 
 def main() -> None:
-    settings = OperatorSettings()  # type: ignore[call-arg]  # from the environment
+    settings = OperatorSettings()  # from the environment
     kopf.configure(log_format=kopf.LogFormat.JSON, verbose=False)
     asyncio.run(kopf.operator(
         standalone=True,  # one active replica is chosen by a Lease in the chart, not kopf peering

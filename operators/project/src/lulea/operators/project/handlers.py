@@ -9,18 +9,16 @@ killed half way re-sends the same ids, which consumers drop, and then finishes t
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from typing import Any
 
 import kopf
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
 from opentelemetry import trace
 from pydantic import ValidationError
 
 from lulea.core.crds.project import Project
 from lulea.core.events import EventPublisher, EventType, Publication
+from lulea.core.kube import condition, connect
 from lulea.core.telemetry import setup_tracing
 from lulea.operators.project import plan
 from lulea.operators.project.cluster import Cluster
@@ -36,7 +34,7 @@ tracer = trace.get_tracer("lulea.operators.project")
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    config = OperatorSettings()  # type: ignore[call-arg]
+    config = OperatorSettings()
     setup_tracing("lulea-operator-project")
     settings.persistence.finalizer = FINALIZER
     # kopf's own bookkeeping goes to annotations: our CRD schema has no room for it in status.
@@ -45,13 +43,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         prefix="project.lulea.io", key="last-handled-configuration")
     settings.posting.level = logging.WARNING
     settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
-    if config.kubeconfig:
-        k8s_cfg = k8s.Configuration()
-        await k8s_config.load_kube_config(config_file=config.kubeconfig, client_configuration=k8s_cfg)
-    else:
-        k8s_config.load_incluster_config()
-        k8s_cfg = k8s.Configuration.get_default_copy()
-    memo.api = k8s.ApiClient(k8s_cfg)
+    memo.api = await connect(config.kubeconfig)
     memo.cluster = Cluster(memo.api)
     memo.events = EventPublisher(config.kafka_bootstrap, source="lulea/operator-project")
     await memo.events.start()
@@ -63,16 +55,6 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     await memo.events.stop()
     await memo.api.close()
-
-
-def _condition(type_: str, ok: bool, reason: str, message: str,
-               old: list[dict[str, Any]] | None) -> dict[str, Any]:
-    status = "True" if ok else "False"
-    previous = next((c for c in old or [] if c.get("type") == type_), None)
-    since = (previous or {}).get("lastTransitionTime") if (previous or {}).get("status") == status \
-        else dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"type": type_, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": since}
 
 
 def _parse(body: kopf.Body) -> Project:
@@ -133,8 +115,9 @@ async def _reconcile(project: Project, body: kopf.Body, memo: kopf.Memo, patch: 
     if not plan.namespace_is_ours(existing, project):
         message = (f"namespace {name} already exists and does not belong to this Project; "
                    f"nothing was adopted: delete that namespace or choose another project name")
-        patch.status["conditions"] = [_condition("Ready", False, "NamespaceConflict", message,
-                                                 old_conditions)]
+        patch.status["conditions"] = [condition("Ready", False, "NamespaceConflict", message,
+                                                generation=project.metadata.generation,
+                                                old=old_conditions)]
         raise kopf.TemporaryError(message, delay=60)
     if existing and existing["metadata"].get("deletionTimestamp"):
         raise kopf.TemporaryError(f"namespace {name} is still terminating", delay=5)
@@ -159,9 +142,10 @@ async def _reconcile(project: Project, body: kopf.Body, memo: kopf.Memo, patch: 
     patch.status["namespace"] = name
     patch.status["memberCount"] = len(bound)
     summary = ", ".join(f"{u} ({r})" for u, r in sorted(bound.items()))
-    patch.status["conditions"] = [_condition(
+    patch.status["conditions"] = [condition(
         "Ready", bound == plan.desired_members(project), "Reconciled",
-        f"namespace {name} ready; members bound: {summary}", old_conditions)]
+        f"namespace {name} ready; members bound: {summary}",
+        generation=project.metadata.generation, old=old_conditions)]
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=600.0, initial_delay=600.0, idle=60.0)
@@ -170,7 +154,7 @@ async def repair_drift(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **kw
     10 minutes per project: each pass costs ~14 API calls, so 1,000 projects add ~25 calls/s."""
     if body.get("metadata", {}).get("deletionTimestamp"):
         return
-    await reconcile(body=body, memo=memo, patch=patch, **kwargs)
+    await _reconcile(_parse(body), body, memo, patch)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -155,7 +155,7 @@ def resource_quota(project: Project) -> Manifest | None:
 
 def network_policies(project: Project) -> list[Manifest]:
     ns = project.metadata.name
-    same_project = [{"podSelector": {}}]
+    same_project: list[dict[str, Any]] = [{"podSelector": {}}]
     platform = [{"namespaceSelector": {"matchLabels": {PLATFORM_LABEL: "true"}}}]
     dns = {"to": [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "kube-system"}}}],

@@ -12,7 +12,7 @@ from lulea.ca.domain.crl import CurrentCrl
 from lulea.ca.domain.errors import ErrorCode, Unauthenticated
 from lulea.ca.domain.hierarchy import Hierarchy
 from lulea.ca.domain.membership import MemberCertificates
-from lulea.ca.domain.records import RecordStore
+from lulea.ca.store.base import RecordStore
 from lulea.core.auth import KubernetesPrincipal
 from lulea.core.auth.tokenreview import TokenRejected, bearer_token
 

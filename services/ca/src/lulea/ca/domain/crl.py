@@ -11,9 +11,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from lulea.ca.domain.hierarchy import Authority
-from lulea.ca.domain.records import RecordStore
-from lulea.ca.domain.revocation import CRL_VALIDITY, build_crl, crl_needs_refresh
+from lulea.ca.domain.revocation import CRL_VALIDITY, build_crl, crl_needs_refresh, revoked_entry
 from lulea.ca.metrics import CRL_NEXT_UPDATE, CRL_NUMBER
+from lulea.ca.store.base import RecordStore
+
+
+def next_update(crl: x509.CertificateRevocationList) -> dt.datetime:
+    """Every CRL we build carries a nextUpdate (RFC 5280 makes it optional)."""
+    when = crl.next_update_utc
+    if when is None:
+        raise ValueError("CRL without nextUpdate")
+    return when
 
 
 @dataclass
@@ -29,16 +37,16 @@ class CurrentCrl:
         """Sign a new CRL with the next CRL number from the shared counter."""
         async with self._lock:
             now = self.clock()
-            revoked = [r.revoked_entry() for r in await self.records.revoked() if r.not_after > now]
+            revoked = [revoked_entry(r) for r in await self.records.revoked() if r.not_after > now]
             number = await self.records.next_crl_number()
             self.crl = build_crl(self.issuer, revoked, number, now=now, validity=self.validity)
             CRL_NUMBER.set(number)
-            CRL_NEXT_UPDATE.set(self.crl.next_update_utc.timestamp())
+            CRL_NEXT_UPDATE.set(next_update(self.crl).timestamp())
             return self.crl
 
     async def current(self) -> x509.CertificateRevocationList:
         crl = self.crl
-        if crl is None or crl_needs_refresh(crl.next_update_utc, self.clock(), self.validity):
+        if crl is None or crl_needs_refresh(next_update(crl), self.clock(), self.validity):
             crl = await self.refresh()
         return crl
 

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from lulea.ca.store.keyfiles import INTERMEDIATE, ROOT, KeyFiles
+
 ROOT_LIFETIME = dt.timedelta(days=3650)
 INTERMEDIATE_LIFETIME = dt.timedelta(days=1825)
 # Names the platform's servers may carry: cluster service names and loopback (local stack).
@@ -155,3 +157,34 @@ def load_authority(cert_pem: bytes, key_pem: bytes) -> Authority:
     if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
         raise ValueError("CA key does not match its certificate")
     return Authority(cert, key)
+
+
+def from_pem(root_cert: bytes, intermediate_cert: bytes, intermediate_key: bytes) -> Hierarchy:
+    """The online part: the root's certificate and the intermediate's key pair."""
+    return Hierarchy(root=x509.load_pem_x509_certificate(root_cert),
+                     intermediate=load_authority(intermediate_cert, intermediate_key))
+
+
+def load_files(files: KeyFiles) -> Hierarchy:
+    return from_pem(files.certificate(ROOT), files.certificate(INTERMEDIATE), files.key(INTERMEDIATE))
+
+
+def ensure_files(files: KeyFiles) -> tuple[Hierarchy, bool]:
+    """Create root and intermediate if absent; returns (hierarchy, created_anything).
+
+    Idempotent: an existing root is kept (and an existing intermediate with it); a missing
+    intermediate is signed by the existing root.
+    """
+    files.ensure_directory()
+    created = False
+    if files.has_key(ROOT):
+        root = load_authority(files.certificate(ROOT), files.key(ROOT))
+    else:
+        root = create_root()
+        files.save(ROOT, root.cert_pem(), root.key_pem())
+        created = True
+    if not files.has_key(INTERMEDIATE):
+        intermediate = create_intermediate(root)
+        files.save(INTERMEDIATE, intermediate.cert_pem(), intermediate.key_pem())
+        created = True
+    return load_files(files), created

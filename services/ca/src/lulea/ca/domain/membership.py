@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from lulea.ca.domain.hierarchy import Hierarchy
 from lulea.ca.domain.issuance import issue_member
 from lulea.ca.domain.profiles import DEFAULT_LIFETIME, Profile, Subject
-from lulea.ca.domain.records import (
+from lulea.ca.metrics import ISSUED, REVOKED
+from lulea.ca.store.base import (
     CertificateRecord,
     EventSink,
+    Reason,
     RecordStore,
     SecretStore,
     Status,
 )
-from lulea.ca.domain.revocation import Reason
-from lulea.ca.metrics import ISSUED, REVOKED
 from lulea.core.auth import MemberPrincipal
 from lulea.core.events import EventType
 
@@ -41,7 +41,7 @@ class MemberCertificates:
     events: EventSink
     lifetime: dt.timedelta = DEFAULT_LIFETIME
     crl_url: str | None = None
-    on_revoked: Callable[[], Awaitable[None]] | None = None
+    on_revoked: Callable[[], Awaitable[object]] | None = None
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     async def ensure(self, project: str, user: str, role: str, cause: str) -> CertificateRecord:

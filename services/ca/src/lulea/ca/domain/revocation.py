@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from lulea.ca.domain.hierarchy import Authority
+from lulea.ca.store.base import CertificateRecord, Reason
 
 CRL_VALIDITY = dt.timedelta(hours=24)
 CRL_REFRESH = dt.timedelta(hours=8)  # regenerate well before nextUpdate
-
-
-class Reason(StrEnum):
-    """Why a certificate was revoked (RFC 5280 reason codes, never `unspecified`)."""
-
-    MEMBER_REMOVED = "memberRemoved"
-    ROLE_CHANGED = "roleChanged"
-    PROJECT_DELETED = "projectDeleted"
-    KEY_COMPROMISE = "keyCompromise"
-
-    @property
-    def flag(self) -> x509.ReasonFlags:
-        return {
-            Reason.MEMBER_REMOVED: x509.ReasonFlags.affiliation_changed,
-            Reason.ROLE_CHANGED: x509.ReasonFlags.superseded,
-            Reason.PROJECT_DELETED: x509.ReasonFlags.cessation_of_operation,
-            Reason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
-        }[self]
 
 
 @dataclass(frozen=True)
@@ -74,3 +56,9 @@ def build_crl(
 def crl_needs_refresh(next_update: dt.datetime, now: dt.datetime, validity: dt.timedelta) -> bool:
     """True once less than two thirds of the CRL's validity is left."""
     return next_update - now < validity * 2 / 3
+
+
+def revoked_entry(record: CertificateRecord) -> RevokedEntry:
+    """The CRL entry of a revoked record."""
+    assert record.revoked_at is not None and record.reason is not None
+    return RevokedEntry(int(record.serial, 16), record.revoked_at, record.reason)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import base64
 
-from cryptography import x509
 from kubernetes_asyncio import client
 
-from lulea.ca.domain.hierarchy import Hierarchy, load_authority
 
-
-async def load(api: client.ApiClient, namespace: str, root: str, intermediate: str) -> Hierarchy:
+async def read(api: client.ApiClient, namespace: str, root: str, intermediate: str
+               ) -> tuple[bytes, bytes, bytes]:
+    """(root certificate, intermediate certificate, intermediate key), PEM."""
     core = client.CoreV1Api(api)
 
     async def field(name: str, key: str) -> bytes:
@@ -21,6 +20,5 @@ async def load(api: client.ApiClient, namespace: str, root: str, intermediate: s
             raise ValueError(f"Secret {namespace}/{name} has no {key}")
         return base64.b64decode(value)
 
-    root_cert = x509.load_pem_x509_certificate(await field(root, "tls.crt"))
-    authority = load_authority(await field(intermediate, "tls.crt"), await field(intermediate, "tls.key"))
-    return Hierarchy(root=root_cert, intermediate=authority)
+    return (await field(root, "tls.crt"), await field(intermediate, "tls.crt"),
+            await field(intermediate, "tls.key"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography import x509
 
-from lulea.ca.domain.records import CertificateRecord, Status
+from lulea.ca.store.base import CertificateRecord, Status
 
 
 class MemoryRecords:

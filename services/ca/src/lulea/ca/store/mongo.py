@@ -8,8 +8,7 @@ from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
 
-from lulea.ca.domain.records import CertificateRecord, Status
-from lulea.ca.domain.revocation import Reason
+from lulea.ca.store.base import CertificateRecord, Reason, Status
 
 
 def _to_doc(r: CertificateRecord) -> dict[str, Any]:
@@ -38,7 +37,7 @@ def _from_doc(d: dict[str, Any]) -> CertificateRecord:
         serial=d["_id"],
         common_name=d["commonName"],
         profile=d["profile"],
-        not_before=utc(d["notBefore"]),
+        not_before=utc(d["notBefore"]),  # type: ignore[arg-type]
         not_after=utc(d["notAfter"]),  # type: ignore[arg-type]
         status=Status(d["status"]),
         project=d.get("project"),
@@ -113,4 +112,5 @@ class MongoRecords:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        assert doc is not None  # upsert with ReturnDocument.AFTER always returns the document
         return int(doc["number"])

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from lulea.placement.kube.api import Kube, KubeError, Obj
+from lulea.core.kube.raw import Kube, KubeError, Obj
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lulea.placement import contract as c
+from lulea.core import gangs as c
 from lulea.placement.domain import BoundPod, Node, Taint, Toleration
 
 Obj = dict[str, Any]

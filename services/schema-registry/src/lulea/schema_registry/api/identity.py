@@ -36,13 +36,11 @@ class KubernetesTokenReviewer:
 
     async def _client(self) -> Any:
         if self.api is None:
-            from kubernetes_asyncio import client, config
+            from kubernetes_asyncio import client
 
-            if self.kubeconfig:
-                await config.load_kube_config(config_file=self.kubeconfig)
-            else:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-            self.api = client.AuthenticationV1Api(client.ApiClient())
+            from lulea.core.kube import connect
+
+            self.api = client.AuthenticationV1Api(await connect(self.kubeconfig))
         return self.api
 
     async def review(self, token: str) -> str | None:

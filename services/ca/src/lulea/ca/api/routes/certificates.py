@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
@@ -13,8 +13,8 @@ from lulea.ca.domain import csr as csr_policy
 from lulea.ca.domain.errors import CaError, ErrorCode, SubjectNotAllowed
 from lulea.ca.domain.issuance import sign
 from lulea.ca.domain.profiles import Profile
-from lulea.ca.domain.records import CertificateRecord, Status
 from lulea.ca.metrics import ISSUED
+from lulea.ca.store.base import CertificateRecord, Status
 from lulea.core.auth import KubernetesPrincipal, MemberPrincipal, Principal
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
@@ -55,7 +55,7 @@ class ErrorBody(BaseModel):
     message: str
 
 
-ERRORS = {s: {"model": ErrorBody} for s in (400, 401, 403, 404, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in (400, 401, 403, 404, 422)}
 
 
 async def _principal(

@@ -1,5 +1,6 @@
-"""What the CA remembers about each certificate it issued (the audit record), and the
-ports the domain needs: a record store, a Secret writer and an event sink."""
+"""What the CA stores: the record of each certificate it issued (the audit record), and the
+stores the domain works through: records, Secrets, events (memory, MongoDB and Kubernetes
+implement them beside this module)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,25 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from lulea.ca.domain.revocation import Reason, RevokedEntry
+from cryptography import x509
+
+
+class Reason(StrEnum):
+    """Why a certificate was revoked (RFC 5280 reason codes, never `unspecified`)."""
+
+    MEMBER_REMOVED = "memberRemoved"
+    ROLE_CHANGED = "roleChanged"
+    PROJECT_DELETED = "projectDeleted"
+    KEY_COMPROMISE = "keyCompromise"
+
+    @property
+    def flag(self) -> x509.ReasonFlags:
+        return {
+            Reason.MEMBER_REMOVED: x509.ReasonFlags.affiliation_changed,
+            Reason.ROLE_CHANGED: x509.ReasonFlags.superseded,
+            Reason.PROJECT_DELETED: x509.ReasonFlags.cessation_of_operation,
+            Reason.KEY_COMPROMISE: x509.ReasonFlags.key_compromise,
+        }[self]
 
 
 class Status(StrEnum):
@@ -40,9 +59,6 @@ class CertificateRecord:
     def revoked(self, reason: Reason, at: dt.datetime, by: str) -> CertificateRecord:
         return replace(self, status=Status.REVOKED, reason=reason, revoked_at=at, revoked_by=by)
 
-    def revoked_entry(self) -> RevokedEntry:
-        assert self.revoked_at is not None and self.reason is not None
-        return RevokedEntry(int(self.serial, 16), self.revoked_at, self.reason)
 
 
 class RecordStore(Protocol):

@@ -1,8 +1,8 @@
-"""The pod contract between the GpuJob operator and the placement scheduler.
+"""The pod contract between the GpuJob operator and the placement scheduler, in one place.
 
-The operator writes the labels and annotations below on every pod of a gang; the
-scheduler reads them, and writes back the plan annotation, the binding annotation and the
-`PodScheduled` condition. `docs/gpu-jobs.md` describes the same contract in prose.
+The operator writes the labels and annotations of the first block on every pod of a gang;
+the scheduler reads them, and writes back the plan annotation, the binding annotation and
+the `PodScheduled` condition of the second block. `docs/gpu-jobs.md` says the same in prose.
 """
 
 SCHEDULER_NAME = "lulea-placement"
@@ -13,9 +13,12 @@ GANG = "lulea.io/gang"  # label: gang id, unique in the namespace (one per job a
 GANG_SIZE = "lulea.io/gang-size"  # label: number of pods in the gang
 PROJECT = "lulea.io/project"  # label: the owning project (= namespace)
 JOB = "lulea.io/job"  # label: the GpuJob name
+ATTEMPT = "lulea.io/attempt"  # label: the job's attempt this gang belongs to
+RANK = "lulea.io/rank"  # label: the pod's rank in its gang, 0..size-1
 GANG_HOSTS = "lulea.io/gang-hosts"  # annotation: "k" when every pod needs its own host
 GROUP_BY = "lulea.io/topology-group-by"  # annotation: node label all hosts must share
 PRIORITY = "lulea.io/priority"  # annotation: queue priority 0..1000
+SIM_PREFIX = "sim.lulea.io/"  # job annotations copied to pods (kwok's stages act on them)
 
 # written by the scheduler
 PLAN = "placement.lulea.io/plan"  # annotation on the gang's first pod: JSON {pod: node}

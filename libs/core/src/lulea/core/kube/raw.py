@@ -1,34 +1,30 @@
-"""A thin raw-JSON layer over kubernetes_asyncio's ApiClient: no model (de)serialization,
-which costs more than the scheduling itself at a thousand nodes."""
+"""A thin raw-JSON layer over kubernetes_asyncio's ApiClient: no model (de)serialization, which
+costs more than the work itself at a thousand objects (placement), and one error type."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 
 Obj = dict[str, Any]
 
 
 class KubeError(Exception):
+    """The API server answered an error: its HTTP status and, when it sent a Status, its message."""
+
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status = status
+        self.status, self.body = status, body
 
-
-async def connect(kubeconfig: str | None, pool: int = 64) -> client.ApiClient:
-    """An ApiClient from a kubeconfig file ($KUBECONFIG by default), or in-cluster."""
-    conf = client.Configuration()
-    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG")
-    if kubeconfig:
-        await config.load_kube_config(config_file=kubeconfig, client_configuration=conf)
-    else:
-        config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
-    conf.connection_pool_maxsize = pool
-    return client.ApiClient(conf)
+    @property
+    def message(self) -> str:
+        try:
+            return str(json.loads(self.body).get("message") or self.body)
+        except (ValueError, AttributeError):
+            return self.body
 
 
 class Kube:

@@ -9,7 +9,7 @@ Expiry is judged by *our* clock from when we last saw the record change, never b
 our clock with the holder's `renewTime` (clocks on two hosts need not agree): client-go's rule.
 A holder that stops cleanly gives the Lease up, so a standby takes over at its next retry.
 
-API verbs (compare charts/lulea/templates/placement/rbac.yaml):
+API verbs (each leader-elected component: placement, operator-project, operator-gpujob):
   coordination.k8s.io leases: get create update (in the platform namespace)
 """
 
@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self
 
-from lulea.placement.kube.api import Kube, KubeError, Obj
+from pydantic import BaseModel, Field, model_validator
+
+from lulea.core.kube.raw import Kube, KubeError, Obj
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,35 @@ class LeaseTiming:
     lease_seconds: float = 15.0
     renew_deadline_seconds: float = 10.0
     retry_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.retry_seconds < self.renew_deadline_seconds < self.lease_seconds:
+            raise ValueError(
+                "leader election needs 0 < retry_seconds < renew_deadline_seconds < lease_seconds "
+                f"(got {self.retry_seconds}, {self.renew_deadline_seconds}, {self.lease_seconds})"
+            )
+
+
+class LeaderElectionSettings(BaseModel):
+    """The settings every leader-elected component shares (mixed into its settings class)."""
+
+    leader_elect: bool = True
+    """Work only while holding the Lease; other replicas stand by to take over."""
+    lease_namespace: str = Field(default="lulea-system", min_length=1)
+    identity: str = Field(default_factory=lambda: f"{socket.gethostname()}_{os.getpid()}", min_length=1)
+    """This replica's name in the Lease (the pod name in a cluster)."""
+    lease_seconds: float = Field(default=15.0, ge=2)
+    renew_deadline_seconds: float = Field(default=10.0, gt=0)
+    retry_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_timing(self) -> Self:
+        self.lease_timing  # noqa: B018 - refuses timings out of order at start
+        return self
+
+    @property
+    def lease_timing(self) -> LeaseTiming:
+        return LeaseTiming(self.lease_seconds, self.renew_deadline_seconds, self.retry_seconds)
 
 
 class LeaderLease:
