@@ -31,7 +31,8 @@ class SchemaByIdFastPath:
         if scope["type"] == "http" and scope["method"] == "GET":
             path: str = scope["path"]
             tail = path[len(PREFIX):] if path.startswith(PREFIX) else ""
-            if tail.isdigit() and b"fetchMaxId" not in scope["query_string"]:
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+            if tail.isascii() and tail.isdigit() and b"fetchMaxId" not in scope["query_string"]:
                 body = await self._cached(int(tail), scope)
                 if body is not None:
                     await send({"type": "http.response.start", "status": 200,

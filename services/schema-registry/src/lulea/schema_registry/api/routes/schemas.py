@@ -14,6 +14,7 @@ from lulea.schema_registry.api.deps import (
     RegistryDep,
     get_id_cache,
 )
+from lulea.schema_registry.api.params import SchemaIdDep
 from lulea.schema_registry.api.responses import MEDIA_TYPE
 from lulea.schema_registry.domain.access import Authorizer, Principal
 from lulea.schema_registry.domain.errors import schema_not_found
@@ -22,7 +23,6 @@ from lulea.schema_registry.domain.registry import schema_body
 
 router = APIRouter(tags=["schemas"])
 Flag = Annotated[bool, Query()]
-SchemaId = Annotated[int, "global schema id"]
 MAX_ID = 2**31 - 1
 
 
@@ -38,7 +38,7 @@ async def _visible_rows(schema_id: int, registry: Any, principal: Any,
 
 
 @router.get("/schemas/ids/{schema_id}")
-async def get_schema(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+async def get_schema(schema_id: SchemaIdDep, registry: RegistryDep, principal: PrincipalDep,
                      authorizer: AuthorizerDep,
                      cache: Annotated[IdCache, Depends(get_id_cache)],
                      fetchMaxId: Flag = False,
@@ -62,21 +62,21 @@ def _visible(entry: CachedSchema, principal: Principal, authorizer: Authorizer) 
 
 
 @router.get("/schemas/ids/{schema_id}/schema")
-async def get_schema_text(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+async def get_schema_text(schema_id: SchemaIdDep, registry: RegistryDep, principal: PrincipalDep,
                           authorizer: AuthorizerDep) -> Response:
     record, _ = await _visible_rows(schema_id, registry, principal, authorizer)
     return Response(record.schema, media_type=MEDIA_TYPE)
 
 
 @router.get("/schemas/ids/{schema_id}/subjects")
-async def get_schema_subjects(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+async def get_schema_subjects(schema_id: SchemaIdDep, registry: RegistryDep, principal: PrincipalDep,
                               authorizer: AuthorizerDep, deleted: Flag = False) -> list[str]:
     _, rows = await _visible_rows(schema_id, registry, principal, authorizer)
     return sorted({r.subject for r in rows if deleted or not r.deleted})
 
 
 @router.get("/schemas/ids/{schema_id}/versions")
-async def get_schema_versions(schema_id: int, registry: RegistryDep, principal: PrincipalDep,
+async def get_schema_versions(schema_id: SchemaIdDep, registry: RegistryDep, principal: PrincipalDep,
                               authorizer: AuthorizerDep,
                               deleted: Flag = False) -> list[dict[str, Any]]:
     _, rows = await _visible_rows(schema_id, registry, principal, authorizer)
