@@ -21,7 +21,7 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
     ("body not an object", "POST", "/subjects/p.t-value/versions", [1, 2], 422, 422,
      "JSON object"),
     ("no schema", "POST", "/subjects/p.t-value/versions", {"schemaType": "AVRO"}, 422, 42201,
-     "non-empty `schema`"),
+     "Empty schema"),
     ("schema not a string", "POST", "/subjects/p.t-value/versions", {"schema": {"type": "int"}},
      422, 42201, "`schema`"),
     ("invalid avro", "POST", "/subjects/p.t-value/versions", {"schema": '{"type":"recrod"}'},
@@ -128,3 +128,17 @@ def test_incompatible_schema_is_409_with_details(client: TestClient) -> None:
     assert body["message"].startswith(
         'Schema being registered is incompatible with an earlier schema for subject "p.t-value",'
         " details: [{errorType:'TYPE_MISMATCH'")
+
+
+@pytest.mark.parametrize("body", [{"schema": ""}, {"schema": "  \n"}, {"schema": None}, {}],
+                         ids=["empty", "blank", "null", "missing"])
+@pytest.mark.parametrize("path", ["/subjects/p.t-value/versions", "/subjects/p.have-value",
+                                  "/compatibility/subjects/p.have-value/versions/latest"],
+                         ids=["register", "lookup", "compatibility"])
+def test_empty_schema_is_confluents_42201(client: TestClient, path: str,
+                                          body: dict[str, Any]) -> None:
+    """KafkaSchemaRegistry.canonicalizeSchema: a null or blank schema is 'Empty schema'."""
+    assert client.post("/subjects/p.have-value/versions", json=GOOD).status_code == 200
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.json() == {"error_code": 42201, "message": "Empty schema"}

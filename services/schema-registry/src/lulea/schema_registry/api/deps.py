@@ -10,7 +10,12 @@ from fastapi import Depends, Path, Request
 
 from lulea.schema_registry.api.identity import Authenticator
 from lulea.schema_registry.domain.access import Authorizer, Principal
-from lulea.schema_registry.domain.errors import ErrorCode, RegistryError, subject_not_found
+from lulea.schema_registry.domain.errors import (
+    ErrorCode,
+    RegistryError,
+    empty_schema,
+    subject_not_found,
+)
 from lulea.schema_registry.domain.id_cache import IdCache
 from lulea.schema_registry.domain.registry import Registry, SchemaRequest
 from lulea.schema_registry.store.base import Reference
@@ -116,9 +121,10 @@ async def read_schema_request(request: Request) -> SchemaRequest:
     if not isinstance(body, dict):
         raise RegistryError(ErrorCode.UNPROCESSABLE, "The request body must be a JSON object")
     schema = body.get("schema")
-    if not isinstance(schema, str) or not schema.strip():
-        raise RegistryError(ErrorCode.INVALID_SCHEMA,
-                            "Invalid schema: the request needs a non-empty `schema` string")
+    if schema is None or (isinstance(schema, str) and not schema.strip()):
+        raise empty_schema()
+    if not isinstance(schema, str):
+        raise RegistryError(ErrorCode.INVALID_SCHEMA, "Invalid schema: `schema` must be a string")
     schema_type = body.get("schemaType") or "AVRO"
     if not isinstance(schema_type, str):
         raise RegistryError(ErrorCode.UNPROCESSABLE, "'schemaType' must be a string")

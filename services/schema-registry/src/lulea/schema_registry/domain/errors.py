@@ -65,3 +65,8 @@ def schema_not_found(schema_id: int | None = None) -> RegistryError:
 
 def invalid_schema(detail: str) -> RegistryError:
     return RegistryError(ErrorCode.INVALID_SCHEMA, f"Invalid schema: {detail}")
+
+
+def empty_schema() -> RegistryError:
+    """Confluent's text (`KafkaSchemaRegistry.canonicalizeSchema`) for a null or blank schema."""
+    return RegistryError(ErrorCode.INVALID_SCHEMA, "Empty schema")

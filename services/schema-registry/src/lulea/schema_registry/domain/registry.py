@@ -28,6 +28,7 @@ from lulea.schema_registry.domain.compatibility import (
 from lulea.schema_registry.domain.errors import (
     ErrorCode,
     RegistryError,
+    empty_schema,
     schema_not_found,
     subject_not_found,
     version_not_found,
@@ -171,7 +172,7 @@ class Registry:
             raise RegistryError(ErrorCode.INVALID_SCHEMA,
                                 f"Invalid schema: unsupported schema type {req.schema_type}")
         if not req.schema.strip():
-            raise RegistryError(ErrorCode.INVALID_SCHEMA, "Invalid schema: empty schema")
+            raise empty_schema()
         named = await self._named_from_refs(req.references, 0)
         parsed = parse_avro(req.schema, named)
         text = normalized_text(req.schema, named) if normalize else parsed.canonical
