@@ -239,3 +239,23 @@ def test_list_schemas(client: TestClient) -> None:
     assert [(s["subject"], s["version"]) for s in latest] == [("p.a-value", 2)]
     page = client.get("/schemas?offset=1&limit=1").json()
     assert [(s["subject"], s["version"]) for s in page] == [("p.a-value", 2)]
+
+
+def test_empty_union_registers_and_evolves(client: TestClient) -> None:
+    empty = {"schema": "[]"}
+    schema_id = register(client, "p.u-value", empty)
+    assert client.get(f"/schemas/ids/{schema_id}").json() == {"schema": "[]"}
+    assert client.post("/subjects/p.u-value", json=empty).json()["id"] == schema_id
+    assert register(client, "p.v-value", {"schema": " [ ] "}) == schema_id
+    # nothing was ever written with an empty union, so any reader reads it (BACKWARD) ...
+    check = client.post("/compatibility/subjects/p.u-value/versions/latest?verbose=true",
+                        json={"schema": '"int"'})
+    assert check.json() == {"is_compatible": True, "messages": []}
+    # ... but an empty union reads nothing written with "int"
+    client.put("/config/p.u-value", json={"compatibility": "FORWARD"})
+    refused = client.post("/subjects/p.u-value/versions", json={"schema": '"int"'})
+    assert refused.status_code == 409
+    assert "MISSING_UNION_BRANCH" in refused.json()["message"]
+    client.put("/config/p.u-value", json={"compatibility": "BACKWARD"})
+    register(client, "p.u-value", {"schema": '"int"'})
+    assert client.get("/subjects/p.u-value/versions").json() == [1, 2]

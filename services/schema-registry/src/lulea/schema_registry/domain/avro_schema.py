@@ -163,8 +163,7 @@ def _check_names(raw: Any) -> None:
 
 
 def _check_union(branches: list[Any]) -> None:
-    if not branches:
-        raise invalid_schema("a union needs at least one branch")
+    """`[]` is valid: Apache Avro parses it (a union that no value can be written with)."""
     seen: set[str] = set()
     for b in branches:
         if isinstance(b, list):
