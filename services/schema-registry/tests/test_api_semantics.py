@@ -259,3 +259,35 @@ def test_empty_union_registers_and_evolves(client: TestClient) -> None:
     client.put("/config/p.u-value", json={"compatibility": "BACKWARD"})
     register(client, "p.u-value", {"schema": '"int"'})
     assert client.get("/subjects/p.u-value/versions").json() == [1, 2]
+
+
+NESTED = ('{"type":"record","name":"X","namespace":"foo","fields":['
+          '{"name":"y","type":{"type":"record","name":"Y","fields":[]}},{"name":"again","type":"Y"},'
+          '{"name":"z","type":{"type":"record","name":"Z","namespace":"bar","fields":['
+          '{"name":"y","type":"foo.Y"}]}}]}')
+NESTED_DOTTED = {"schema": json.dumps({"type": "record", "name": "foo.X", "fields": [
+    {"name": "y", "type": {"type": "record", "name": "foo.Y", "fields": []}},
+    {"name": "again", "type": "foo.Y"},
+    {"name": "z", "type": {"type": "record", "name": "bar.Z",
+                           "fields": [{"name": "y", "type": "foo.Y"}]}}]})}
+
+
+def test_stored_schema_comes_back_in_avro_javas_form(client: TestClient) -> None:
+    """Confluent stores Avro Java's `Schema.toString()`: names split, references relative."""
+    schema_id = register(client, "p.t-value", NESTED_DOTTED)
+    assert client.get(f"/schemas/ids/{schema_id}").json()["schema"] == NESTED
+    assert client.get("/subjects/p.t-value/versions/1/schema").text == NESTED
+    assert client.get("/subjects/p.t-value/versions/1").json()["schema"] == NESTED
+    assert register(client, "p.u-value", {"schema": NESTED}) == schema_id  # same schema, same id
+    assert client.post("/subjects/p.t-value", json={"schema": NESTED}).json()["id"] == schema_id
+
+
+def test_normalize_keeps_its_own_form(client: TestClient) -> None:
+    schema_id = register(client, "p.t-value", {"schema": NESTED})
+    response = client.post("/subjects/p.n-value/versions?normalize=true", json={"schema": NESTED})
+    normalized_id = response.json()["id"]
+    assert normalized_id != schema_id
+    stored = client.get(f"/schemas/ids/{normalized_id}").json()["schema"]
+    assert json.loads(stored)["name"] == "foo.X"
+    again = client.post("/subjects/p.m-value/versions?normalize=true", json=NESTED_DOTTED)
+    assert again.json()["id"] == normalized_id

@@ -111,7 +111,7 @@ def test_canonical_text_parses_back_to_itself(text: str) -> None:
 def test_null_namespace_type_inside_namespace_keeps_its_name() -> None:
     canonical = parse_avro(CANONICAL_ROUND_TRIP[0]).canonical
     assert '"name":"Top","namespace":""' in canonical
-    assert '"type":"n.E"' in canonical
+    assert '"type":"E"' in canonical  # Avro Java: a reference inside its namespace is short
 
 
 def test_references_supply_named_types() -> None:

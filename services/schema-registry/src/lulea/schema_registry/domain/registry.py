@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 
-from lulea.schema_registry.domain.avro_schema import ParsedSchema, normalized_text, parse_avro
+from lulea.schema_registry.domain.avro_schema import ParsedSchema, parse_avro
+from lulea.schema_registry.domain.avro_text import normalized_text
 from lulea.schema_registry.domain.compatibility import (
     CompatibilityLevel,
     PastSchema,
