@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -9,6 +10,7 @@ import orjson
 from fastapi import Depends, Path, Request
 
 from lulea.schema_registry.api.identity import Authenticator
+from lulea.schema_registry.api.media_types import negotiate_headers
 from lulea.schema_registry.domain.access import Authorizer, Principal
 from lulea.schema_registry.domain.errors import (
     ErrorCode,
@@ -22,6 +24,7 @@ from lulea.schema_registry.store.base import Reference
 
 LOCAL = Principal("local", platform=True)
 MAX_SUBJECT_LENGTH = 1024
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 async def get_registry(request: Request) -> Registry:
@@ -86,10 +89,26 @@ async def read_json(request: Request, max_bytes: int) -> object:
                                 f"Request body exceeds the limit of {max_bytes} bytes")
     if not body:
         raise RegistryError(ErrorCode.BAD_REQUEST, "Request body is empty; expected JSON")
+    charset = negotiate_headers(request.scope["headers"]).charset
     try:
-        return orjson.loads(bytes(body))
-    except orjson.JSONDecodeError as exc:
+        return decode_json(bytes(body), charset)
+    except (ValueError, UnicodeDecodeError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise RegistryError(ErrorCode.BAD_REQUEST, f"Invalid JSON: {exc}") from None
+
+
+def decode_json(body: bytes, charset: str | None) -> object:
+    """JSON in the declared charset; undeclared, UTF-8 or (as Jackson detects) UTF-16/32."""
+    if charset in (None, "utf-8", "utf8") and not body.startswith(_UTF8_BOM):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            if charset is not None or json.detect_encoding(body) == "utf-8":
+                raise
+    try:
+        text = body.decode(charset or json.detect_encoding(body))
+    except LookupError:  # a charset Python does not know: read it as Jackson would
+        text = body.decode(json.detect_encoding(body))
+    return orjson.loads(text.removeprefix("\ufeff"))
 
 
 def _reference(raw: object) -> Reference:
