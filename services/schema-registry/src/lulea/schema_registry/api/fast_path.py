@@ -36,10 +36,11 @@ class SchemaByIdFastPath:
             # ASCII digits only: str.isdigit() also takes "²", which int() refuses
             if tail.isascii() and tail.isdigit() and b"fetchMaxId" not in scope["query_string"]:
                 media = negotiate_headers(scope["headers"])
-                body = await self._cached(int(tail), scope) if media.readable else None
-                if body is not None and media.answer_in is not None:
+                served = media.answer_in if media.readable else None  # else the route refuses
+                body = await self._cached(int(tail), scope) if served is not None else None
+                if served is not None and body is not None:
                     await send({"type": "http.response.start", "status": 200, "headers": [
-                        _LABELS[media.answer_in], (b"content-length", str(len(body)).encode())]})
+                        _LABELS[served], (b"content-length", str(len(body)).encode())]})
                     await send({"type": "http.response.body", "body": body})
                     return
         await self.app(scope, receive, send)
