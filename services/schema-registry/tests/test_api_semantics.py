@@ -199,6 +199,26 @@ def test_confluent_client_bool_spelling(client: TestClient) -> None:
     assert response.status_code == 200
 
 
+def test_flags_read_as_java_booleans(client: TestClient) -> None:
+    """Jersey reads a `boolean` @QueryParam with Boolean.valueOf: "true" in any case, else false."""
+    register(client, "p.t-value", V1)
+    client.delete("/subjects/p.t-value")
+    for value in ("maybe", "1", "yes", "on", ""):
+        response = client.get(f"/subjects?deleted={value}")
+        assert response.status_code == 200 and response.json() == [], value
+    assert client.get("/subjects?deleted=TRUE").json() == ["p.t-value"]
+    assert client.get("/subjects?deleted=True").json() == ["p.t-value"]
+
+
+def test_paging_takes_any_int(client: TestClient) -> None:
+    """Confluent starts at offset 0 for a negative one and pages everything for limit <= 0."""
+    register(client, "p.a-value", V1)
+    register(client, "p.a-value", V2)
+    assert len(client.get("/schemas?offset=-5").json()) == 2
+    assert len(client.get("/schemas?limit=0").json()) == 2
+    assert len(client.get("/schemas?offset=1&limit=-7").json()) == 1
+
+
 def test_fetch_max_id(client: TestClient) -> None:
     register(client, "p.t-value", V1)
     second = register(client, "p.t-value", V2)

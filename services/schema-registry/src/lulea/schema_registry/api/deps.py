@@ -25,6 +25,7 @@ from lulea.schema_registry.store.base import Reference
 LOCAL = Principal("local", platform=True)
 MAX_SUBJECT_LENGTH = 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
+SCHEMA_TOO_LARGE = "Register operation failed because schema is too large"  # Confluent's text
 
 
 async def get_registry(request: Request) -> Registry:
@@ -58,7 +59,8 @@ def decode_subject(raw: str) -> str:
     """Subjects arrive still percent-encoded (see RawPathMiddleware), so `a%2Fb` is `a/b`."""
     subject = unquote(raw)
     if not subject or len(subject) > MAX_SUBJECT_LENGTH or any(ord(c) < 32 for c in subject):
-        raise RegistryError(ErrorCode.INVALID_SUBJECT, f"Invalid subject '{subject[:80]}'")
+        raise RegistryError(ErrorCode.INVALID_SUBJECT,  # RestInvalidSubjectException's text
+                            f"The specified subject '{subject[:80]}' is not a valid.")
     return subject
 
 
@@ -76,17 +78,18 @@ async def get_subject(
 SubjectDep = Annotated[str, Depends(get_subject)]
 
 
-async def read_json(request: Request, max_bytes: int) -> object:
+async def read_json(request: Request, max_bytes: int, too_large: str | None = None) -> object:
+    """The JSON body, up to `max_bytes` (else 42209 with `too_large` or a generic text)."""
+    refused = RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
+                            too_large or f"Request body exceeds the limit of {max_bytes} bytes")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
-                            f"Request body of {declared} bytes exceeds the limit of {max_bytes}")
+        raise refused
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
-            raise RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
-                                f"Request body exceeds the limit of {max_bytes} bytes")
+            raise refused
     if not body:
         raise RegistryError(ErrorCode.BAD_REQUEST, "Request body is empty; expected JSON")
     charset = negotiate_headers(request.scope["headers"]).charset
@@ -136,7 +139,7 @@ def _optional_int(body: dict[str, object], key: str) -> int | None:
 
 async def read_schema_request(request: Request) -> SchemaRequest:
     max_bytes: int = request.app.state.settings.max_schema_bytes
-    body = await read_json(request, max_bytes)
+    body = await read_json(request, max_bytes, SCHEMA_TOO_LARGE)
     if not isinstance(body, dict):
         raise RegistryError(ErrorCode.UNPROCESSABLE, "The request body must be a JSON object")
     schema = body.get("schema")

@@ -170,8 +170,7 @@ class Registry:
     async def parse_request(self, req: SchemaRequest, normalize: bool) -> tuple[ParsedSchema, str, str]:
         """The parsed schema, the text to store, and its dedup hash."""
         if req.schema_type.upper() != "AVRO":
-            raise RegistryError(ErrorCode.INVALID_SCHEMA,
-                                f"Invalid schema: unsupported schema type {req.schema_type}")
+            raise RegistryError(ErrorCode.INVALID_SCHEMA, f"Invalid schema type {req.schema_type}")
         if not req.schema.strip():
             raise empty_schema()
         named = await self._named_from_refs(req.references, 0)
@@ -328,7 +327,7 @@ class Registry:
                                 f"Subject {subject} is in read-only mode")
         if (req.id is not None or req.version is not None) and mode is not Mode.IMPORT:
             raise RegistryError(ErrorCode.OPERATION_NOT_PERMITTED,
-                                "A schema id or version may only be given in IMPORT mode")
+                                f"Subject {subject} is not in import mode")
         parsed, text, digest = await self.parse_request(req, normalize or policy.normalize)
         refs = req.references
         for _ in range(REGISTER_ATTEMPTS):
