@@ -21,7 +21,7 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
     ("body not an object", "POST", "/subjects/p.t-value/versions", [1, 2], 422, 422,
      "JSON object"),
     ("no schema", "POST", "/subjects/p.t-value/versions", {"schemaType": "AVRO"}, 422, 42201,
-     "non-empty `schema`"),
+     "Empty schema"),
     ("schema not a string", "POST", "/subjects/p.t-value/versions", {"schema": {"type": "int"}},
      422, 42201, "`schema`"),
     ("invalid avro", "POST", "/subjects/p.t-value/versions", {"schema": '{"type":"recrod"}'},
@@ -31,7 +31,7 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
     ("schema text not json", "POST", "/subjects/p.t-value/versions", {"schema": "{oops"}, 422,
      42201, "not valid JSON"),
     ("unsupported type", "POST", "/subjects/p.t-value/versions",
-     {"schema": "{}", "schemaType": "PROTOBUF"}, 422, 42201, "unsupported schema type"),
+     {"schema": "{}", "schemaType": "PROTOBUF"}, 422, 42201, "Invalid schema type PROTOBUF"),
     ("references not a list", "POST", "/subjects/p.t-value/versions",
      {**GOOD, "references": "x"}, 422, 422, "'references' must be a list"),
     ("reference without version", "POST", "/subjects/p.t-value/versions",
@@ -40,8 +40,11 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
      {**GOOD, "references": [{"name": "a", "subject": "nope", "version": 1}]}, 422, 42201,
      "not found"),
     ("id outside import mode", "POST", "/subjects/p.t-value/versions", {**GOOD, "id": 7}, 422,
-     42205, "IMPORT"),
-    ("oversized schema", "POST", "/subjects/p.t-value/versions", BIG, 422, 42209, "limit"),
+     42205, "Subject p.t-value is not in import mode"),
+    ("version outside import mode", "POST", "/subjects/p.t-value/versions",
+     {**GOOD, "version": 3}, 422, 42205, "Subject p.t-value is not in import mode"),
+    ("oversized schema", "POST", "/subjects/p.t-value/versions", BIG, 422, 42209,
+     "Register operation failed because schema is too large"),
     ("unknown subject", "GET", "/subjects/nope/versions", None, 404, 40401,
      "Subject 'nope' not found."),
     ("unknown version", "GET", "/subjects/p.have-value/versions/9", None, 404, 40402,
@@ -53,9 +56,28 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
     ("version too big", "GET", "/subjects/p.x-value/versions/2147483648", None, 422, 42202,
      "not a valid version id"),
     ("unknown schema id", "GET", "/schemas/ids/999", None, 404, 40403, "Schema 999 not found"),
-    ("schema id beyond int", "GET", "/schemas/ids/99999999999999999999999", None, 404, 40403,
-     "not found"),
-    ("schema id not a number", "GET", "/schemas/ids/abc", None, 422, 422, "integer"),
+    ("raw text of unknown id", "GET", "/schemas/ids/999/schema", None, 404, 40403,
+     "Schema 999 not found"),
+    # SchemasResource.getSubjects/getVersions: Errors.schemaNotFoundException(), no id
+    ("subjects of unknown id", "GET", "/schemas/ids/999/subjects", None, 404, 40403,
+     "Schema not found"),
+    ("versions of unknown id", "GET", "/schemas/ids/999/versions", None, 404, 40403,
+     "Schema not found"),
+    ("negative schema id", "GET", "/schemas/ids/-1", None, 404, 40403, "Schema -1 not found"),
+    # Confluent's id is a Java Integer path param: no such route for anything else (Jersey 404)
+    ("schema id beyond int", "GET", "/schemas/ids/2147483648", None, 404, 404,
+     "HTTP 404 Not Found"),
+    ("schema id not a number", "GET", "/schemas/ids/invalid", None, 404, 404,
+     "HTTP 404 Not Found"),
+    ("schema id a unicode digit", "GET", "/schemas/ids/%C2%B2", None, 404, 404,
+     "HTTP 404 Not Found"),
+    ("schema id with spaces", "GET", "/schemas/ids/%201", None, 404, 404, "HTTP 404 Not Found"),
+    ("raw schema id not a number", "GET", "/schemas/ids/x/schema", None, 404, 404,
+     "HTTP 404 Not Found"),
+    ("subjects of id not a number", "GET", "/schemas/ids/1.5/subjects", None, 404, 404,
+     "HTTP 404 Not Found"),
+    ("versions of id not a number", "GET", "/schemas/ids/1e3/versions", None, 404, 404,
+     "HTTP 404 Not Found"),
     ("bad compatibility", "PUT", "/config", {"compatibility": "SIDEWAYS"}, 422, 42203,
      "Invalid compatibility level"),
     ("compatibility not a string", "PUT", "/config/p.x-value", {"compatibility": 3}, 422, 42203,
@@ -65,7 +87,9 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
      "does not have subject-level compatibility configured"),
     ("no subject mode", "GET", "/mode/p.x-value", None, 404, 40409,
      "does not have subject-level mode configured"),
-    ("bad boolean flag", "GET", "/subjects?deleted=maybe", None, 422, 422, "deleted"),
+    # an int @QueryParam that Jersey cannot convert: no route (JAX-RS answers 404)
+    ("offset not an int", "GET", "/schemas?offset=first", None, 404, 404, "HTTP 404 Not Found"),
+    ("limit not an int", "GET", "/schemas?limit=1.5", None, 404, 404, "HTTP 404 Not Found"),
     ("compat against missing version", "POST", "/compatibility/subjects/p.x-value/versions/1",
      GOOD, 404, 40402, "Version 1 not found."),
     ("compat with invalid avro", "POST", "/compatibility/subjects/p.x-value/versions",
@@ -73,7 +97,7 @@ CASES: list[tuple[str, str, str, Any, int, int, str]] = [
     ("unknown route", "GET", "/nothing/here", None, 404, 404, "Not Found"),
     ("wrong method", "PATCH", "/config", None, 405, 405, "Method Not Allowed"),
     ("control char subject", "GET", "/subjects/a%01b/versions", None, 422, 42208,
-     "Invalid subject"),
+     "The specified subject 'a\x01b' is not a valid."),
 ]
 
 
@@ -116,3 +140,17 @@ def test_incompatible_schema_is_409_with_details(client: TestClient) -> None:
     assert body["message"].startswith(
         'Schema being registered is incompatible with an earlier schema for subject "p.t-value",'
         " details: [{errorType:'TYPE_MISMATCH'")
+
+
+@pytest.mark.parametrize("body", [{"schema": ""}, {"schema": "  \n"}, {"schema": None}, {}],
+                         ids=["empty", "blank", "null", "missing"])
+@pytest.mark.parametrize("path", ["/subjects/p.t-value/versions", "/subjects/p.have-value",
+                                  "/compatibility/subjects/p.have-value/versions/latest"],
+                         ids=["register", "lookup", "compatibility"])
+def test_empty_schema_is_confluents_42201(client: TestClient, path: str,
+                                          body: dict[str, Any]) -> None:
+    """KafkaSchemaRegistry.canonicalizeSchema: a null or blank schema is 'Empty schema'."""
+    assert client.post("/subjects/p.have-value/versions", json=GOOD).status_code == 200
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.json() == {"error_code": 42201, "message": "Empty schema"}

@@ -199,6 +199,26 @@ def test_confluent_client_bool_spelling(client: TestClient) -> None:
     assert response.status_code == 200
 
 
+def test_flags_read_as_java_booleans(client: TestClient) -> None:
+    """Jersey reads a `boolean` @QueryParam with Boolean.valueOf: "true" in any case, else false."""
+    register(client, "p.t-value", V1)
+    client.delete("/subjects/p.t-value")
+    for value in ("maybe", "1", "yes", "on", ""):
+        response = client.get(f"/subjects?deleted={value}")
+        assert response.status_code == 200 and response.json() == [], value
+    assert client.get("/subjects?deleted=TRUE").json() == ["p.t-value"]
+    assert client.get("/subjects?deleted=True").json() == ["p.t-value"]
+
+
+def test_paging_takes_any_int(client: TestClient) -> None:
+    """Confluent starts at offset 0 for a negative one and pages everything for limit <= 0."""
+    register(client, "p.a-value", V1)
+    register(client, "p.a-value", V2)
+    assert len(client.get("/schemas?offset=-5").json()) == 2
+    assert len(client.get("/schemas?limit=0").json()) == 2
+    assert len(client.get("/schemas?offset=1&limit=-7").json()) == 1
+
+
 def test_fetch_max_id(client: TestClient) -> None:
     register(client, "p.t-value", V1)
     second = register(client, "p.t-value", V2)
@@ -239,3 +259,55 @@ def test_list_schemas(client: TestClient) -> None:
     assert [(s["subject"], s["version"]) for s in latest] == [("p.a-value", 2)]
     page = client.get("/schemas?offset=1&limit=1").json()
     assert [(s["subject"], s["version"]) for s in page] == [("p.a-value", 2)]
+
+
+def test_empty_union_registers_and_evolves(client: TestClient) -> None:
+    empty = {"schema": "[]"}
+    schema_id = register(client, "p.u-value", empty)
+    assert client.get(f"/schemas/ids/{schema_id}").json() == {"schema": "[]"}
+    assert client.post("/subjects/p.u-value", json=empty).json()["id"] == schema_id
+    assert register(client, "p.v-value", {"schema": " [ ] "}) == schema_id
+    # nothing was ever written with an empty union, so any reader reads it (BACKWARD) ...
+    check = client.post("/compatibility/subjects/p.u-value/versions/latest?verbose=true",
+                        json={"schema": '"int"'})
+    assert check.json() == {"is_compatible": True, "messages": []}
+    # ... but an empty union reads nothing written with "int"
+    client.put("/config/p.u-value", json={"compatibility": "FORWARD"})
+    refused = client.post("/subjects/p.u-value/versions", json={"schema": '"int"'})
+    assert refused.status_code == 409
+    assert "MISSING_UNION_BRANCH" in refused.json()["message"]
+    client.put("/config/p.u-value", json={"compatibility": "BACKWARD"})
+    register(client, "p.u-value", {"schema": '"int"'})
+    assert client.get("/subjects/p.u-value/versions").json() == [1, 2]
+
+
+NESTED = ('{"type":"record","name":"X","namespace":"foo","fields":['
+          '{"name":"y","type":{"type":"record","name":"Y","fields":[]}},{"name":"again","type":"Y"},'
+          '{"name":"z","type":{"type":"record","name":"Z","namespace":"bar","fields":['
+          '{"name":"y","type":"foo.Y"}]}}]}')
+NESTED_DOTTED = {"schema": json.dumps({"type": "record", "name": "foo.X", "fields": [
+    {"name": "y", "type": {"type": "record", "name": "foo.Y", "fields": []}},
+    {"name": "again", "type": "foo.Y"},
+    {"name": "z", "type": {"type": "record", "name": "bar.Z",
+                           "fields": [{"name": "y", "type": "foo.Y"}]}}]})}
+
+
+def test_stored_schema_comes_back_in_avro_javas_form(client: TestClient) -> None:
+    """Confluent stores Avro Java's `Schema.toString()`: names split, references relative."""
+    schema_id = register(client, "p.t-value", NESTED_DOTTED)
+    assert client.get(f"/schemas/ids/{schema_id}").json()["schema"] == NESTED
+    assert client.get("/subjects/p.t-value/versions/1/schema").text == NESTED
+    assert client.get("/subjects/p.t-value/versions/1").json()["schema"] == NESTED
+    assert register(client, "p.u-value", {"schema": NESTED}) == schema_id  # same schema, same id
+    assert client.post("/subjects/p.t-value", json={"schema": NESTED}).json()["id"] == schema_id
+
+
+def test_normalize_keeps_its_own_form(client: TestClient) -> None:
+    schema_id = register(client, "p.t-value", {"schema": NESTED})
+    response = client.post("/subjects/p.n-value/versions?normalize=true", json={"schema": NESTED})
+    normalized_id = response.json()["id"]
+    assert normalized_id != schema_id
+    stored = client.get(f"/schemas/ids/{normalized_id}").json()["schema"]
+    assert json.loads(stored)["name"] == "foo.X"
+    again = client.post("/subjects/p.m-value/versions?normalize=true", json=NESTED_DOTTED)
+    assert again.json()["id"] == normalized_id

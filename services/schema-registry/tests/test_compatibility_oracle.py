@@ -34,6 +34,7 @@ FIELD_TYPES: dict[str, Any] = {
     "null|string": ["null", "string"],
     "int|string": ["int", "string"],
     "null|int|string": ["null", "int", "string"],
+    "empty union": [],
     "array<int>": {"type": "array", "items": "int"},
     "array<long>": {"type": "array", "items": "long"},
     "array<string>": {"type": "array", "items": "string"},

@@ -14,9 +14,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lulea.core.logs import setup_json_logging
 from lulea.schema_registry.api.fast_path import SchemaByIdFastPath
 from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
+from lulea.schema_registry.api.negotiation import NEGOTIATED, NegotiatedContentType
 from lulea.schema_registry.api.raw_path import RawPathMiddleware
 from lulea.schema_registry.api.responses import RegistryResponse, install_error_handlers
-from lulea.schema_registry.api.routes import compatibility, config, health, mode, schemas, subjects
+from lulea.schema_registry.api.routes import (
+    compatibility,
+    config,
+    health,
+    mode,
+    root,
+    schemas,
+    subjects,
+)
 from lulea.schema_registry.domain.access import AllowAll, Authorizer, ProjectAuthorizer
 from lulea.schema_registry.domain.id_cache import IdCache
 from lulea.schema_registry.domain.policy import Policy
@@ -105,9 +114,11 @@ def create_app(settings: Settings, store: Store | None = None,
         authorizer = ProjectAuthorizer()
     app.state.authorizer = authorizer
     install_error_handlers(app)
-    for module in (schemas, subjects, config, mode, compatibility, health):
-        app.include_router(module.router)
+    for module in (schemas, subjects, config, mode, compatibility, root):
+        app.include_router(module.router, dependencies=NEGOTIATED)
+    app.include_router(health.router)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(NegotiatedContentType)
     app.add_middleware(SchemaByIdFastPath, state=app.state)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -9,14 +10,22 @@ import orjson
 from fastapi import Depends, Path, Request
 
 from lulea.schema_registry.api.identity import Authenticator
+from lulea.schema_registry.api.media_types import negotiate_headers
 from lulea.schema_registry.domain.access import Authorizer, Principal
-from lulea.schema_registry.domain.errors import ErrorCode, RegistryError, subject_not_found
+from lulea.schema_registry.domain.errors import (
+    ErrorCode,
+    RegistryError,
+    empty_schema,
+    subject_not_found,
+)
 from lulea.schema_registry.domain.id_cache import IdCache
 from lulea.schema_registry.domain.registry import Registry, SchemaRequest
 from lulea.schema_registry.store.base import Reference
 
 LOCAL = Principal("local", platform=True)
 MAX_SUBJECT_LENGTH = 1024
+_UTF8_BOM = b"\xef\xbb\xbf"
+SCHEMA_TOO_LARGE = "Register operation failed because schema is too large"  # Confluent's text
 
 
 async def get_registry(request: Request) -> Registry:
@@ -50,7 +59,8 @@ def decode_subject(raw: str) -> str:
     """Subjects arrive still percent-encoded (see RawPathMiddleware), so `a%2Fb` is `a/b`."""
     subject = unquote(raw)
     if not subject or len(subject) > MAX_SUBJECT_LENGTH or any(ord(c) < 32 for c in subject):
-        raise RegistryError(ErrorCode.INVALID_SUBJECT, f"Invalid subject '{subject[:80]}'")
+        raise RegistryError(ErrorCode.INVALID_SUBJECT,  # RestInvalidSubjectException's text
+                            f"The specified subject '{subject[:80]}' is not a valid.")
     return subject
 
 
@@ -68,23 +78,40 @@ async def get_subject(
 SubjectDep = Annotated[str, Depends(get_subject)]
 
 
-async def read_json(request: Request, max_bytes: int) -> object:
+async def read_json(request: Request, max_bytes: int, too_large: str | None = None) -> object:
+    """The JSON body, up to `max_bytes` (else 42209 with `too_large` or a generic text)."""
+    refused = RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
+                            too_large or f"Request body exceeds the limit of {max_bytes} bytes")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
-                            f"Request body of {declared} bytes exceeds the limit of {max_bytes}")
+        raise refused
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
-            raise RegistryError(ErrorCode.SCHEMA_TOO_LARGE,
-                                f"Request body exceeds the limit of {max_bytes} bytes")
+            raise refused
     if not body:
         raise RegistryError(ErrorCode.BAD_REQUEST, "Request body is empty; expected JSON")
+    charset = negotiate_headers(request.scope["headers"]).charset
     try:
-        return orjson.loads(bytes(body))
-    except orjson.JSONDecodeError as exc:
+        return decode_json(bytes(body), charset)
+    except (ValueError, UnicodeDecodeError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise RegistryError(ErrorCode.BAD_REQUEST, f"Invalid JSON: {exc}") from None
+
+
+def decode_json(body: bytes, charset: str | None) -> object:
+    """JSON in the declared charset; undeclared, UTF-8 or (as Jackson detects) UTF-16/32."""
+    if charset in (None, "utf-8", "utf8") and not body.startswith(_UTF8_BOM):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            if charset is not None or json.detect_encoding(body) == "utf-8":
+                raise
+    try:
+        text = body.decode(charset or json.detect_encoding(body))
+    except LookupError:  # a charset Python does not know: read it as Jackson would
+        text = body.decode(json.detect_encoding(body))
+    return orjson.loads(text.removeprefix("\ufeff"))
 
 
 def _reference(raw: object) -> Reference:
@@ -112,13 +139,14 @@ def _optional_int(body: dict[str, object], key: str) -> int | None:
 
 async def read_schema_request(request: Request) -> SchemaRequest:
     max_bytes: int = request.app.state.settings.max_schema_bytes
-    body = await read_json(request, max_bytes)
+    body = await read_json(request, max_bytes, SCHEMA_TOO_LARGE)
     if not isinstance(body, dict):
         raise RegistryError(ErrorCode.UNPROCESSABLE, "The request body must be a JSON object")
     schema = body.get("schema")
-    if not isinstance(schema, str) or not schema.strip():
-        raise RegistryError(ErrorCode.INVALID_SCHEMA,
-                            "Invalid schema: the request needs a non-empty `schema` string")
+    if schema is None or (isinstance(schema, str) and not schema.strip()):
+        raise empty_schema()
+    if not isinstance(schema, str):
+        raise RegistryError(ErrorCode.INVALID_SCHEMA, "Invalid schema: `schema` must be a string")
     schema_type = body.get("schemaType") or "AVRO"
     if not isinstance(schema_type, str):
         raise RegistryError(ErrorCode.UNPROCESSABLE, "'schemaType' must be a string")

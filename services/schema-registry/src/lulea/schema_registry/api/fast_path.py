@@ -3,7 +3,9 @@
 Every consumer asks for schemas by id, so this is the registry's hot path. On a cache hit
 the answer (and the access check) needs no routing, no dependency solving and no store
 call; anything else (a miss, `fetchMaxId`, a failed authentication) falls through to the
-documented FastAPI route, which gives the same answer the slow way.
+documented FastAPI route, which gives the same answer the slow way. The answer is labelled
+with the negotiated media type; a request the route would refuse (406, 415, 400) falls
+through to it too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import asyncio
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lulea.schema_registry.api.responses import MEDIA_TYPE
+from lulea.schema_registry.api.media_types import PRODUCED, negotiate_headers
 from lulea.schema_registry.domain.errors import RegistryError
 from lulea.schema_registry.domain.id_cache import IdCache
 
 PREFIX = "/schemas/ids/"
-_HEADERS = [(b"content-type", MEDIA_TYPE.encode())]
+_LABELS = {media: (b"content-type", media.encode()) for media, _ in PRODUCED}
 
 
 class SchemaByIdFastPath:
@@ -31,11 +33,14 @@ class SchemaByIdFastPath:
         if scope["type"] == "http" and scope["method"] == "GET":
             path: str = scope["path"]
             tail = path[len(PREFIX):] if path.startswith(PREFIX) else ""
-            if tail.isdigit() and b"fetchMaxId" not in scope["query_string"]:
-                body = await self._cached(int(tail), scope)
-                if body is not None:
-                    await send({"type": "http.response.start", "status": 200,
-                                "headers": [*_HEADERS, (b"content-length", str(len(body)).encode())]})
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+            if tail.isascii() and tail.isdigit() and b"fetchMaxId" not in scope["query_string"]:
+                media = negotiate_headers(scope["headers"])
+                served = media.answer_in if media.readable else None  # else the route refuses
+                body = await self._cached(int(tail), scope) if served is not None else None
+                if served is not None and body is not None:
+                    await send({"type": "http.response.start", "status": 200, "headers": [
+                        _LABELS[served], (b"content-length", str(len(body)).encode())]})
                     await send({"type": "http.response.body", "body": body})
                     return
         await self.app(scope, receive, send)

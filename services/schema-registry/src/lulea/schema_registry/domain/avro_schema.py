@@ -2,9 +2,10 @@
 
 fastavro validates the schema (unknown types, defaults, duplicate symbols) and qualifies
 every name; the tree built here resolves named references (including recursion) so the
-compatibility checker can walk reader and writer side by side. The canonical text is the
-deduplication key: `"string"` and `{"type":"string"}` or a different key order give the same
-id (Karapace hashes the raw JSON and gives them different ids).
+compatibility checker can walk reader and writer side by side. The canonical text
+(`avro_text`: Avro Java's `Schema.toString()`, as Confluent stores it) is the deduplication
+key: `"string"` and `{"type":"string"}` or a different key order give the same id (Karapace
+hashes the raw JSON and gives them different ids).
 """
 
 from __future__ import annotations
@@ -17,10 +18,18 @@ from typing import Any
 import fastavro
 from fastavro.schema import SchemaParseException, UnknownType
 
+from lulea.schema_registry.domain.avro_text import (
+    ENUM_KEYS,
+    FIELD_KEYS,
+    FIXED_KEYS,
+    NAMED,
+    PRIMITIVES,
+    RECORD_KEYS,
+    canonical_text,
+    extra_props,
+)
 from lulea.schema_registry.domain.errors import invalid_schema
 
-PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-NAMED = frozenset({"record", "error", "enum", "fixed"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NO_DEFAULT = object()
 
@@ -103,7 +112,7 @@ def parse_avro(text: str, references: dict[str, Any] | None = None) -> ParsedSch
         raise invalid_schema("schema nests too deeply") from None
     builder = _TreeBuilder(named)
     root = builder.build(parsed)
-    return ParsedSchema(root=root, canonical=canonical_text(parsed, named, known), named=named)
+    return ParsedSchema(root=root, canonical=canonical_text(parsed, known), named=named)
 
 
 def _check_names(raw: Any) -> None:
@@ -163,8 +172,7 @@ def _check_names(raw: Any) -> None:
 
 
 def _check_union(branches: list[Any]) -> None:
-    if not branches:
-        raise invalid_schema("a union needs at least one branch")
+    """`[]` is valid: Apache Avro parses it (a union that no value can be written with)."""
     seen: set[str] = set()
     for b in branches:
         if isinstance(b, list):
@@ -179,12 +187,6 @@ def _check_union(branches: list[Any]) -> None:
         if key in seen:
             raise invalid_schema(f"duplicate in union: {key}")
         seen.add(key)
-
-
-_RECORD_KEYS = {"type", "name", "namespace", "doc", "aliases", "fields"}
-_FIELD_KEYS = {"name", "type", "doc", "default", "order", "aliases"}
-_ENUM_KEYS = {"type", "name", "namespace", "doc", "aliases", "symbols", "default"}
-_FIXED_KEYS = {"type", "name", "namespace", "aliases", "size"}
 
 
 class _TreeBuilder:
@@ -207,115 +209,28 @@ class _TreeBuilder:
         if kind in PRIMITIVES:
             return Node(type=kind, props={k: v for k, v in s.items() if k != "type"})
         if kind == "array":
-            return Node(type="array", items=self.build(s["items"]), props=_rest(s, {"type", "items"}))
+            return Node(type="array", items=self.build(s["items"]), props=extra_props(s, {"type", "items"}))
         if kind == "map":
-            return Node(type="map", values=self.build(s["values"]), props=_rest(s, {"type", "values"}))
+            return Node(type="map", values=self.build(s["values"]), props=extra_props(s, {"type", "values"}))
         name = s["name"]
         if name in self.built:
             return self.built[name]
         if kind in ("record", "error"):
             node = Node(type="record", fullname=name, aliases=list(s.get("aliases", [])),
-                        doc=s.get("doc"), props=_rest(s, _RECORD_KEYS))
+                        doc=s.get("doc"), props=extra_props(s, RECORD_KEYS))
             self.built[name] = node  # before the fields: recursion resolves to this node
             for pos, f in enumerate(s["fields"]):
                 node.fields.append(Field(
                     name=f["name"], type=self.build(f["type"]), pos=pos,
                     default=f.get("default", NO_DEFAULT), doc=f.get("doc"), order=f.get("order"),
-                    aliases=list(f.get("aliases", [])), props=_rest(f, _FIELD_KEYS)))
+                    aliases=list(f.get("aliases", [])), props=extra_props(f, FIELD_KEYS)))
             return node
         if kind == "enum":
             node = Node(type="enum", fullname=name, aliases=list(s.get("aliases", [])),
                         doc=s.get("doc"), symbols=list(s["symbols"]), enum_default=s.get("default"),
-                        props=_rest(s, _ENUM_KEYS))
+                        props=extra_props(s, ENUM_KEYS))
         else:
             node = Node(type="fixed", fullname=name, aliases=list(s.get("aliases", [])),
-                        size=int(s["size"]), props=_rest(s, _FIXED_KEYS))
+                        size=int(s["size"]), props=extra_props(s, FIXED_KEYS))
         self.built[name] = node
         return node
-
-
-def _rest(s: dict[str, Any], known: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in s.items() if k not in known and not k.startswith("__fastavro")}
-
-
-def canonical_text(parsed: Any, named: dict[str, Any], known: set[str], *, normalize: bool = False) -> str:
-    """Compact JSON in a fixed key order; named types printed once, then by full name."""
-    printer = _CanonicalPrinter(set(known), normalize)
-    return json.dumps(printer.emit(parsed, ""), separators=(",", ":"), ensure_ascii=False)
-
-
-class _CanonicalPrinter:
-    def __init__(self, defined: set[str], normalize: bool) -> None:
-        self.defined = defined
-        self.normalize = normalize
-
-    def _aliases(self, aliases: list[str]) -> list[str]:
-        return sorted(aliases) if self.normalize else list(aliases)
-
-    def emit(self, s: Any, ns: str) -> Any:
-        if isinstance(s, str):
-            return s
-        if isinstance(s, list):
-            return [self.emit(b, ns) for b in s]
-        kind = s["type"]
-        if isinstance(kind, dict | list):
-            return self.emit(kind, ns)
-        if kind in PRIMITIVES:
-            extra = _rest(s, {"type"})
-            return {"type": kind, **dict(sorted(extra.items()))} if extra else kind
-        if kind in ("array", "map"):
-            child = "items" if kind == "array" else "values"
-            extra = _rest(s, {"type", child})
-            return {"type": kind, child: self.emit(s[child], ns), **dict(sorted(extra.items()))}
-        name = s["name"]
-        if name in self.defined:
-            return name
-        self.defined.add(name)
-        out: dict[str, Any] = {"type": kind, "name": name}
-        own_ns = name.rsplit(".", 1)[0] if "." in name else ""
-        if not own_ns and ns:
-            out["namespace"] = ""  # keep a null-namespace type from being re-qualified
-        if kind in ("record", "error"):
-            if s.get("doc") is not None:
-                out["doc"] = s["doc"]
-            if s.get("aliases"):
-                out["aliases"] = self._aliases(s["aliases"])
-            out["fields"] = [self._field(f, own_ns) for f in s["fields"]]
-            known = _RECORD_KEYS
-        elif kind == "enum":
-            if s.get("doc") is not None:
-                out["doc"] = s["doc"]
-            if s.get("aliases"):
-                out["aliases"] = self._aliases(s["aliases"])
-            out["symbols"] = s["symbols"]
-            if s.get("default") is not None:
-                out["default"] = s["default"]
-            known = _ENUM_KEYS
-        else:
-            if s.get("aliases"):
-                out["aliases"] = self._aliases(s["aliases"])
-            out["size"] = s["size"]
-            known = _FIXED_KEYS
-        out.update(sorted(_rest(s, known).items()))
-        return out
-
-    def _field(self, f: dict[str, Any], ns: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": f["name"], "type": self.emit(f["type"], ns)}
-        if f.get("doc") is not None:
-            out["doc"] = f["doc"]
-        if "default" in f:
-            out["default"] = f["default"]
-        if f.get("order") not in (None, "ascending"):
-            out["order"] = f["order"]
-        if f.get("aliases"):
-            out["aliases"] = self._aliases(f["aliases"])
-        out.update(sorted(_rest(f, _FIELD_KEYS).items()))
-        return out
-
-
-def normalized_text(text: str, references: dict[str, Any] | None = None) -> str:
-    """The `normalize=true` form: canonical text with aliases sorted."""
-    named: dict[str, Any] = dict(references or {})
-    known = set(named)
-    parsed = fastavro.parse_schema(json.loads(text), named_schemas=named, _write_hint=False)
-    return canonical_text(parsed, named, known, normalize=True)

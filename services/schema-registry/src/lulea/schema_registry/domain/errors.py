@@ -22,7 +22,9 @@ class ErrorCode(IntEnum):
     SUBJECT_LEVEL_COMPATIBILITY_NOT_CONFIGURED = 40408
     SUBJECT_LEVEL_MODE_NOT_CONFIGURED = 40409
     METHOD_NOT_ALLOWED = 405
+    NOT_ACCEPTABLE = 406
     INCOMPATIBLE_SCHEMA = 409
+    UNSUPPORTED_MEDIA_TYPE = 415
     UNPROCESSABLE = 422
     INVALID_SCHEMA = 42201
     INVALID_VERSION = 42202
@@ -65,3 +67,8 @@ def schema_not_found(schema_id: int | None = None) -> RegistryError:
 
 def invalid_schema(detail: str) -> RegistryError:
     return RegistryError(ErrorCode.INVALID_SCHEMA, f"Invalid schema: {detail}")
+
+
+def empty_schema() -> RegistryError:
+    """Confluent's text (`KafkaSchemaRegistry.canonicalizeSchema`) for a null or blank schema."""
+    return RegistryError(ErrorCode.INVALID_SCHEMA, "Empty schema")

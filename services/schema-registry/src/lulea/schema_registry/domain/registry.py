@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 
-from lulea.schema_registry.domain.avro_schema import ParsedSchema, normalized_text, parse_avro
+from lulea.schema_registry.domain.avro_schema import ParsedSchema, parse_avro
+from lulea.schema_registry.domain.avro_text import normalized_text
 from lulea.schema_registry.domain.compatibility import (
     CompatibilityLevel,
     PastSchema,
@@ -28,6 +29,7 @@ from lulea.schema_registry.domain.compatibility import (
 from lulea.schema_registry.domain.errors import (
     ErrorCode,
     RegistryError,
+    empty_schema,
     schema_not_found,
     subject_not_found,
     version_not_found,
@@ -168,10 +170,9 @@ class Registry:
     async def parse_request(self, req: SchemaRequest, normalize: bool) -> tuple[ParsedSchema, str, str]:
         """The parsed schema, the text to store, and its dedup hash."""
         if req.schema_type.upper() != "AVRO":
-            raise RegistryError(ErrorCode.INVALID_SCHEMA,
-                                f"Invalid schema: unsupported schema type {req.schema_type}")
+            raise RegistryError(ErrorCode.INVALID_SCHEMA, f"Invalid schema type {req.schema_type}")
         if not req.schema.strip():
-            raise RegistryError(ErrorCode.INVALID_SCHEMA, "Invalid schema: empty schema")
+            raise empty_schema()
         named = await self._named_from_refs(req.references, 0)
         parsed = parse_avro(req.schema, named)
         text = normalized_text(req.schema, named) if normalize else parsed.canonical
@@ -326,7 +327,7 @@ class Registry:
                                 f"Subject {subject} is in read-only mode")
         if (req.id is not None or req.version is not None) and mode is not Mode.IMPORT:
             raise RegistryError(ErrorCode.OPERATION_NOT_PERMITTED,
-                                "A schema id or version may only be given in IMPORT mode")
+                                f"Subject {subject} is not in import mode")
         parsed, text, digest = await self.parse_request(req, normalize or policy.normalize)
         refs = req.references
         for _ in range(REGISTER_ATTEMPTS):

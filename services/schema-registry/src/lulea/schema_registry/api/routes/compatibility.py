@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from lulea.schema_registry.api.deps import SCHEMA_BODY, RegistryDep, SchemaRequestDep, SubjectDep
+from lulea.schema_registry.api.params import Flag
 from lulea.schema_registry.domain.registry import parse_version
 
 router = APIRouter(tags=["compatibility"])
-Flag = Annotated[bool, Query()]
 
 
 def _answer(messages: list[str], verbose: bool) -> dict[str, Any]:

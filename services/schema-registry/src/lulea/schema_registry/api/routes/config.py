@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from lulea.schema_registry.api.deps import (
     CONFIG_BODY,
@@ -14,6 +12,7 @@ from lulea.schema_registry.api.deps import (
     SubjectDep,
     read_json,
 )
+from lulea.schema_registry.api.params import Flag
 from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
 from lulea.schema_registry.domain.policy import parse_level
 
@@ -64,7 +63,7 @@ async def delete_global_config(registry: RegistryDep, principal: PrincipalDep,
 
 @router.get("/config/{subject}")
 async def get_subject_config(subject: SubjectDep, registry: RegistryDep,
-                             defaultToGlobal: Annotated[bool, Query()] = False,
+                             defaultToGlobal: Flag = False,
                              ) -> dict[str, str]:
     level = await registry.policy.subject_level(subject)
     if level is None:

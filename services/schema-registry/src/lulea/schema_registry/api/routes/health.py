@@ -1,4 +1,4 @@
-"""Probes, metrics, and the small root endpoints clients call on start."""
+"""Probes and metrics (not Confluent resources: no content negotiation)."""
 
 from __future__ import annotations
 
@@ -30,13 +30,3 @@ async def readyz(registry: RegistryDep) -> Response:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get("/")
-async def root() -> dict[str, str]:
-    return {}
-
-
-@router.get("/contexts")
-async def contexts() -> list[str]:
-    return ["."]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from lulea.schema_registry.api.deps import (
     MODE_BODY,
@@ -14,12 +12,12 @@ from lulea.schema_registry.api.deps import (
     SubjectDep,
     read_json,
 )
+from lulea.schema_registry.api.params import Flag
 from lulea.schema_registry.api.routes.config import require_global_rights
 from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
 from lulea.schema_registry.domain.policy import Mode, parse_mode
 
 router = APIRouter(tags=["mode"])
-Flag = Annotated[bool, Query()]
 
 
 async def _read_mode(request: Request) -> Mode:

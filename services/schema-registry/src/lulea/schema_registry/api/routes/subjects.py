@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from lulea.schema_registry.api.deps import (
@@ -15,11 +15,11 @@ from lulea.schema_registry.api.deps import (
     SchemaRequestDep,
     SubjectDep,
 )
+from lulea.schema_registry.api.params import Flag
 from lulea.schema_registry.domain.registry import parse_version
 from lulea.schema_registry.store.base import SchemaRecord, VersionRecord
 
 router = APIRouter(tags=["subjects"])
-Flag = Annotated[bool, Query()]
 
 
 def version_body(row: VersionRecord, record: SchemaRecord) -> dict[str, Any]:
