@@ -81,18 +81,20 @@ class HandshakeTest {
         }
     }
 
-    @Test
-    void aRemovedMemberCannotResumeASessionFromBeforeItsRemoval() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void aRemovedMemberCannotResumeASessionFromBeforeItsRemoval(String protocol) throws Exception {
         try (Tls.Server server = new Tls.Server(broker(ListenerKind.MEMBER))) {
-            SSLContext alice = PKI.clientContext(ALICE); // one client context: it would offer its session ticket
-            assertTrue(Tls.connect(alice, server.port()));
-            assertTrue(Tls.connect(alice, server.port()));
+            // One client context: it would offer its session (a TLS 1.3 ticket, a TLS 1.2 session id).
+            SSLContext alice = PKI.clientContext(ALICE);
+            assertTrue(Tls.connect(alice, server.port(), protocol));
+            assertTrue(Tls.connect(alice, server.port(), protocol));
             ca.publish(PKI.crl(2, Duration.ofDays(1), ALICE.serial()));
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (Tls.connect(PKI.clientContext(ALICE), server.port()) && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertFalse(Tls.connect(alice, server.port()), "a resumed session skipped the revocation check");
+            assertFalse(Tls.connect(alice, server.port(), protocol), "a resumed session skipped the revocation check");
         }
     }
 

@@ -77,7 +77,12 @@ final class Tls {
      * the server has checked its certificate, so only the first read tells.)
      */
     static boolean connect(SSLContext client, int port) throws IOException {
+        return connect(client, port, "TLSv1.3");
+    }
+
+    static boolean connect(SSLContext client, int port, String protocol) throws IOException {
         try (SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setEnabledProtocols(new String[] {protocol});
             socket.setSoTimeout(10_000);
             socket.startHandshake();
             InputStream in = socket.getInputStream();
