@@ -203,6 +203,9 @@ def test_a_service_is_refused_on_the_member_listener_and_accepted_on_the_platfor
     service = pki.service("lulea-ca")
     assert handshake(broker.ports["PLATFORM"], service.cert, service.key, service.ca)
     assert not handshake(broker.ports["MEMBER"], service.cert, service.key, service.ca)
+    # Refused by the CN rule, not by PKIX:
+    assert (f"Refused client certificate CN=lulea-ca serial={service.serial:x} on a LuleaMember listener: "
+            "not a member certificate") in broker.log.read_text()
 
 
 def test_a_removed_member_is_refused_about_one_refresh_period_after_the_crl_changes(
