@@ -3,7 +3,7 @@
 # keyed by version: ~/.cache/lulea/bin/<tool>-<version>. A tool already there is not rebuilt.
 #
 #   dev/tools.sh            build everything that is missing
-#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka)
+#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation)
 #   dev/tools.sh --print    print "<tool> <path>" for every tool (used by the stack)
 #
 # Go modules come through the module proxy with GOTOOLCHAIN=local. The checksum database is not
@@ -33,8 +33,19 @@ path_of() {
     ferretdb) echo "$BIN/ferretdb-v$FERRETDB_VERSION" ;;
     helm) echo "$BIN/helm-v$HELM_VERSION" ;;
     kafka) echo "$CACHE/kafka-$KAFKA_VERSION/libs" ;;
+    kafka-revocation) echo "$CACHE/kafka-revocation-$(revocation_version)-$(revocation_sources_hash)/lulea-kafka-revocation.jar" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
+}
+
+# Our own broker plug-in (dev/tools/kafka-revocation) is keyed by its version and a hash of its sources,
+# so any edit to it rebuilds it without a version bump.
+REVOCATION=$HERE/tools/kafka-revocation
+revocation_version() {
+  sed -n '/<artifactId>lulea-kafka-revocation<\/artifactId>/{n;s:.*<version>\(.*\)</version>.*:\1:p;q;}' "$REVOCATION/pom.xml"
+}
+revocation_sources_hash() {
+  (cd "$REVOCATION" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8)
 }
 
 # go_build <wrapper dir> <package> <output> [ldflags]: builds into a temp name, then renames,
@@ -92,9 +103,27 @@ build_kafka() {
   touch "$libs/.complete"
 }
 
-ALL=(etcd kwok ferretdb helm kafka k8s)
+build_kafka_revocation() {
+  # mvn package runs the plug-in's unit tests (a few seconds); it builds outside the checkout so that
+  # two builds never share a target/ directory, and the jar is renamed into place only once complete.
+  local jar; jar=$(path_of kafka-revocation)
+  [ -f "$jar" ] && return 0
+  local name; name=$(basename "$(dirname "$jar")")
+  local log="$LOGS/$name.log" work
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
+  echo "tools: building $name (log: $log)"
+  if ! mvn -B -q -f "$REVOCATION/pom.xml" -Dlulea.build.dir="$work" package >"$log" 2>&1; then
+    echo "tools: FAILED to build $name; see $log and $work/surefire-reports" >&2; tail -n 20 "$log" >&2; return 1
+  fi
+  mkdir -p "$(dirname "$jar")"
+  cp "$work/lulea-kafka-revocation.jar" "$jar.tmp"
+  mv "$jar.tmp" "$jar"
+  rm -rf "$work"
+}
+
+ALL=(etcd kwok ferretdb helm kafka kafka-revocation k8s)
 if [ "${1:-}" = "--print" ]; then
-  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka; do
+  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation; do
     echo "$t $(path_of "$t")"
   done
   exit 0
@@ -103,8 +132,8 @@ fi
 command -v go >/dev/null || { echo "tools: go is not installed (need go >= 1.26)" >&2; exit 1; }
 for t in "${ALL[@]}"; do
   case $t in
-    kafka) command -v mvn >/dev/null || { echo "tools: mvn is not installed (Maven, for Kafka)" >&2; exit 1; } ;;
+    kafka|kafka-revocation) command -v mvn >/dev/null || { echo "tools: mvn is not installed (Maven, for Kafka)" >&2; exit 1; } ;;
   esac
-  "build_$t"
+  "build_${t//-/_}"
 done
 echo "tools: ready in $BIN"
