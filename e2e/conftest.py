@@ -1,10 +1,11 @@
 """The e2e harness: one real stack per test session (or the one LULEA_E2E_STACK names).
 
 Fixtures:
-  stack            a Stack: .kubeconfig, .api_server, .ca_file, .kafka_bootstrap, .mongo_uri,
-                   .tokens {user: bearer token}, .state_dir, .logs
+  stack            a Stack: .kubeconfig, .api_server, .ca_file, .trust_file, .kafka_bootstrap,
+                   .kafka_member_bootstrap, .mongo_uri, .tokens {user: bearer token}, .logs
   gpu_platform     the stack's GpuJob operator and placement service are running (their logs dir)
-  kafka_bootstrap  "127.0.0.1:PORT"
+  kafka            the local Kafka administrator (a KafkaClient: .aiokafka(), .confluent()) on
+                   the platform listener; nothing reaches Kafka without a certificate
   mongo_uri        "mongodb://127.0.0.1:PORT/"
   admin_api        kubernetes_asyncio ApiClient acting as the cluster admin
   user_api         factory: user_api("alice") -> ApiClient acting as alice (static token)
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 from kubernetes_asyncio import client as k8s
 
+from lulea.core.kafka import KafkaClient
 from lulea.devstack import stack as devstack
 from lulea.devstack.components import PLATFORM
 from lulea.devstack.endpoints import Stack
@@ -61,8 +63,8 @@ def gpu_platform(stack: Stack) -> Path:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(stack: Stack) -> str:
-    return stack.kafka_bootstrap
+def kafka(stack: Stack) -> KafkaClient:
+    return stack.kafka_admin
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +110,9 @@ def platform_tracebacks(logs: Path) -> list[str]:
     platform = {c.name for c in PLATFORM}
     return sorted(p.name for p in logs.glob("*.log")
                   if p.stem in platform and TRACEBACK.search(p.read_text(errors="replace")))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The RBAC audit check reads what every other test made the components do: it runs last."""
+    last = [i for i in items if i.module is not None and i.module.__name__.endswith("test_rbac_audit")]
+    items[:] = [i for i in items if i not in last] + last

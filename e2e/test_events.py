@@ -19,7 +19,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lulea.core.events import Event, EventConsumer, EventPublisher, EventType
+from lulea.core.events import Event, EventConsumer, EventPublisher, EventType, create_topics
+from lulea.core.kafka import KafkaClient
 
 from .projects import create_project, delete_project, set_members, unique, wait_ready
 
@@ -35,10 +36,23 @@ def tracing() -> None:
     provider.add_span_processor(SimpleSpanProcessor(SPANS))
 
 
+async def own_topic(kafka: KafkaClient, prefix: str) -> str:
+    """A topic of the test's own (the platform's topics carry only their owners' events)."""
+    topic = unique(f"e2e-{prefix}")
+    await create_topics(kafka, {topic: 1})
+    return topic
+
+
 @contextlib.asynccontextmanager
-async def consuming(bootstrap: str, handler: Callable[[Event], Awaitable[None]],
-                    **options: object):
-    consumer = EventConsumer(bootstrap, group_id=unique("e2e"), handler=handler, **options)
+async def consuming(kafka: KafkaClient, handler: Callable[[Event], Awaitable[None]], *,
+                    topic: str | None = None, types: set[EventType] | None = None, **options: object):
+    """A consumer of the platform's project events, or of `topic` (every type) if given."""
+    if topic is not None:
+        dlq = unique("e2e-dlq")
+        await create_topics(kafka, {dlq: 1})
+        options = {"sources": {topic: set(types or EventType)}, "dead_letter_topic": dlq, **options}
+    consumer = EventConsumer(kafka, group_id=unique("e2e"), handler=handler,  # type: ignore[arg-type]
+                             types=types, **options)
     task = asyncio.create_task(consumer.run())
     try:
         async with asyncio.timeout(30):
@@ -57,7 +71,7 @@ async def _until(predicate: Callable[[], bool], timeout: float = 60) -> None:
 
 
 async def test_a_projects_life_arrives_in_order_exactly_once_with_its_trace(
-        admin_api: k8s.ApiClient, kafka_bootstrap: str) -> None:
+        admin_api: k8s.ApiClient, kafka: KafkaClient) -> None:
     name = unique("life")
     seen: list[Event] = []
 
@@ -69,7 +83,7 @@ async def test_a_projects_life_arrives_in_order_exactly_once_with_its_trace(
     # but only this project's events count.
     lifecycle = {EventType.PROJECT_CREATED, EventType.MEMBER_ADDED, EventType.MEMBER_ROLE_CHANGED,
                  EventType.MEMBER_REMOVED, EventType.PROJECT_DELETED}
-    async with consuming(kafka_bootstrap, handle, types=lifecycle):
+    async with consuming(kafka, handle, types=lifecycle):
         await create_project(admin_api, name, [("alice", "DataOwner")])
         await wait_ready(admin_api, name)
         await set_members(admin_api, name, [("alice", "DataOwner"), ("bob", "DataScientist")])
@@ -103,15 +117,16 @@ async def test_a_projects_life_arrives_in_order_exactly_once_with_its_trace(
         assert f"{span.context.trace_id:032x}" == trace_id
 
 
-async def test_retried_publishes_are_delivered_once(kafka_bootstrap: str) -> None:
+async def test_retried_publishes_are_delivered_once(kafka: KafkaClient) -> None:
     project, handled = unique("dup"), []
+    topic = await own_topic(kafka, "dup")
 
     async def handle(event: Event) -> None:
         if event.data["project"] == project:
             handled.append(event.id)
 
-    async with consuming(kafka_bootstrap, handle) as consumer:
-        async with EventPublisher(kafka_bootstrap, source="lulea/e2e") as publisher:
+    async with consuming(kafka, handle, topic=topic) as consumer:
+        async with EventPublisher(kafka, source="lulea/e2e", topic=topic) as publisher:
             for _ in range(3):  # a handler retried three times re-sends the same event id
                 await publisher.publish(EventType.MEMBER_ADDED, subject=f"{project}/bob", key=project,
                                         data={"project": project, "user": "bob", "role": "DataOwner"},
@@ -120,28 +135,27 @@ async def test_retried_publishes_are_delivered_once(kafka_bootstrap: str) -> Non
     assert len(handled) == 1
 
 
-async def test_poison_messages_are_parked_and_do_not_block(kafka_bootstrap: str) -> None:
+async def test_poison_messages_are_parked_and_do_not_block(kafka: KafkaClient) -> None:
     project, handled = unique("poison"), []
+    topic = await own_topic(kafka, "poison")
 
     async def handle(event: Event) -> None:
         if event.data["project"] == project:
             handled.append(event)
 
-    async with consuming(kafka_bootstrap, handle, topic=unique("events-poison"),
-                         dead_letter_topic=unique("dlq")) as consumer:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    async with consuming(kafka, handle, topic=topic) as consumer:
+        producer = AIOKafkaProducer(**kafka.aiokafka())
         await producer.start()
         try:
-            await producer.send_and_wait(consumer.topic, b"not avro at all", key=project.encode(),
+            await producer.send_and_wait(topic, b"not avro at all", key=project.encode(),
                                          headers=[("ce_id", b"x")])
         finally:
             await producer.stop()
-        async with EventPublisher(kafka_bootstrap, source="lulea/e2e",
-                                  topic=consumer.topic) as publisher:
+        async with EventPublisher(kafka, source="lulea/e2e", topic=topic) as publisher:
             await publisher.publish(EventType.PROJECT_DELETED, subject=project, key=project,
                                     data={"project": project}, id_parts=(project,))
         await _until(lambda: len(handled) == 1 and consumer.parked == 1)
-    parked = AIOKafkaConsumer(consumer.dead_letter_topic, bootstrap_servers=kafka_bootstrap,
+    parked = AIOKafkaConsumer(consumer.dead_letter_topic, **kafka.aiokafka(),
                               auto_offset_reset="earliest", group_id=unique("dlq-reader"))
     await parked.start()
     try:
@@ -154,8 +168,10 @@ async def test_poison_messages_are_parked_and_do_not_block(kafka_bootstrap: str)
 
 
 async def test_an_event_whose_handler_crashed_before_commit_is_redelivered(
-        kafka_bootstrap: str) -> None:
+        kafka: KafkaClient) -> None:
     project, group = unique("crash"), unique("crash-group")
+    topic = await own_topic(kafka, "crash")
+    sources = {topic: {EventType.PROJECT_DELETED}}
     first_try: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     delivered: list[str] = []
 
@@ -164,9 +180,9 @@ async def test_an_event_whose_handler_crashed_before_commit_is_redelivered(
             first_try.set_result(None)
             await asyncio.sleep(3600)  # killed here, before the commit
 
-    consumer = EventConsumer(kafka_bootstrap, group_id=group, handler=crash_in_the_middle)
+    consumer = EventConsumer(kafka, group_id=group, handler=crash_in_the_middle, sources=sources)
     task = asyncio.create_task(consumer.run())
-    async with EventPublisher(kafka_bootstrap, source="lulea/e2e") as publisher:
+    async with EventPublisher(kafka, source="lulea/e2e", topic=topic) as publisher:
         await publisher.publish(EventType.PROJECT_DELETED, subject=project, key=project,
                                 data={"project": project}, id_parts=(project,))
     await asyncio.wait_for(first_try, 60)
@@ -178,7 +194,7 @@ async def test_an_event_whose_handler_crashed_before_commit_is_redelivered(
         if event.data["project"] == project:
             delivered.append(event.id)
 
-    again = EventConsumer(kafka_bootstrap, group_id=group, handler=handle)
+    again = EventConsumer(kafka, group_id=group, handler=handle, sources=sources)
     task = asyncio.create_task(again.run())
     try:
         await _until(lambda: len(delivered) == 1)
@@ -195,10 +211,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from lulea.core.events import EventPublisher, EventType
+from lulea.core.kafka import KafkaClient
 spans = InMemorySpanExporter(); provider = TracerProvider()
 provider.add_span_processor(SimpleSpanProcessor(spans)); trace.set_tracer_provider(provider)
 async def main():
-    async with EventPublisher(sys.argv[1], source="lulea/e2e-child") as p:
+    kafka = KafkaClient.from_files(*json.loads(sys.argv[1]))
+    async with EventPublisher(kafka, source="lulea/e2e-child", topic=sys.argv[3]) as p:
         e = await p.publish(EventType.PROJECT_DELETED, subject=sys.argv[2], key=sys.argv[2],
                             data={"project": sys.argv[2]}, id_parts=(sys.argv[2],))
     span = spans.get_finished_spans()[0]
@@ -208,16 +226,18 @@ asyncio.run(main())
 
 
 async def test_the_publish_span_in_another_process_is_the_parent_of_the_handle_span(
-        kafka_bootstrap: str) -> None:
+        kafka: KafkaClient) -> None:
     project, handled = unique("trace"), []
+    topic = await own_topic(kafka, "trace")
 
     async def handle(event: Event) -> None:
         if event.data["project"] == project:
             handled.append(event)
 
-    async with consuming(kafka_bootstrap, handle):
+    async with consuming(kafka, handle, topic=topic):
+        files = [kafka.bootstrap, str(kafka.trust_file), str(kafka.cert_file), str(kafka.key_file)]
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", PUBLISH_IN_ANOTHER_PROCESS, kafka_bootstrap, project,
+            sys.executable, "-c", PUBLISH_IN_ANOTHER_PROCESS, json.dumps(files), project, topic,
             stdout=subprocess.PIPE)
         out, _ = await child.communicate()
         assert child.returncode == 0

@@ -19,6 +19,8 @@ from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from lulea.core.events import Event, EventConsumer, EventType
+from lulea.core.kafka import KafkaClient
+from lulea.devstack.endpoints import Stack
 
 from .projects import create_project, delete_project, unique, wait_ready
 
@@ -53,7 +55,8 @@ async def _until(check: Callable[[], Any], timeout: float = 90) -> Any:
 async def test_the_submitter_is_stamped_its_certificate_mounted_and_the_jobs_life_published(
     admin_api: k8s.ApiClient,
     user_api: Callable[[str], k8s.ApiClient],
-    kafka_bootstrap: str,
+    kafka: KafkaClient,
+    stack: Stack,
     gpu_platform: Path,
 ) -> None:
     project = unique("gid")
@@ -64,7 +67,7 @@ async def test_the_submitter_is_stamped_its_certificate_mounted_and_the_jobs_lif
             seen.append(event)
 
     types = {EventType.JOB_SUBMITTED, EventType.JOB_PLACED, EventType.JOB_FINISHED}
-    consumer = EventConsumer(kafka_bootstrap, group_id=unique("e2e-jobs"), handler=handle, types=types)
+    consumer = EventConsumer(kafka, group_id=unique("e2e-jobs"), handler=handle, types=types)
     consuming = asyncio.create_task(consumer.run())
     core, admin_custom = k8s.CoreV1Api(admin_api), k8s.CustomObjectsApi(admin_api)
     bob = k8s.CustomObjectsApi(user_api("bob"))
@@ -110,6 +113,8 @@ async def test_the_submitter_is_stamped_its_certificate_mounted_and_the_jobs_lif
         for pod in pods:
             env = {e.name: e.value for e in pod.spec.containers[0].env}
             assert env["LULEA_USER"] == "bob" and env["LULEA_PROJECT"] == project
+            # the member listener of Kafka, never the platform's
+            assert env["LULEA_KAFKA_BOOTSTRAP"] == stack.kafka_member_bootstrap != stack.kafka_bootstrap
             volumes = {v.name: v for v in pod.spec.volumes or ()}
             assert volumes["member-cert"].secret.secret_name == "lulea-cert-bob"
             mounts = {m.mount_path for m in pod.spec.containers[0].volume_mounts}
@@ -125,6 +130,10 @@ async def test_the_submitter_is_stamped_its_certificate_mounted_and_the_jobs_lif
         assert len({e.id for e in seen}) == 3
         assert sorted(seen[1].data["nodes"]) == sorted({p.spec.node_name for p in pods})
         assert seen[2].data["phase"] == "Succeeded"
+        # Kubernetes Events say what changed, not that a timer ran (it ran every 2 s meanwhile)
+        events = (await core.list_namespaced_event(project, field_selector="involvedObject.name=train")).items
+        assert {e.reason for e in events} <= {"JobPlaced", "JobFinished", "JobRetried"}, \
+            sorted({(e.reason, e.message) for e in events})
     finally:
         consuming.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -195,8 +195,16 @@ async def test_gang_bigger_than_free_waits_whole_then_is_placed(project: Project
             await asyncio.sleep(5)
             bound = [p for p in await project.pods("second") if p.spec.node_name]
         assert len(bound) in (0, 6), f"partially bound gang: {len(bound)} of 6"
-        if len(first_live) == 8 and phase == "Queued" and not bound:
+        if len(first_live) == 8 and phase == "Queued" and not bound and not saw_queued:
             saw_queued = True  # waiting whole while the first gang holds its 8 nodes
+            # spec.priority is the one field a user may change: the waiting pods follow it
+            await project.custom.patch_namespaced_custom_object(
+                G, V, project.name, "gpujobs", "second", {"spec": {"priority": 700}},
+                _content_type="application/merge-patch+json")
+            async with asyncio.timeout(10):  # the first gang runs 15 s: the second still waits
+                while {(p.metadata.annotations or {}).get("lulea.io/priority")
+                       for p in await project.pods("second")} != {"700"}:
+                    await asyncio.sleep(0.2)
         if phase == "Succeeded":
             break
         assert phase != "Failed", job["status"]

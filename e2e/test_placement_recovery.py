@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -136,12 +137,8 @@ async def test_restart_mid_queue_loses_nothing_and_binds_nothing_twice(
 
 
 def _start_standby(stack: Stack, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "LULEA_PLACEMENT_KUBECONFIG": str(stack.kubeconfig),
-        "LULEA_PLACEMENT_PORT": str(port),
-        "LULEA_PLACEMENT_IDENTITY": "e2e-standby",
-    }
+    env = devstack.replica_env(stack.layout, "placement", log.parent / "standby-identity",
+                               LULEA_PLACEMENT_PORT=str(port), LULEA_PLACEMENT_IDENTITY="e2e-standby")
     return subprocess.Popen(  # a second replica of ours, stopped by its own pid below
         [sys.executable, "-m", "lulea.placement"],
         env=env,
@@ -151,18 +148,18 @@ def _start_standby(stack: Stack, port: int, log: Path) -> subprocess.Popen[bytes
     )
 
 
-async def _role(port: int) -> str | None:
+async def _role(port: int, trust: Path) -> str | None:
     try:
-        async with httpx.AsyncClient(timeout=2) as http:
-            resp = await http.get(f"http://127.0.0.1:{port}/readyz")
+        async with httpx.AsyncClient(timeout=2, verify=ssl.create_default_context(cafile=str(trust))) as http:
+            resp = await http.get(f"https://127.0.0.1:{port}/readyz")
     except httpx.HTTPError:
         return None
     return resp.json().get("role") if resp.status_code == 200 else None
 
 
-async def _wait_role(port: int, role: str, timeout: float) -> float:
+async def _wait_role(port: int, role: str, timeout: float, trust: Path) -> float:
     t0 = time.monotonic()
-    while (got := await _role(port)) != role:
+    while (got := await _role(port, trust)) != role:
         assert time.monotonic() - t0 < timeout, f"replica on {port} is {got}, not {role}"
         await asyncio.sleep(0.2)
     return time.monotonic() - t0
@@ -195,18 +192,18 @@ async def test_a_standby_takes_over_when_the_leader_dies_and_hands_back_on_a_cle
 
     standby = _start_standby(stack, STANDBY_PORT, tmp_path / "standby.log")
     try:
-        await _wait_role(STANDBY_PORT, "standby", 60)
-        assert await _role(stack_port) == "leader"
+        await _wait_role(STANDBY_PORT, "standby", 60, stack.trust_file)
+        assert await _role(stack_port, stack.trust_file) == "leader"
         await placed("before", 60)  # the standby binds nothing meanwhile: it is the leader's job
         os.killpg(leader.pid, signal.SIGKILL)  # no goodbye: the Lease must run out (15 s)
-        took = await _wait_role(STANDBY_PORT, "leader", 40)
+        took = await _wait_role(STANDBY_PORT, "leader", 40, stack.trust_file)
         await placed("during", 30)
         # the stack's replica comes back as a standby; a clean stop of ours hands the Lease back
         await asyncio.to_thread(devstack.start_one, layout, "placement")
-        assert await _role(stack_port) == "standby"
+        assert await _role(stack_port, stack.trust_file) == "standby"
         standby.send_signal(signal.SIGTERM)
         standby.wait(20)
-        back = await _wait_role(stack_port, "leader", 10)
+        back = await _wait_role(stack_port, "leader", 10, stack.trust_file)
         await placed("after", 30)
     finally:
         if standby.poll() is None:

@@ -116,7 +116,7 @@ async def test_operator_killed_at_random_converges(layout: Layout, admin_api: k8
                     for u, r in _expected_members(i).items()}
         assert bound == expected, name
         assert len(bindings) == 3 and len(cluster_roles.items) == 2 and len(cluster_bindings.items) == 2
-        assert len((await net.list_namespaced_network_policy(name)).items) == 2
+        assert len((await net.list_namespaced_network_policy(name)).items) == 1
         quota = await core.read_namespaced_resource_quota("lulea-quota", name)
         assert quota.spec.hard["requests.nvidia.com/gpu"] == str(1 + i % 8)
         assert project["status"]["memberCount"] == len(expected)

@@ -13,6 +13,7 @@ from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
 from pymongo import AsyncMongoClient
 
+from lulea.core.kafka import KafkaClient
 from lulea.devstack import fleet
 from lulea.devstack.endpoints import Stack
 from lulea.devstack.layout import DEV, read_versions
@@ -96,15 +97,15 @@ async def test_pod_finishes_as_asked(admin_api: k8s.ApiClient, outcome: str) -> 
         await core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
 
 
-async def test_kafka_round_trip(kafka_bootstrap: str) -> None:
+async def test_kafka_round_trip(kafka: KafkaClient) -> None:
     topic = f"smoke-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.aiokafka())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.aiokafka(), enable_idempotence=True)
     await producer.start()
     try:
         sent = [f"message-{i}".encode() for i in range(20)]
@@ -112,7 +113,7 @@ async def test_kafka_round_trip(kafka_bootstrap: str) -> None:
             await producer.send_and_wait(topic, value, key=str(i % 4).encode())
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap,
+    consumer = AIOKafkaConsumer(topic, **kafka.aiokafka(),
                                 auto_offset_reset="earliest", group_id=f"g-{topic}")
     await consumer.start()
     received: list[bytes] = []

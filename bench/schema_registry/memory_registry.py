@@ -15,6 +15,6 @@ from lulea.schema_registry.settings import Settings
 from lulea.schema_registry.store.memory import MemoryStore
 
 if __name__ == "__main__":
-    app = create_app(Settings(auth="off"), store=MemoryStore())
+    app = create_app(Settings(every_caller_is_platform=True), store=MemoryStore())
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False,
                 server_header=False)

@@ -45,15 +45,20 @@ def test_ports_of_two_stacks_do_not_overlap() -> None:
     assert not {dev.port(n) for n in PORT_OFFSETS} & {tests.port(n) for n in PORT_OFFSETS}
 
 
-def test_kafka_gets_an_mtls_listener_only_when_the_broker_has_a_certificate(tmp_path: Path) -> None:
+def test_kafka_has_no_listener_without_client_certificates(tmp_path: Path) -> None:
+    from lulea.devstack.process import StackError
+
     layout = Layout(tmp_path, 30000)
-    plain = kafka.properties(layout)
-    assert "SSL://" not in plain and "allow.everyone.if.no.acl.found=false" in plain
+    with pytest.raises(StackError, match="no certificate"):
+        kafka.properties(layout)  # no broker certificate: no broker at all, never a plaintext one
     (layout.pki / "kafka").mkdir(parents=True)
     (layout.pki / "kafka" / "kafka-broker.keystore.pem").write_text("x")
-    tls = kafka.properties(layout)
-    assert f"SSL://127.0.0.1:{layout.port('kafka-ssl')}" in tls
-    assert "ssl.client.auth=required" in tls
+    props = dict(line.split("=", 1) for line in kafka.properties(layout).splitlines() if "=" in line)
+    protocols = dict(p.split(":") for p in props["listener.security.protocol.map"].split(","))
+    assert set(protocols.values()) == {"SSL"} and "PLAINTEXT" not in props["listeners"]
+    assert props["ssl.client.auth"] == "required"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:kafka-broker;User:lulea-kafka-admin"  # never ANONYMOUS
 
 
 def test_stop_signals_only_the_process_it_started(tmp_path: Path) -> None:

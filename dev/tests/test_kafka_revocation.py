@@ -31,21 +31,15 @@ from confluent_kafka.admin import (
 )
 from cryptography.hazmat.primitives import serialization
 
-from lulea.ca.domain.hierarchy import Hierarchy, new_key
+from lulea.ca.domain.hierarchy import Hierarchy, load_files, new_key
 from lulea.ca.domain.issuance import issue_member, sign
 from lulea.ca.domain.profiles import Profile, Subject
-from lulea.ca.domain.revocation import Reason, RevokedEntry, build_crl
-from lulea.ca.store import keyfiles
+from lulea.ca.domain.revocation import RevokedEntry, build_crl
+from lulea.ca.store.base import Reason
+from lulea.ca.store.keyfiles import KeyFiles
 from lulea.core.auth import MemberPrincipal
-from lulea.devstack.kafka_revocation import (
-    MEMBER,
-    PLATFORM,
-    Broker,
-    CrlEndpoint,
-    Revocation,
-    free_ports,
-    handshake,
-)
+from lulea.devstack.kafka import MEMBER, PLATFORM, Revocation
+from lulea.devstack.kafka_revocation import Broker, CrlEndpoint, free_ports, handshake
 from lulea.devstack.layout import tool_paths
 from lulea.devstack.process import stop
 
@@ -138,7 +132,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
                  ["issue-server", "--dir", str(d / "ca"), "--cn", "kafka-broker", "--san", "127.0.0.1",
                   "--out-dir", str(d / "kafka")]):
         subprocess.run([sys.executable, "-m", "lulea.ca", *step], check=True, capture_output=True)
-    return Pki(d, keyfiles.load(d / "ca"), d / "kafka" / "truststore.pem")
+    return Pki(d, load_files(KeyFiles(d / "ca")), d / "kafka" / "truststore.pem")
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,8 @@ def test_only_owners_may_edit_the_project_object() -> None:
     owner = rbac["ClusterRole", plan.cluster_role_name(P1, plan.Role.DATA_OWNER)]
     scientist = rbac["ClusterRole", plan.cluster_role_name(P1, plan.Role.DATA_SCIENTIST)]
     assert "patch" in owner["rules"][0]["verbs"] and "patch" not in scientist["rules"][0]["verbs"]
+    # the operator holds get/watch/patch on projects: it may grant those without escalate
+    assert set(owner["rules"][0]["verbs"]) <= {"get", "watch", "patch"}
     assert owner["rules"][0]["resourceNames"] == ["p1"]
     subjects = {m["kind"]: [s["name"] for s in m.get("subjects", [])]
                 for m in plan.cluster_rbac(P1) if "owner" in m["metadata"]["name"]}
@@ -91,11 +93,16 @@ def test_quota_maps_gpus_jobs_and_topics() -> None:
     assert plan.resource_quota(project([("alice", "DataOwner")])) is None
 
 
-def test_network_policies_deny_by_default_then_allow_project_and_platform() -> None:
-    names = [p["metadata"]["name"] for p in plan.network_policies(P1)]
-    assert names[0] == "lulea-default-deny"
-    deny = plan.network_policies(P1)[0]["spec"]
-    assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny
+def test_one_network_policy_denies_all_but_the_project_dns_and_the_member_ports() -> None:
+    (policy,) = plan.network_policies(P1, (9093, 8443))
+    spec = policy["spec"]
+    assert spec["podSelector"] == {} and spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["ingress"] == [{"from": [{"podSelector": {}}]}]
+    platform = [e for e in spec["egress"] if "namespaceSelector" in e["to"][0]
+                and "lulea.io/platform" in e["to"][0]["namespaceSelector"]["matchLabels"]]
+    assert [p["port"] for p in platform[0]["ports"]] == [9093, 8443]  # nothing else of the platform
+    (no_ports,) = plan.network_policies(P1)
+    assert not any("lulea.io/platform" in str(e) for e in no_ports["spec"]["egress"])
 
 
 @pytest.mark.parametrize("bound, desired, expected", [

@@ -13,13 +13,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from fastapi import FastAPI
 
 from lulea.ca.api.app import create_app
-from lulea.ca.api.deps import CaState
-from lulea.ca.domain.crl import CurrentCrl
 from lulea.ca.domain.hierarchy import Hierarchy
-from lulea.ca.domain.membership import MemberCertificates
-from lulea.ca.store.memory import MemoryEvents, MemoryRecords, MemorySecrets
 from lulea.core.auth import KubernetesPrincipal
 from lulea.core.auth.tokenreview import TokenRejected
+
+from .conftest import ca_state
 
 TOKENS = {
     "broker-token": KubernetesPrincipal("system:serviceaccount:lulea-system:kafka-broker"),
@@ -37,25 +35,12 @@ async def authenticate(token: str) -> KubernetesPrincipal:
 
 
 def make_app(hierarchy: Hierarchy) -> FastAPI:
-    records = MemoryRecords()
-    crl = CurrentCrl(hierarchy.intermediate, records)
-    members = MemberCertificates(hierarchy, records, MemorySecrets(), MemoryEvents(), on_revoked=crl.refresh)
-    return create_app(
-        CaState(
-            hierarchy=hierarchy,
-            records=records,
-            crl=crl,
-            members=members,
-            authenticate=authenticate,
-            platform_namespaces=frozenset({"lulea-system"}),
-        )
-    )
+    return create_app(ca_state(hierarchy, authenticate, roles={("p1", "alice"): "DataScientist"}))
 
 
 @pytest.fixture
 async def api(hierarchy: Hierarchy) -> httpx.AsyncClient:
     app = make_app(hierarchy)
-    await app.state.ca.members.ensure("p1", "alice", "DataScientist", "test")
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ca")
 
 

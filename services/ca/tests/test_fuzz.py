@@ -7,13 +7,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from lulea.ca.api.app import create_app
-from lulea.ca.api.deps import CaState
-from lulea.ca.domain.crl import CurrentCrl
 from lulea.ca.domain.hierarchy import Hierarchy, create_intermediate, create_root
-from lulea.ca.domain.membership import MemberCertificates
-from lulea.ca.store.memory import MemoryEvents, MemoryRecords, MemorySecrets
 from lulea.core.auth import KubernetesPrincipal
 from lulea.core.auth.tokenreview import TokenRejected
+
+from .conftest import ca_state
 
 PLATFORM = KubernetesPrincipal("system:serviceaccount:lulea-system:kafka-broker")
 
@@ -26,20 +24,7 @@ async def authenticate(token: str) -> KubernetesPrincipal:
 
 def _app():  # type: ignore[no-untyped-def]
     root = create_root()
-    hierarchy = Hierarchy(root.cert, create_intermediate(root))
-    records = MemoryRecords()
-    crl = CurrentCrl(hierarchy.intermediate, records)
-    members = MemberCertificates(hierarchy, records, MemorySecrets(), MemoryEvents())
-    return create_app(
-        CaState(
-            hierarchy=hierarchy,
-            records=records,
-            crl=crl,
-            members=members,
-            authenticate=authenticate,
-            platform_namespaces=frozenset({"lulea-system"}),
-        )
-    )
+    return create_app(ca_state(Hierarchy(root.cert, create_intermediate(root)), authenticate))
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app())

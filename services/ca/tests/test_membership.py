@@ -1,36 +1,27 @@
-"""Member certificates follow membership events; every handler is idempotent."""
+"""Member certificates follow the members the Project objects name: `converge` is idempotent,
+safe to interrupt, and an event's payload never decides anything."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from lulea.ca.domain.convergence import Convergence
 from lulea.ca.domain.crl import CurrentCrl
-from lulea.ca.domain.handlers import handle
 from lulea.ca.domain.hierarchy import Hierarchy
 from lulea.ca.domain.membership import MemberCertificates
 from lulea.ca.store.base import Status
 from lulea.ca.store.memory import MemoryEvents, MemoryRecords, MemorySecrets
 from lulea.core.auth.clientcert import member_from_certificate
 from lulea.core.events import Event, EventType
+from lulea.core.membership import ProjectMembers
+from lulea.core.workqueue import WorkQueue
 
 ISSUED, REVOKED = str(EventType.CERTIFICATE_ISSUED), str(EventType.CERTIFICATE_REVOKED)
-_ids = itertools.count()
-
-
-def event(kind: EventType, **data: str) -> Event:
-    return Event(
-        id=f"ev-{next(_ids)}",
-        type=kind,
-        source="lulea/test",
-        subject=f"{data.get('project')}/{data.get('user')}",
-        data=data,
-    )
 
 
 class Clock:
@@ -46,12 +37,8 @@ def ca(hierarchy: Hierarchy) -> MemberCertificates:
     records = MemoryRecords()
     clock = Clock()
     crl = CurrentCrl(hierarchy.intermediate, records, clock=clock)
-
-    async def on_revoked() -> None:
-        await crl.refresh()
-
     certs = MemberCertificates(
-        hierarchy, records, MemorySecrets(), MemoryEvents(), on_revoked=on_revoked, clock=clock
+        hierarchy, records, MemorySecrets(), MemoryEvents(), on_revoked=crl.refresh, clock=clock
     )
     certs.crl = crl  # type: ignore[attr-defined]
     return certs
@@ -61,9 +48,9 @@ def fakes(ca: MemberCertificates) -> tuple[MemoryRecords, MemorySecrets, MemoryE
     return ca.records, ca.secrets, ca.events  # type: ignore[return-value]
 
 
-async def test_member_added_writes_a_verifiable_secret(ca: MemberCertificates) -> None:
+async def test_a_member_gets_a_verifiable_secret(ca: MemberCertificates) -> None:
     records, secrets, events = fakes(ca)
-    await handle(event(EventType.MEMBER_ADDED, project="p1", user="alice", role="DataOwner"), ca)
+    await ca.converge("p1", {"alice": "DataOwner"})
     data = secrets.secrets[("p1", "lulea-cert-alice")]["data"]
     assert set(data) == {"tls.crt", "tls.key", "ca.crt", "keystore.p12", "keystore.password"}
     chain = x509.load_pem_x509_certificates(data["ca.crt"])
@@ -80,43 +67,44 @@ async def test_member_added_writes_a_verifiable_secret(ca: MemberCertificates) -
     assert events.ids(ISSUED) == {record.serial}
 
 
-async def test_replayed_member_added_issues_nothing_new(ca: MemberCertificates) -> None:
+async def test_converging_again_issues_and_announces_nothing_new(ca: MemberCertificates) -> None:
     records, secrets, events = fakes(ca)
-    added = event(EventType.MEMBER_ADDED, project="p1", user="alice", role="DataOwner")
     for _ in range(3):
-        await handle(added, ca)
+        await ca.converge("p1", {"alice": "DataOwner"})
     assert secrets.writes == 1 and len(records.by_serial) == 1
-    assert len(events.ids(ISSUED)) == 1  # re-published with the same id only
+    assert len(events.published) == 1  # the outbox remembers what was announced
 
 
-async def test_crash_between_record_and_secret_converges(ca: MemberCertificates) -> None:
+async def test_a_crash_between_record_and_secret_converges(ca: MemberCertificates) -> None:
     records, secrets, _ = fakes(ca)
-    added = event(EventType.MEMBER_ADDED, project="p1", user="bob", role="DataScientist")
     secrets.fail_next_put = True
     with pytest.raises(ConnectionError):
-        await handle(added, ca)
-    await handle(added, ca)  # redelivery
+        await ca.converge("p1", {"bob": "DataScientist"})
+    await ca.converge("p1", {"bob": "DataScientist"})  # the work queue retries
     active = await records.members("p1", "bob", Status.ACTIVE)
     assert len(active) == 1
     assert secrets.cert("p1", "lulea-cert-bob").serial_number == int(active[0].serial, 16)
-    await handle(added, ca)
+    await ca.converge("p1", {"bob": "DataScientist"})
     assert secrets.writes == 1
 
 
-async def test_role_change_reissues_and_revokes_the_old(ca: MemberCertificates) -> None:
+async def test_a_crash_before_an_event_is_published_publishes_it_on_the_next_converge(
+        ca: MemberCertificates) -> None:
+    records, _, events = fakes(ca)
+    events.fail_next = True
+    with pytest.raises(ConnectionError):
+        await ca.converge("p1", {"bob": "DataScientist"})
+    assert events.ids(ISSUED) == set()
+    await ca.converge("p1", {"bob": "DataScientist"})
+    (record,) = records.by_serial.values()
+    assert events.ids(ISSUED) == {record.serial}
+
+
+async def test_a_role_change_reissues_and_revokes_the_old(ca: MemberCertificates) -> None:
     _, secrets, _ = fakes(ca)
-    await handle(event(EventType.MEMBER_ADDED, project="p1", user="carol", role="DataScientist"), ca)
+    await ca.converge("p1", {"carol": "DataScientist"})
     old = secrets.cert("p1", "lulea-cert-carol").serial_number
-    await handle(
-        event(
-            EventType.MEMBER_ROLE_CHANGED,
-            project="p1",
-            user="carol",
-            role="DataOwner",
-            previousRole="DataScientist",
-        ),
-        ca,
-    )
+    await ca.converge("p1", {"carol": "DataOwner"})
     new = secrets.cert("p1", "lulea-cert-carol")
     assert new.serial_number != old
     assert new.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "DataOwner"
@@ -125,12 +113,11 @@ async def test_role_change_reissues_and_revokes_the_old(ca: MemberCertificates) 
     assert crl.get_revoked_certificate_by_serial_number(new.serial_number) is None
 
 
-async def test_member_removed_revokes_deletes_and_announces(ca: MemberCertificates) -> None:
+async def test_a_member_no_longer_named_is_revoked_deleted_and_announced(ca: MemberCertificates) -> None:
     records, secrets, events = fakes(ca)
-    await handle(event(EventType.MEMBER_ADDED, project="p1", user="dave", role="DataOwner"), ca)
+    await ca.converge("p1", {"alice": "DataOwner", "dave": "DataOwner"})
     serial = secrets.cert("p1", "lulea-cert-dave").serial_number
-    removed = event(EventType.MEMBER_REMOVED, project="p1", user="dave", role="DataOwner")
-    await handle(removed, ca)
+    await ca.converge("p1", {"alice": "DataOwner"})
     assert ("p1", "lulea-cert-dave") not in secrets.secrets
     assert events.ids(REVOKED) == {format(serial, "x")}
     crl = await ca.crl.current()  # type: ignore[attr-defined]
@@ -140,50 +127,39 @@ async def test_member_removed_revokes_deletes_and_announces(ca: MemberCertificat
         x509.ReasonFlags.affiliation_changed
     )
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    await handle(removed, ca)  # replay: nothing new revoked, CRL not re-signed
+    await ca.converge("p1", {"alice": "DataOwner"})  # again: nothing revoked, CRL not re-signed
     assert len(await records.revoked()) == 1
     assert (await ca.crl.current()).extensions.get_extension_for_class(  # type: ignore[attr-defined]
         x509.CRLNumber
     ).value.crl_number == number
 
 
-async def test_project_deleted_revokes_every_member(ca: MemberCertificates) -> None:
+async def test_a_project_gone_revokes_every_member(ca: MemberCertificates) -> None:
     records, secrets, events = fakes(ca)
-    await handle(
-        Event(
-            id="pc",
-            type=EventType.PROJECT_CREATED,
-            source="t",
-            subject="p2",
-            data={
-                "project": "p2",
-                "namespace": "p2",
-                "members": [{"user": "alice", "role": "DataOwner"}, {"user": "bob", "role": "DataScientist"}],
-            },
-        ),
-        ca,
-    )
+    await ca.converge("p2", {"alice": "DataOwner", "bob": "DataScientist"})
     assert len(await records.members("p2", None, Status.ACTIVE)) == 2
-    await handle(event(EventType.PROJECT_DELETED, project="p2"), ca)
+    await ca.converge("p2", None)
     assert await records.members("p2", None, Status.ACTIVE) == []
     assert not [k for k in secrets.secrets if k[0] == "p2"]
     assert len(events.ids(REVOKED)) == 2
 
 
-async def test_rotation_at_two_thirds_of_life(ca: MemberCertificates) -> None:
+async def test_certificates_past_two_thirds_of_life_are_reissued_by_a_converge(
+        ca: MemberCertificates) -> None:
     records, secrets, _ = fakes(ca)
-    await handle(event(EventType.MEMBER_ADDED, project="p3", user="alice", role="DataOwner"), ca)
+    await ca.converge("p3", {"alice": "DataOwner"})
     first = secrets.cert("p3", "lulea-cert-alice")
     life = first.not_valid_after_utc - first.not_valid_before_utc
     ca.clock.now += life * 0.6  # type: ignore[attr-defined]
-    assert await ca.rotate_due() == 0
+    assert await ca.due_projects() == set()
     ca.clock.now += life * 0.1  # type: ignore[attr-defined]
-    assert await ca.rotate_due() == 1
+    assert await ca.due_projects() == {"p3"}
+    await ca.converge("p3", {"alice": "DataOwner"})
     second = secrets.cert("p3", "lulea-cert-alice")
     assert second.serial_number != first.serial_number
     old = records.by_serial[format(first.serial_number, "x")]
     assert old.status is Status.SUPERSEDED  # left to expire: running jobs keep working
-    assert await ca.rotate_due() == 0
+    assert await ca.due_projects() == set()
 
 
 async def test_crl_number_increases_and_next_update_is_future(ca: MemberCertificates) -> None:
@@ -196,3 +172,53 @@ async def test_crl_number_increases_and_next_update_is_future(ca: MemberCertific
     ca.clock.now += dt.timedelta(hours=9)  # type: ignore[attr-defined]
     fresh = await ca.crl.current()  # type: ignore[attr-defined]
     assert fresh.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number > numbers[-1]
+
+
+class View:
+    """The Project objects: p2 exists with one member."""
+
+    synced = True
+
+    def __init__(self) -> None:
+        self.projects = {"p2": ProjectMembers("p2", "uid-p2", {"dave": "DataOwner"}, False)}
+
+    def project(self, name: str) -> ProjectMembers | None:
+        return self.projects.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self.projects)
+
+
+def forged(kind: EventType, **data: str) -> Event:
+    return Event(id=f"forged-{kind}", type=kind, source="lulea/operator-project", subject="p2", data=data)
+
+
+async def test_a_forged_member_added_certifies_nobody(ca: MemberCertificates) -> None:
+    records, secrets, _ = fakes(ca)
+    work = Convergence(View(), ca, WorkQueue())
+    await work.triggered(forged(EventType.MEMBER_ADDED, project="p2", user="mallory", role="DataOwner"))
+    await work.converge("p2")
+    assert ("p2", "lulea-cert-mallory") not in secrets.secrets
+    assert {r.user for r in records.by_serial.values()} == {"dave"}  # the Project's member only
+
+
+async def test_a_forged_project_deleted_revokes_nothing(ca: MemberCertificates) -> None:
+    records, _, _ = fakes(ca)
+    view = View()
+    work = Convergence(view, ca, WorkQueue())
+    await work.converge("p2")
+    await work.triggered(forged(EventType.PROJECT_DELETED, project="p2"))
+    await work.converge("p2")
+    assert [r.status for r in records.by_serial.values()] == [Status.ACTIVE]
+    del view.projects["p2"]  # the Project really is gone: now its certificates go
+    await work.resync()
+    await work.converge("p2")
+    assert [r.status for r in records.by_serial.values()] == [Status.REVOKED]
+
+
+async def test_the_resync_visits_every_project_and_every_project_with_certificates(
+        ca: MemberCertificates) -> None:
+    await ca.converge("gone", {"erin": "DataOwner"})
+    queue = WorkQueue()
+    await Convergence(View(), ca, queue).resync()
+    assert len(queue) == 2  # p2 from the view, "gone" from the records

@@ -44,7 +44,7 @@ def schema(*fields: tuple[str, Any], name: str = "R") -> dict[str, str]:
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    app = create_app(Settings(auth="off", max_schema_bytes=64 * 1024), store=MemoryStore())
+    app = create_app(Settings(every_caller_is_platform=True, max_schema_bytes=64 * 1024), store=MemoryStore())
     with TestClient(app) as c:
         yield c
 
@@ -56,7 +56,7 @@ def reviewer() -> FakeReviewer:
 
 @pytest.fixture
 def secured(reviewer: FakeReviewer) -> Iterator[TestClient]:
-    settings = Settings(auth="on", admin_principals="root", trust_xfcc=True)
+    settings = Settings(admin_principals="root", xfcc_proxies=["127.0.0.0/8"])
     app = create_app(settings, store=MemoryStore(), reviewer=reviewer)
-    with TestClient(app) as c:
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:  # calls from the trusted proxy
         yield c

@@ -93,6 +93,13 @@ def test_client_cert_subject_from_trusted_proxy(seeded: TestClient) -> None:
     assert response.json() == ["p2.clicks-value"]
 
 
+def test_a_forwarded_client_cert_from_anyone_but_the_proxy_is_ignored(seeded: TestClient) -> None:
+    xfcc = 'By=spiffe://lulea/sr;Hash=abc;Subject="CN=p2__bob,O=lulea";URI='
+    with TestClient(seeded.app, client=("10.9.8.7", 41000)) as direct:  # a pod, not the proxy
+        response = direct.get("/subjects", headers={"X-Forwarded-Client-Cert": xfcc})
+    assert response.status_code == 401 and response.json()["error_code"] == 401
+
+
 def test_token_reviews_are_cached(seeded: TestClient, reviewer: FakeReviewer) -> None:
     before = reviewer.calls
     for _ in range(5):

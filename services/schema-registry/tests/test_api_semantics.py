@@ -233,7 +233,7 @@ def test_another_replicas_delete_is_seen_after_the_cache_goes_stale() -> None:
     from lulea.schema_registry.store.memory import MemoryStore
 
     store = MemoryStore()
-    app = create_app(Settings(auth="off", id_cache_seconds=0.05), store=store)
+    app = create_app(Settings(every_caller_is_platform=True, id_cache_seconds=0.05), store=store)
     with TestClient(app) as client:
         schema_id = register(client, "p.t-value", V1)
         assert client.get(f"/schemas/ids/{schema_id}").status_code == 200  # cached now

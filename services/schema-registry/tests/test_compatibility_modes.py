@@ -9,13 +9,13 @@ import pytest
 
 from lulea.schema_registry.domain.avro_schema import parse_avro
 from lulea.schema_registry.domain.compatibility import (
-    CompatibilityLevel,
+    Compatibility,
     PastSchema,
     check_against,
     check_reader_writer,
 )
 
-L = CompatibilityLevel
+L = Compatibility
 
 
 def rec(*fields: Any, name: str = "R", **extra: Any) -> str:
@@ -46,7 +46,7 @@ B = {L.NONE, L.BACKWARD, L.BACKWARD_TRANSITIVE}
 F = {L.NONE, L.FORWARD, L.FORWARD_TRANSITIVE}
 NONE_ONLY = {L.NONE}
 
-EVOLUTIONS: list[tuple[str, list[str], str, set[CompatibilityLevel]]] = [
+EVOLUTIONS: list[tuple[str, list[str], str, set[Compatibility]]] = [
     ("identical", [rec(("a", "int"))], rec(("a", "int")), ALL),
     ("add field with default", [rec(("a", "int"))], rec(("a", "int"), ("b", "string", "x")), ALL),
     ("add field without default", [rec(("a", "int"))], rec(("a", "int"), ("b", "string")), F),
@@ -116,17 +116,17 @@ def _history(texts: list[str]) -> list[PastSchema]:
 @pytest.mark.parametrize(("name", "old", "new", "accepted"), EVOLUTIONS,
                          ids=[e[0] for e in EVOLUTIONS])
 def test_evolution_under_each_level(name: str, old: list[str], new: str,
-                                    accepted: set[CompatibilityLevel],
-                                    level: CompatibilityLevel) -> None:
+                                    accepted: set[Compatibility],
+                                    level: Compatibility) -> None:
     messages = check_against(level, parse_avro(new).root, _history(old))
     assert (not messages) == (level in accepted), messages
 
 
-def _messages(level: CompatibilityLevel, old: str, new: str) -> list[str]:
+def _messages(level: Compatibility, old: str, new: str) -> list[str]:
     return check_against(level, parse_avro(new).root, _history([old]))
 
 
-VERBOSE: list[tuple[str, CompatibilityLevel, str, str, str]] = [
+VERBOSE: list[tuple[str, Compatibility, str, str, str]] = [
     ("missing default, backward", L.BACKWARD, rec(("a", "int")), rec(("a", "int"), ("c", "string")),
      "{errorType:'READER_FIELD_MISSING_DEFAULT_VALUE', description:'The field 'c' at path"
      " '/fields/1' in the new schema has no default value and is missing in the old schema',"
@@ -166,7 +166,7 @@ VERBOSE: list[tuple[str, CompatibilityLevel, str, str, str]] = [
 
 @pytest.mark.parametrize(("name", "level", "old", "new", "expected"), VERBOSE,
                          ids=[v[0] for v in VERBOSE])
-def test_verbose_message(name: str, level: CompatibilityLevel, old: str, new: str,
+def test_verbose_message(name: str, level: Compatibility, old: str, new: str,
                          expected: str) -> None:
     messages = _messages(level, old, new)
     assert messages[0] == expected

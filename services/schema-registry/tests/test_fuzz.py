@@ -10,7 +10,7 @@ from lulea.schema_registry.main import create_app
 from lulea.schema_registry.settings import Settings
 from lulea.schema_registry.store.memory import MemoryStore
 
-app = create_app(Settings(auth="off"), store=MemoryStore())
+app = create_app(Settings(every_caller_is_platform=True), store=MemoryStore())
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -4,6 +4,7 @@ to tell it is ready. Adding an operator or a service to `make up` means adding o
 
 from __future__ import annotations
 
+import json
 import ssl
 import sys
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from lulea.devstack import kafka
+from lulea.devstack import accounts, kafka
 from lulea.devstack.layout import DEV, REPO, Layout
 from lulea.devstack.process import tcp_open
 
@@ -90,9 +91,17 @@ def _apiserver(layout: Layout) -> list[str]:
         f"--service-account-signing-key-file={pki / 'sa.key'}",
         "--service-cluster-ip-range=10.96.0.0/16",
         "--allow-privileged=false", "--profiling=false",
+        # Every request of the platform's service accounts, for the RBAC check that compares
+        # what the components did with what the chart grants (e2e/test_rbac_audit.py).
+        f"--audit-policy-file={pki / 'audit-policy.yaml'}", f"--audit-log-path={audit_log(layout)}",
+        "--audit-log-format=json", "--audit-log-maxsize=2048", "--audit-log-maxbackup=1",
         "--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
         "--v=1",
     ]
+
+
+def audit_log(layout: Layout) -> Path:
+    return layout.logs / "kube-apiserver-audit.log"
 
 
 def _kubeconfig_flags(layout: Layout) -> list[str]:
@@ -159,17 +168,29 @@ def _python(module: str) -> Argv:
     return lambda layout: [sys.executable, "-m", module]
 
 
-def _service_env(port_name: str, prefix: str) -> Callable[[Layout], dict[str, str]]:
-    def env(layout: Layout) -> dict[str, str]:
-        return {
-            f"{prefix}_HOST": "127.0.0.1",
-            f"{prefix}_PORT": str(layout.port(port_name)),
-            "LULEA_KUBECONFIG": str(layout.kubeconfig),
-            "KUBECONFIG": str(layout.kubeconfig),
-            "LULEA_KAFKA_BOOTSTRAP": layout.kafka_bootstrap,
-            "LULEA_MONGO_URI": layout.mongo_uri,
-            "LULEA_ENV": "local",
-        }
+def _https_get(port_name: str, path: str = "/readyz") -> Probe:
+    """Readiness of a Lulea service: its TLS endpoint, verified against the platform root."""
+    return lambda layout: _https_ok(f"https://127.0.0.1:{layout.port(port_name)}{path}",
+                                    ca=kafka.trust_file(layout))
+
+
+def platform_env(layout: Layout, component: str, *, serves: bool = False) -> dict[str, str]:
+    """What a pod of `component` gets from the chart: its service account's credentials, where
+    the CA and Kafka are, the platform root, and LULEA_ENV (local here: nothing else differs)."""
+    acct = accounts.account(layout, component)
+    env = {
+        "LULEA_ENV": "local",
+        "LULEA_SERVICE_ACCOUNT": acct.service_account,
+        "LULEA_CA_URL": f"https://127.0.0.1:{layout.port('ca')}",
+        "LULEA_TRUST_FILE": str(kafka.trust_file(layout)),
+        "LULEA_TOKEN_FILE": str(acct.lulea_token),
+        "LULEA_IDENTITY_DIR": str(acct.identity_dir),
+        "LULEA_KAFKA_BOOTSTRAP": layout.kafka_bootstrap,
+        "LULEA_CRL_URL": f"http://127.0.0.1:{layout.port('ca-public')}/crl",
+        "KUBECONFIG": str(acct.kubeconfig),
+    }
+    if serves:
+        env["LULEA_SERVER_NAMES"] = '["127.0.0.1"]'
     return env
 
 
@@ -191,57 +212,71 @@ CONTROL_PLANE: list[Component] = [
 DATA_PLANE: list[Component] = [
     Component("kafka", kafka.argv, lambda lay: tcp_open(lay.port("kafka")) and kafka.ready(lay),
               ports=("kafka", "kafka-controller", "kafka-ssl"), tools=("kafka",), prepare=kafka.prepare,
-              env=kafka.env, start_timeout=120),
+              env=kafka.env, start_timeout=120,
+              needs=("ferretdb",)),  # the CRL the broker holds at start comes from the CA's records
     Component("ferretdb", _ferretdb, lambda lay: tcp_open(lay.port("ferretdb")),
               ports=("ferretdb",), tools=("ferretdb",)),
 ]
 
 # Operators and services: one entry each, started after the CRDs are installed.
-PLATFORM_NEEDS = ("cluster", "kafka", "ferretdb")
+# The CA comes first (it certifies every other component); each needs its account first.
+CA_NEEDS = ("accounts", "kafka-setup", "ferretdb")
+PLATFORM_NEEDS = ("accounts", "kafka-setup", "ferretdb", "ca")
 PLATFORM: list[Component] = [
+    Component("ca", _python("lulea.ca"), _https_get("ca"), ports=("ca", "ca-public"),
+              env=lambda lay: {
+                  **platform_env(lay, "ca", serves=True),
+                  "LULEA_CA_HOST": "127.0.0.1", "LULEA_CA_PORT": str(lay.port("ca")),
+                  "LULEA_CA_PUBLIC_PORT": str(lay.port("ca-public")),
+                  "LULEA_CA_MONGO_URI": lay.mongo_uri,
+                  "LULEA_CA_CRL_URL": f"http://127.0.0.1:{lay.port('ca-public')}/crl",
+                  "LULEA_CA_RESYNC_SECONDS": "30",
+              }, python_module="lulea.ca", needs=CA_NEEDS),
     Component("operator-project", _python("lulea.operators.project"),
               _http_get("operator-project", "/healthz"), ports=("operator-project",),
-              env=_service_env("operator-project", "LULEA_OPERATOR"),
-              python_module="lulea.operators.project", needs=PLATFORM_NEEDS),
-    Component("ca", _python("lulea.ca"), _http_get("ca", "/readyz"), ports=("ca",),
               env=lambda lay: {
-                  "LULEA_CA_HOST": "127.0.0.1", "LULEA_CA_PORT": str(lay.port("ca")),
-                  "LULEA_CA_KAFKA_BOOTSTRAP": lay.kafka_bootstrap, "LULEA_CA_MONGO_URI": lay.mongo_uri,
-                  "LULEA_CA_KUBECONFIG": str(lay.kubeconfig),
-                  "LULEA_CA_KEY_DIR": str(kafka.ca_dir(lay)),
-                  "LULEA_CA_CRL_URL": f"http://127.0.0.1:{lay.port('ca')}/crl",
-              }, python_module="lulea.ca", needs=PLATFORM_NEEDS),
-    Component("schema-registry", _python("lulea.schema_registry"), _http_get("schema-registry", "/readyz"),
+                  **platform_env(lay, "operator-project"),
+                  "LULEA_PROJECT_HOST": "127.0.0.1",
+                  "LULEA_PROJECT_PORT": str(lay.port("operator-project")),
+                  # one name across restarts, as a pod restarted in place: it takes its Lease back
+                  "LULEA_PROJECT_IDENTITY": "lulea-stack",
+                  "LULEA_PROJECT_MEMBER_PORTS": json.dumps(member_ports(lay)),
+              }, python_module="lulea.operators.project", needs=PLATFORM_NEEDS),
+    Component("schema-registry", _python("lulea.schema_registry"), _https_get("schema-registry"),
               ports=("schema-registry",),
               env=lambda lay: {
+                  **platform_env(lay, "schema-registry", serves=True),
                   "LULEA_SCHEMA_REGISTRY_HOST": "127.0.0.1",
                   "LULEA_SCHEMA_REGISTRY_PORT": str(lay.port("schema-registry")),
                   "LULEA_SCHEMA_REGISTRY_MONGO_URI": lay.mongo_uri,
                   "LULEA_SCHEMA_REGISTRY_MONGO_DATABASE": "lulea_schema_registry",
-                  "LULEA_SCHEMA_REGISTRY_AUTH": "off",  # local runs; the chart turns it on
               }, python_module="lulea.schema_registry", needs=PLATFORM_NEEDS),
-    # The GPU scheduler needs only the cluster: it mirrors Nodes, Pods and Projects.
-    Component("placement", _python("lulea.placement"), _http_get("placement", "/readyz"),
+    # The GPU scheduler mirrors Nodes, Pods and Projects: no Kafka, no database.
+    Component("placement", _python("lulea.placement"), _https_get("placement"),
               ports=("placement",),
               env=lambda lay: {
+                  **platform_env(lay, "placement", serves=True),
                   "LULEA_PLACEMENT_HOST": "127.0.0.1", "LULEA_PLACEMENT_PORT": str(lay.port("placement")),
-                  "LULEA_PLACEMENT_KUBECONFIG": str(lay.kubeconfig),
-                  # one name across restarts, as a pod restarted in place: it takes its Lease back
                   "LULEA_PLACEMENT_IDENTITY": "lulea-stack",
                   # the dev fleet is small and jobs are short: reserve for a starving gang sooner
                   "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "5",
-              }, python_module="lulea.placement", needs=("cluster",)),
+              }, python_module="lulea.placement", needs=("accounts", "ca")),
     Component("operator-gpujob", _python("lulea.operators.gpujob"),
               _http_get("operator-gpujob", "/healthz"), ports=("operator-gpujob",),
               env=lambda lay: {
+                  **platform_env(lay, "operator-gpujob"),
                   "LULEA_GPUJOB_HOST": "127.0.0.1", "LULEA_GPUJOB_PORT": str(lay.port("operator-gpujob")),
-                  "LULEA_GPUJOB_KUBECONFIG": str(lay.kubeconfig),
-                  "KUBECONFIG": str(lay.kubeconfig),  # kopf logs in from it
-                  "LULEA_GPUJOB_KAFKA_BOOTSTRAP": lay.kafka_bootstrap,
-                  "LULEA_GPUJOB_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{lay.port('schema-registry')}",
+                  "LULEA_GPUJOB_IDENTITY": "lulea-stack",
+                  "LULEA_GPUJOB_MEMBER_KAFKA_BOOTSTRAP": f"127.0.0.1:{lay.port('kafka-ssl')}",
+                  "LULEA_GPUJOB_SCHEMA_REGISTRY_URL": f"https://127.0.0.1:{lay.port('schema-registry')}",
                   "LULEA_GPUJOB_RESYNC_SECONDS": "2",
               }, python_module="lulea.operators.gpujob", needs=PLATFORM_NEEDS),
 ]
+
+
+def member_ports(layout: Layout) -> list[int]:
+    """The platform ports a project's pods may reach (its NetworkPolicy)."""
+    return [layout.port("kafka-ssl"), layout.port("schema-registry")]
 
 
 def httpx_ok(url: str) -> bool:

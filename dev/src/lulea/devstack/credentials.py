@@ -23,6 +23,18 @@ from cryptography.x509.oid import NameOID
 from lulea.devstack.layout import USERS, Layout
 
 ADMIN = "admin"
+INSTALLER = "installer"  # a platform team member who runs `helm install`, not a cluster admin
+INSTALLERS = "lulea:installers"
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  # What the platform's own components do (their service accounts), for the RBAC check.
+  - level: Metadata
+    userGroups: ["system:serviceaccounts:lulea-system"]
+  - level: None
+"""
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -40,8 +52,42 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
+def installer_rbac() -> str:
+    """What installing the chart takes, and no more: create and change the kinds it renders,
+    and grant (escalate, bind) the rights its roles hold, which RBAC demands of whoever creates
+    a role. `helm install` by such a person is tested against the API server (e2e)."""
+    rules = [
+        {"apiGroups": [""], "resources": ["serviceaccounts", "services", "configmaps"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete"]},
+        {"apiGroups": ["apps"], "resources": ["deployments", "daemonsets"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete"]},
+        {"apiGroups": ["batch"], "resources": ["jobs"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"],
+         "resources": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete", "escalate", "bind"]},
+        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
+         "verbs": ["get", "list", "create", "update", "patch"]},
+        {"apiGroups": ["admissionregistration.k8s.io"],
+         "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings",
+                       "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete"]},
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete"]},
+    ]
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "lulea-installer"}, "rules": rules}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "lulea-installer"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "lulea-installer"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": INSTALLERS}]}
+    return yaml.safe_dump_all([role, binding])
+
+
 def ensure_control_plane_pki(layout: Layout) -> None:
     pki = layout.pki
+    (pki / "audit-policy.yaml").write_text(AUDIT_POLICY)
     if (pki / "apiserver.crt").exists():
         return
     now = dt.datetime.now(dt.UTC)
@@ -91,14 +137,16 @@ def ensure_control_plane_pki(layout: Layout) -> None:
 
 
 def ensure_tokens(layout: Layout) -> dict[str, str]:
-    """Static bearer tokens: admin is in system:masters; the people have no rights until bound."""
+    """Static bearer tokens: admin is in system:masters; the installer may install the chart
+    and nothing else; the people have no rights until a Project binds them."""
     tokens_json = layout.pki / "tokens.json"
-    if tokens_json.exists():
-        tokens: dict[str, str] = json.loads(tokens_json.read_text())
-    else:
-        tokens = {user: secrets.token_urlsafe(24) for user in (ADMIN, *USERS)}
+    tokens: dict[str, str] = json.loads(tokens_json.read_text()) if tokens_json.exists() else {}
+    missing = [u for u in (ADMIN, INSTALLER, *USERS) if u not in tokens]
+    if missing:
+        tokens |= {user: secrets.token_urlsafe(24) for user in missing}
         _write_private(tokens_json, json.dumps(tokens).encode())
     rows = [f'{tokens[ADMIN]},{ADMIN},uid-{ADMIN},"system:masters"']
+    rows.append(f'{tokens[INSTALLER]},{INSTALLER},uid-{INSTALLER},"{INSTALLERS}"')
     rows += [f'{tokens[u]},{u},uid-{u},"lulea:people"' for u in USERS]
     _write_private(layout.pki / "tokens.csv", ("\n".join(rows) + "\n").encode())
     return tokens

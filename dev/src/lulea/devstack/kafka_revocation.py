@@ -21,35 +21,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from lulea.devstack.kafka import LOG4J2
+from lulea.devstack.kafka import LOG4J2, Revocation, trust_manager
 from lulea.devstack.process import Managed, StackError, spawn, stop
-
-PROVIDER = "io.lulea.kafka.revocation.LuleaSecurityProviderCreator"
-PLATFORM, MEMBER = "LuleaPlatform", "LuleaMember"
-
-
-@dataclass(frozen=True)
-class Revocation:
-    """The plug-in's broker properties (RevocationConfig.java documents each)."""
-
-    crl_url: str
-    cache_file: Path | None = None
-    refresh_ms: int = 1000
-    truststore: Path | None = None  # PEM CAs for an https crl_url
-
-    def properties(self) -> list[str]:
-        lines = [f"security.providers={PROVIDER}", f"lulea.revocation.crl.url={self.crl_url}",
-                 f"lulea.revocation.refresh.ms={self.refresh_ms}"]
-        if self.cache_file is not None:
-            lines.append(f"lulea.revocation.cache.file={self.cache_file}")
-        if self.truststore is not None:
-            lines.append(f"lulea.revocation.truststore={self.truststore}")
-        return lines
-
-
-def trust_manager(listener: str, algorithm: str) -> str:
-    """The property that gives one listener the plug-in's trust manager."""
-    return f"listener.name.{listener.lower()}.ssl.trustmanager.algorithm={algorithm}"
 
 
 def free_ports(n: int) -> list[int]:

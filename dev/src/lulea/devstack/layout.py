@@ -33,6 +33,7 @@ PORT_OFFSETS: dict[str, int] = {
     "schema-registry": 20,
     "ca": 21,
     "placement": 22,
+    "ca-public": 23,
     "operator-project": 30,
     "operator-gpujob": 31,
 }

@@ -10,7 +10,9 @@ import asyncio
 import functools
 import json
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 import yaml
 
-from lulea.devstack import credentials, fleet, kafka
+from lulea.devstack import accounts, credentials, fleet, kafka
 from lulea.devstack.components import Component, all_components, module_installed
 from lulea.devstack.layout import REPO, USERS, Layout
 from lulea.devstack.process import Managed, StackError, port_in_use, read_pidfile, spawn, stop
@@ -152,11 +154,35 @@ def install_crds(layout: Layout) -> int:
 
 
 def bootstrap_cluster(layout: Layout, crds: bool = True) -> dict[str, int]:
+    """What a platform team does before `helm install`: the platform namespace (the chart does
+    not own it), and here also the fleet and the CRDs."""
     kubectl(layout, "apply", "--server-side", "-f", "-", input_text=yaml.safe_dump({
         "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": "lulea-system", "labels": {"lulea.io/platform": "true"}},
+        "metadata": {"name": accounts.PLATFORM_NAMESPACE, "labels": {
+            "lulea.io/platform": "true", "pod-security.kubernetes.io/enforce": "restricted"}},
     }))
+    kubectl(layout, "apply", "--server-side", "-f", "-", input_text=credentials.installer_rbac())
     return {"nodes": install_fleet(layout), "crds": install_crds(layout) if crds else 0}
+
+
+def kafka_env(layout: Layout) -> dict[str, str]:
+    """The local Kafka administrator's connection, as `python -m lulea.core.events` reads it."""
+    cert, key = kafka.admin_files(layout)
+    return {"LULEA_KAFKA_BOOTSTRAP": layout.kafka_bootstrap,
+            "LULEA_KAFKA_TRUST_FILE": str(kafka.trust_file(layout)),
+            "LULEA_KAFKA_CERT_FILE": str(cert), "LULEA_KAFKA_KEY_FILE": str(key)}
+
+
+def setup_kafka(layout: Layout) -> None:
+    """The platform's event topics and ACLs (replication factor 1: one broker)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lulea.core.events", "setup", "--replication-factor", "1",
+         "--min-insync-replicas", "1"],
+        env={**os.environ, **kafka_env(layout)}, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        log = layout.log("kafka-setup")
+        log.write_text(result.stdout + result.stderr)
+        raise StackError(f"kafka-setup: creating the event topics and ACLs failed; see {log}")
 
 
 def up(layout: Layout, crds: bool = True) -> dict[str, object]:
@@ -169,6 +195,7 @@ def up(layout: Layout, crds: bool = True) -> dict[str, object]:
     credentials.ensure_control_plane_pki(layout)
     tokens = credentials.ensure_tokens(layout)
     credentials.write_kubeconfigs(layout, tokens)
+    kafka.ensure_hierarchy(layout)
     started: list[Managed] = []
     counts: dict[str, int] = {}
     timings: dict[str, float] = {}
@@ -178,8 +205,21 @@ def up(layout: Layout, crds: bool = True) -> dict[str, object]:
         counts.update(bootstrap_cluster(layout, crds))
         timings["fleet+crds"] = time.monotonic() - t0
 
+    def service_accounts() -> None:
+        t0 = time.monotonic()
+        accounts.install(layout, lambda text: kubectl(layout, "apply", "--server-side",
+                                                      "--force-conflicts", "-f", "-", input_text=text))
+        timings["accounts"] = time.monotonic() - t0
+
+    def kafka_setup() -> None:
+        t0 = time.monotonic()
+        setup_kafka(layout)
+        timings["kafka-setup"] = time.monotonic() - t0
+
     steps: dict[str, tuple[tuple[str, ...], Callable[[], None]]] = {
         "cluster": (("kube-apiserver",), bootstrap),
+        "accounts": (("cluster",), service_accounts),
+        "kafka-setup": (("kafka",), kafka_setup),
         **{c.name: (c.needs, functools.partial(_start, layout, c, started, timings))
            for c in components},
     }
@@ -227,18 +267,21 @@ def _run_when_ready(steps: dict[str, tuple[tuple[str, ...], Callable[[], None]]]
 
 
 def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]:
-    tls = kafka.broker_tls(layout) is not None
+    admin_cert, admin_key = kafka.admin_files(layout)
     endpoints: dict[str, object] = {
         "api_server": layout.api_server,
         "kubeconfig": str(layout.kubeconfig),
         "kubeconfigs": {u: str(layout.state_dir / f"kubeconfig-{u}") for u in USERS},
         "ca_file": str(layout.pki / "ca.crt"),
         "kafka_bootstrap": layout.kafka_bootstrap,
-        "kafka_ssl_bootstrap": f"127.0.0.1:{layout.port('kafka-ssl')}" if tls else None,
-        "kafka_truststore": str(layout.pki / "kafka" / "truststore.pem") if tls else None,
-        "ca_url": f"http://127.0.0.1:{layout.port('ca')}",
-        "schema_registry_url": f"http://127.0.0.1:{layout.port('schema-registry')}",
-        "placement_url": f"http://127.0.0.1:{layout.port('placement')}",
+        "kafka_member_bootstrap": f"127.0.0.1:{layout.port('kafka-ssl')}",
+        "kafka_admin": {"cert": str(admin_cert), "key": str(admin_key)},
+        "trust_file": str(kafka.trust_file(layout)),
+        "ca_url": f"https://127.0.0.1:{layout.port('ca')}",
+        "ca_public_url": f"http://127.0.0.1:{layout.port('ca-public')}",
+        "schema_registry_url": f"https://127.0.0.1:{layout.port('schema-registry')}",
+        "placement_url": f"https://127.0.0.1:{layout.port('placement')}",
+        "audit_log": str(layout.logs / "kube-apiserver-audit.log"),
         "mongo_uri": layout.mongo_uri,
         "tokens": tokens,
         "port_base": layout.port_base,
@@ -261,6 +304,28 @@ def running(layout: Layout, name: str) -> Managed | None:
     """The component's process when this stack runs it, else None (an unknown name raises)."""
     component(name)
     return _running(layout, name)
+
+
+def replica_env(layout: Layout, name: str, identity_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of another replica of a component (a second pod of its Deployment):
+    the same service account and settings, its own key and certificate, `overrides` on top."""
+    return {**os.environ, **component(name).env(layout), "LULEA_IDENTITY_DIR": str(identity_dir),
+            **overrides}
+
+
+def kill(layout: Layout, name: str, timeout: float = 10.0) -> int | None:
+    """SIGKILL a component (a test's crash) and wait until it is gone; its pid, or None if it was
+    not running. A process is not gone the moment the signal is sent."""
+    managed = running(layout, name)
+    if managed is None:
+        return None
+    os.kill(managed.pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while managed.alive():
+        if time.monotonic() > deadline:
+            raise StackError(f"{name} (pid {managed.pid}) still runs {timeout:.0f}s after SIGKILL")
+        time.sleep(0.02)
+    return managed.pid
 
 
 def start_one(layout: Layout, name: str) -> None:

@@ -32,3 +32,5 @@ def setup_json_logging(level: int | str = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # one line per HTTP request the component makes (the CRL every second) is noise, not a log
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -3,13 +3,20 @@
 - `init --dir DIR`: create the root and intermediate CA in DIR if absent (idempotent).
 - `issue-server --dir DIR --cn NAME --san IP|DNS ... --out-dir OUT`: a server certificate
   for a platform component of the local stack (e.g. the Kafka broker), written as a PEM
-  keystore (key + chain, Kafka `ssl.keystore.type=PEM`) and a PEM truststore (the root).
+  keystore (key + chain, Kafka `ssl.keystore.type=PEM`), `NAME.crt` + `NAME.key`, and a PEM
+  truststore (the root).
+- `issue-client --dir DIR --cn NAME --out-dir OUT`: the same for a client certificate (the
+  local stack's Kafka administrator), without subjectAltNames.
+- `crl --dir DIR --mongo-uri URI --out FILE`: write the current CRL (DER) from the CA's records,
+  for a verifier that must hold one before the CA serves (the local broker's revocation
+  plug-in checks its own listeners at start-up).
 - `serve` (default): the CA service on the host/port of its settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import sys
 from pathlib import Path
@@ -38,13 +45,13 @@ def _split_sans(sans: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dns), tuple(ips)
 
 
-def issue_server(directory: Path, cn: str, sans: list[str], out_dir: Path) -> Path:
+def issue(directory: Path, cn: str, sans: list[str], out_dir: Path, profile: Profile) -> Path:
     hierarchy = load_files(KeyFiles(directory))
     dns, ips = _split_sans(sans)
     key = new_key()
     subject = Subject(
         common_name=cn,
-        profile=Profile.SERVER,
+        profile=profile,
         organization="Lulea",
         dns_names=dns,
         ip_addresses=ips,
@@ -60,8 +67,20 @@ def issue_server(directory: Path, cn: str, sans: list[str], out_dir: Path) -> Pa
     keystore = out_dir / f"{cn}.keystore.pem"
     write(keystore, key_pem + signed.cert_pem() + intermediate, 0o600)
     write(out_dir / f"{cn}.crt", signed.cert_pem() + intermediate, 0o644)
+    write(out_dir / f"{cn}.key", key_pem, 0o600)
     write(out_dir / "truststore.pem", hierarchy.root_pem(), 0o644)
     return keystore
+
+
+async def write_crl(directory: Path, mongo_uri: str, database: str, out: Path) -> None:
+    from cryptography.hazmat.primitives import serialization as ser
+
+    from lulea.ca.domain.crl import CurrentCrl
+    from lulea.ca.store.mongo import MongoRecords
+
+    records = MongoRecords.connect(mongo_uri, database)
+    crl = await CurrentCrl(load_files(KeyFiles(directory)).intermediate, records).refresh()
+    write(out, crl.public_bytes(ser.Encoding.DER), 0o644)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,14 +94,30 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--cn", required=True)
     srv.add_argument("--san", action="append", default=[])
     srv.add_argument("--out-dir", type=Path, required=True)
+    cli = sub.add_parser("issue-client", help="issue a client certificate (PEM keystore)")
+    cli.add_argument("--dir", type=Path, required=True)
+    cli.add_argument("--cn", required=True)
+    cli.add_argument("--san", action="append", default=[], help="DNS names only")
+    cli.add_argument("--out-dir", type=Path, required=True)
+    crl_p = sub.add_parser("crl", help="write the current CRL (DER) from the CA's records")
+    crl_p.add_argument("--dir", type=Path, required=True)
+    crl_p.add_argument("--mongo-uri", required=True)
+    crl_p.add_argument("--database", default="lulea_ca")
+    crl_p.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "crl":
+        asyncio.run(write_crl(args.dir, args.mongo_uri, args.database, args.out))
+        print(f"CRL {args.out}")
+        return 0
     if args.command == "init":
         hierarchy, created = ensure_files(KeyFiles(args.dir))
         state = "created" if created else "exists"
         print(f"{state}: {args.dir} (intermediate serial {hierarchy.intermediate.cert.serial_number:x})")
         return 0
-    if args.command == "issue-server":
-        keystore = issue_server(args.dir, args.cn, args.san, args.out_dir)
+    if args.command in ("issue-server", "issue-client"):
+        server = args.command == "issue-server"
+        keystore = issue(args.dir, args.cn, args.san, args.out_dir,
+                         Profile.SERVER if server else Profile.CLIENT)
         print(f"keystore {keystore}; truststore {args.out_dir / 'truststore.pem'}")
         return 0
     from lulea.ca.main import run  # the service's imports only when serving

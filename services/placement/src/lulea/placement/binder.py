@@ -4,11 +4,7 @@ Order matters for restarts: the plan annotation is written on the gang's first p
 any pod is bound, so a scheduler that stops mid-gang finds the plan on restart and binds
 the rest to the same nodes; a pod already bound is never bound again (it is not pending).
 
-API verbs (compare charts/lulea/templates/placement/rbac.yaml):
-  core pods: patch (the plan annotation)
-  core pods/binding: create
-  core pods/status: patch (the PodScheduled condition)
-  core events: create
+The RBAC it needs is checked against what it does: e2e/test_rbac_audit.py.
 """
 
 from __future__ import annotations

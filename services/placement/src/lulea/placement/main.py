@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lulea.core.kube import Kube, connect
 from lulea.core.logs import setup_json_logging
+from lulea.core.platform import PlatformSettings
+from lulea.core.tls import serve_app
 from lulea.placement.metrics import PlacementMetrics
 from lulea.placement.scheduler import Scheduler
 from lulea.placement.settings import PlacementSettings
@@ -57,7 +58,6 @@ def create_app(settings: PlacementSettings) -> FastAPI:
 
 def main() -> None:
     settings = PlacementSettings()
+    platform = PlatformSettings()
     setup_json_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False
-    )
+    asyncio.run(serve_app(create_app(settings), settings.host, settings.port, platform, access_log=False))

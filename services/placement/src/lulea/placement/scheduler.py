@@ -1,10 +1,7 @@
 """The scheduling loop: mirror the cluster, decide a cycle in memory, carry it out; only while
 this replica leads (kube/lease.py), when leader election is on.
 
-API verbs (compare charts/lulea/templates/placement/rbac.yaml):
-  core nodes: list watch
-  core pods: list watch
-  lulea.io projects: list watch (the GPU quotas)
+The RBAC it needs is checked against what it does: e2e/test_rbac_audit.py.
 """
 
 from __future__ import annotations

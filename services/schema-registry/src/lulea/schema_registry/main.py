@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lulea.core.auth.crl import CrlWatcher
 from lulea.core.logs import setup_json_logging
 from lulea.schema_registry.api.fast_path import SchemaByIdFastPath
 from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
@@ -78,7 +80,7 @@ async def _mongo_store(settings: Settings) -> Store:
 
 
 def create_app(settings: Settings, store: Store | None = None,
-               reviewer: TokenReviewer | None = None) -> FastAPI:
+               reviewer: TokenReviewer | None = None, crl: CrlWatcher | None = None) -> FastAPI:
     def attach(app: FastAPI, chosen: Store) -> None:
         cache = IdCache(settings.id_cache_seconds)
         policy = Policy(chosen, settings.default_compatibility)
@@ -92,9 +94,14 @@ def create_app(settings: Settings, store: Store | None = None,
             return
         mongo = await _mongo_store(settings)
         attach(app, mongo)
-        log.info("schema registry ready (auth=%s, database=%s)", settings.auth,
-                 settings.mongo_database)
+        crl_task = None
+        if crl is not None:
+            crl_task = asyncio.create_task(crl.run())
+        log.info("schema registry ready (every caller is platform: %s, database=%s)",
+                 settings.every_caller_is_platform, settings.mongo_database)
         yield
+        if crl_task is not None:
+            crl_task.cancel()
         await mongo.client.close()  # type: ignore[attr-defined]
 
     app = FastAPI(title="Lulea schema registry", version="0.1.0",
@@ -103,14 +110,16 @@ def create_app(settings: Settings, store: Store | None = None,
     if store is not None:  # tests and fuzzing: ready without a lifespan run
         attach(app, store)
     authorizer: Authorizer
-    if settings.auth == "off":
+    if settings.every_caller_is_platform:
         app.state.authenticator = None
         authorizer = AllowAll()
     else:
         app.state.authenticator = Authenticator(
-            reviewer if reviewer is not None else KubernetesTokenReviewer(settings.kubeconfig),
+            reviewer if reviewer is not None
+            else KubernetesTokenReviewer(settings.kubeconfig, settings.token_audiences),
             admins=settings.admins, platform_namespace=settings.platform_namespace,
-            trust_xfcc=settings.trust_xfcc, cache_seconds=settings.token_cache_seconds)
+            xfcc_proxies=tuple(settings.xfcc_proxies), cache_seconds=settings.token_cache_seconds,
+            crl=crl)
         authorizer = ProjectAuthorizer()
     app.state.authorizer = authorizer
     install_error_handlers(app)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lulea.schema_registry.domain.compatibility import CompatibilityLevel
+from lulea.core.compatibility import Compatibility
+from lulea.core.platform import AUDIENCE
 
 
 class Settings(BaseSettings):
@@ -17,16 +18,20 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8081
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     mongo_database: Annotated[str, Field(min_length=1, max_length=63)] = "lulea_schema_registry"
-    # "off" only for local runs and e2e: every caller is then treated as the platform
-    auth: Literal["on", "off"] = "on"
+    every_caller_is_platform: bool = False
+    """Weakens security: no authentication, every caller may do everything. For unit tests
+    and the benchmark of the service alone; refused at start-up unless LULEA_ENV=local."""
     # comma-separated principals with full access (besides lulea-system service accounts)
     admin_principals: str = ""
     platform_namespace: str = "lulea-system"
-    # trust X-Forwarded-Client-Cert from a TLS-terminating proxy (uvicorn hides peer certs)
-    trust_xfcc: bool = False
-    kubeconfig: str | None = None  # None: in-cluster config
+    token_audiences: tuple[str, ...] = (AUDIENCE,)
+    """A bearer token must be bound to one of these (TokenReview): an API-server token is refused."""
+    xfcc_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Addresses of TLS-terminating proxies whose X-Forwarded-Client-Cert header is believed."""
+    crl_refresh_seconds: Annotated[float, Field(gt=0, le=300)] = 1.0
+    kubeconfig: str | None = None  # None: $KUBECONFIG or in-cluster
     token_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
-    default_compatibility: CompatibilityLevel = CompatibilityLevel.BACKWARD
+    default_compatibility: Compatibility = Compatibility.BACKWARD
     max_schema_bytes: Annotated[int, Field(ge=1024, le=64 * 1_048_576)] = 1_048_576
     id_block_size: Annotated[int, Field(ge=1, le=10_000)] = 20
     id_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0

@@ -8,6 +8,11 @@
   authenticated user who created the job into `lulea.io/submitted-by`, whatever the request
   said, and refuses any later change to it. The GpuJob operator mounts that member's
   certificate into the job's pods, so nobody can run a job as another member.
+- The tenant boundary on a Project: RBAC lets a DataOwner patch their own Project, and this
+  policy says what the patch may change: members and description, nothing else. Quotas,
+  finalizers, and the platform's labels and annotations (`lulea.io` in the key) stay what the
+  platform's admins and components set; they are exempt (group `system:masters`, group
+  `lulea:platform-admins`, and the platform namespace's service accounts).
 """
 
 from __future__ import annotations
@@ -130,6 +135,78 @@ def _submitter_kept() -> dict[str, Any]:
     )
 
 
+PROJECT_POLICY = f"lulea-project-owners.{GROUP}"
+PLATFORM_ADMINS = "lulea:platform-admins"
+PLATFORM_ACCOUNTS = "system:serviceaccounts:lulea-system"
+
+
+def _platform_keys_kept(field: str) -> str:
+    """CEL: no key containing `lulea.io` of metadata.<field> is added, removed or changed."""
+    new, old = f"variables.new_{field}", f"variables.old_{field}"
+    return (f"{old}.all(k, !k.contains('lulea.io') || (k in {new} && {new}[k] == {old}[k]))"
+            f" && {new}.all(k, !k.contains('lulea.io') || k in {old})")
+
+
+def _project_owners() -> dict[str, Any]:
+    def meta(var: str, field: str) -> str:
+        return f"has({var}.metadata.{field}) ? {var}.metadata.{field} : {{}}"
+
+    return _doc(
+        "ValidatingAdmissionPolicy",
+        PROJECT_POLICY,
+        {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [GROUP], "apiVersions": [VERSION], "operations": ["UPDATE"],
+                "resources": ["projects"]}]},
+            "matchConditions": [{
+                "name": "not-the-platform",
+                "expression": f"!request.userInfo.groups.exists(g, g in ['system:masters',"
+                f" '{PLATFORM_ADMINS}', '{PLATFORM_ACCOUNTS}'])",
+            }],
+            "variables": [
+                {"name": "new_annotations", "expression": meta("object", "annotations")},
+                {"name": "old_annotations", "expression": meta("oldObject", "annotations")},
+                {"name": "new_labels", "expression": meta("object", "labels")},
+                {"name": "old_labels", "expression": meta("oldObject", "labels")},
+            ],
+            "validations": [
+                {
+                    "expression": "has(object.spec.quotas) == has(oldObject.spec.quotas)"
+                    " && (!has(object.spec.quotas) || object.spec.quotas == oldObject.spec.quotas)",
+                    "messageExpression": "'spec.quotas of project ' + object.metadata.name + ' are set"
+                    " by the platform admins; a DataOwner may change members and description only:"
+                    " ask a platform admin to change the quotas'",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": "(has(object.metadata.finalizers) ? object.metadata.finalizers : [])"
+                    " == (has(oldObject.metadata.finalizers) ? oldObject.metadata.finalizers : [])",
+                    "messageExpression": "'metadata.finalizers of project ' + object.metadata.name"
+                    " + ' belong to the platform (they make sure its namespace, certificates and"
+                    " data are cleaned up); they cannot be added or removed by a DataOwner'",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": _platform_keys_kept("annotations") + " && "
+                    + _platform_keys_kept("labels"),
+                    "messageExpression": "'labels and annotations with lulea.io in their key belong to"
+                    " the platform on project ' + object.metadata.name + ': remove those changes"
+                    " (other labels and annotations are yours)'",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": "(has(object.metadata.ownerReferences) ? object.metadata.ownerReferences"
+                    " : []) == (has(oldObject.metadata.ownerReferences) ?"
+                    " oldObject.metadata.ownerReferences : [])",
+                    "message": "metadata.ownerReferences of a Project cannot be changed by a DataOwner",
+                    "reason": "Forbidden",
+                },
+            ],
+        },
+    )
+
+
 #: file name (under crds/admission/) -> the documents it holds
 POLICIES: dict[str, list[dict[str, Any]]] = {
     f"{SUBMITTER_POLICY}.yaml": [
@@ -139,4 +216,5 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         _deny_binding(SUBMITTER_POLICY),
     ],
     f"{SHARES_POLICY}.yaml": [_shares_policy(), _deny_binding(SHARES_POLICY)],
+    f"{PROJECT_POLICY}.yaml": [_project_owners(), _deny_binding(PROJECT_POLICY)],
 }

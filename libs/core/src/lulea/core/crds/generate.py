@@ -20,6 +20,7 @@ HEADER = (
 TARGETS = (Path("crds"), Path("charts/lulea/crds"))
 #: Admission policies (not CRDs: `kubectl wait --for=condition=Established` does not apply).
 ADMISSION = Path("crds/admission")
+CHART_POLICIES = Path("charts/lulea/templates/admission-policies.yaml")
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc, unused-ignore]
@@ -59,6 +60,8 @@ def rendered() -> dict[Path, str]:
     files = {target / file_name(k): render(k) for target in TARGETS for k in KINDS}
     for name, docs in POLICIES.items():
         files[ADMISSION / name] = HEADER + "---\n".join(_dump(d) for d in docs)
+    # the chart carries the same policies, in one template
+    files[CHART_POLICIES] = "---\n".join(files[ADMISSION / name] for name in sorted(POLICIES))
     return files
 
 

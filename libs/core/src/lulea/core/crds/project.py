@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from lulea.core.crds.meta import DNS_LABEL, CRModel, ObjectMeta, Rule, Status, cel, list_map
 
 #: Namespaces a project may not take over.
-RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")
+RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease", "lulea")
 RESERVED_PREFIXES = ("kube-", "lulea-")
 #: A member's user name: the Kubernetes user name and the `<project>__<user>` cert CN part.
 USER_NAME = r"^[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$"
@@ -118,7 +118,7 @@ ROOT_RULES = (
     ),
     Rule(
         f"!({_RESERVED})",
-        "a project name must not be 'default' or start with 'kube-' or 'lulea-':"
-        " those namespaces belong to the cluster and the platform",
+        "a project name must not be 'default' or 'lulea' or start with 'kube-' or 'lulea-':"
+        " those namespaces (and the Kafka topics lulea.*) belong to the cluster and the platform",
     ),
 )

@@ -20,7 +20,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opentelemetry import propagate, trace
 
 from lulea.core.events.codec import EventType
-from lulea.core.events.envelope import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Event, event_id
+from lulea.core.events.envelope import Event, event_id
+from lulea.core.events.topics import PLATFORM_PREFIX, topic_of
+from lulea.core.kafka import KafkaClient
+from lulea.core.metrics import PUBLISHED
 
 log = logging.getLogger("lulea.events")
 tracer = trace.get_tracer("lulea.core.events")
@@ -28,39 +31,18 @@ Handler = Callable[[Event], Awaitable[None]]
 TOPIC_ALREADY_EXISTS = 36
 
 
-async def ensure_topics(bootstrap_servers: str, topics: dict[str, int], **kafka: Any) -> None:
-    """Create the event topics if missing (the broker does not auto-create). Safe to run twice."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=p, replication_factor=1)
-                   for t, p in topics.items() if t not in existing]
-        if missing:
-            response = await admin.create_topics(missing)
-            for name, code, *_ in getattr(response, "topic_errors", getattr(response, "topics", [])):
-                if code not in (0, TOPIC_ALREADY_EXISTS):
-                    raise RuntimeError(f"creating topic {name} failed with Kafka error {code}")
-    finally:
-        await admin.close()
-
-
-EVENT_TOPICS = {EVENTS_TOPIC: 6, DEAD_LETTER_TOPIC: 1}
-
-
 class EventPublisher:
-    def __init__(self, bootstrap_servers: str, *, source: str, topic: str = EVENTS_TOPIC,
-                 **kafka: Any) -> None:
-        self.bootstrap_servers, self.source, self.topic, self._kafka = bootstrap_servers, source, topic, kafka
+    """Publishes one component's events on that component's own topic (see `topics`): the
+    topic's ACL, not the event, says who published it."""
+
+    def __init__(self, kafka: KafkaClient, *, source: str, topic: str) -> None:
+        self.kafka, self.source, self.topic = kafka, source, topic
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        await ensure_topics(self.bootstrap_servers, {self.topic: EVENT_TOPICS.get(self.topic, 1)},
-                            **self._kafka)
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
-            linger_ms=2, **self._kafka,
-        )
+        """Connect; the topic must exist (`python -m lulea.core.events setup` creates it)."""
+        self._producer = AIOKafkaProducer(**self.kafka.aiokafka(), enable_idempotence=True,
+                                          acks="all", linger_ms=2)
         await self._producer.start()
 
     async def stop(self) -> None:
@@ -86,6 +68,9 @@ class EventPublisher:
         one key's events; returns once the broker has all of them."""
         if self._producer is None:
             raise RuntimeError("EventPublisher.start() was not awaited")
+        for p in publications:
+            if self.topic.startswith(PLATFORM_PREFIX) and topic_of(p.type) != self.topic:
+                raise ValueError(f"{p.type.value} events belong on {topic_of(p.type)}, not {self.topic}")
         events, deliveries = [], []
         for p in publications:
             with tracer.start_as_current_span(f"publish {p.type.value}",
@@ -101,6 +86,8 @@ class EventPublisher:
                     self.topic, event.value(), key=p.key.encode(), headers=event.headers()))
             events.append(event)
         await asyncio.gather(*deliveries)
+        for event in events:
+            PUBLISHED.labels(self.topic, event.type.value).inc()
         return events
 
 
@@ -141,3 +128,20 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", sorted(str(tp) for tp in assigned))
+
+
+async def create_topics(kafka: KafkaClient, topics: dict[str, int]) -> None:
+    """Create topics if missing (tests' own topics; the platform's come from `setup`)."""
+    admin = AIOKafkaAdminClient(**kafka.aiokafka())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, num_partitions=p, replication_factor=1)
+                   for t, p in topics.items() if t not in existing]
+        if missing:
+            response = await admin.create_topics(missing)
+            for name, code, *_ in getattr(response, "topic_errors", getattr(response, "topics", [])):
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    raise RuntimeError(f"creating topic {name} failed with Kafka error {code}")
+    finally:
+        await admin.close()

@@ -1,49 +1,58 @@
-"""The event consumer: at-least-once, de-duplicated, with a dead-letter topic (see bus)."""
+"""The event consumer: at-least-once, de-duplicated, with a dead-letter topic (see bus).
+
+It reads each event type only from the topic of the component that owns the type
+(`topics.sources_for`); the same type read from any other topic is a forgery: it is parked
+with the reason, logged, and never handled."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Mapping, Set
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
 
-from lulea.core.events.bus import EVENT_TOPICS, Handler, _Rebalance, _SeenIds, ensure_topics, log, tracer
+from lulea.core.events.bus import Handler, _Rebalance, _SeenIds, log, tracer
 from lulea.core.events.codec import EventType, UndecodableEvent
-from lulea.core.events.envelope import DEAD_LETTER_TOPIC, EVENTS_TOPIC, Event
+from lulea.core.events.envelope import Event
+from lulea.core.events.topics import DEAD_LETTER_TOPIC, sources_for
+from lulea.core.kafka import KafkaClient
+from lulea.core.metrics import CONSUMED, CONSUMER_LAG
 
 
 class EventConsumer:
-    def __init__(self, bootstrap_servers: str, *, group_id: str, handler: Handler,
-                 types: set[EventType] | None = None, topic: str = EVENTS_TOPIC,
+    """`types`: the event types handled, each read from its owner's topic. `sources` (topic ->
+    types) replaces that mapping, for consumers of topics that are not the platform's (tests)."""
+
+    def __init__(self, kafka: KafkaClient, *, group_id: str, handler: Handler,
+                 types: set[EventType] | None = None,
+                 sources: Mapping[str, Set[EventType]] | None = None,
                  dead_letter_topic: str = DEAD_LETTER_TOPIC, max_attempts: int = 5,
-                 retry_backoff: float = 0.5, dedup_capacity: int = 100_000, **kafka: Any) -> None:
-        self.bootstrap_servers, self.group_id, self.handler = bootstrap_servers, group_id, handler
-        self.types, self.topic, self.dead_letter_topic = types, topic, dead_letter_topic
+                 retry_backoff: float = 0.5, dedup_capacity: int = 100_000) -> None:
+        self.kafka, self.group_id, self.handler = kafka, group_id, handler
+        self.types = frozenset(types if types is not None else EventType)
+        self.sources = dict(sources) if sources is not None else sources_for(self.types)
+        self.dead_letter_topic = dead_letter_topic
         self.max_attempts, self.retry_backoff = max_attempts, retry_backoff
         self._seen = _SeenIds(dedup_capacity)
         self._lock = asyncio.Lock()
-        self._kafka = kafka
         self.assigned = asyncio.Event()
         self.handled = 0
         self.duplicates = 0
         self.parked = 0
+        self.forged = 0
 
     async def run(self) -> None:
-        """Consume until cancelled."""
-        await ensure_topics(self.bootstrap_servers, {
-            self.topic: EVENT_TOPICS.get(self.topic, 1),
-            self.dead_letter_topic: EVENT_TOPICS.get(self.dead_letter_topic, 1)}, **self._kafka)
+        """Consume until cancelled (the topics must exist: `python -m lulea.core.events setup`)."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers, group_id=self.group_id,
+            **self.kafka.aiokafka(), group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
-            isolation_level="read_committed", **self._kafka,
+            isolation_level="read_committed",
         )
-        dead_letters = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers,
-                                        enable_idempotence=True, acks="all", **self._kafka)
-        consumer.subscribe([self.topic], listener=_Rebalance(self._lock))
+        dead_letters = AIOKafkaProducer(**self.kafka.aiokafka(), enable_idempotence=True, acks="all")
+        consumer.subscribe(sorted(self.sources), listener=_Rebalance(self._lock))
         await consumer.start()
         await dead_letters.start()
         try:
@@ -58,6 +67,10 @@ class EventConsumer:
                         for record in records:
                             await self._process(record, dead_letters)
                         await consumer.commit({tp: records[-1].offset + 1})
+                    end = consumer.highwater(tp)
+                    if end is not None:
+                        CONSUMER_LAG.labels(self.group_id, tp.topic, str(tp.partition)).set(
+                            max(end - records[-1].offset - 1, 0))
         finally:
             with contextlib.suppress(Exception):
                 await dead_letters.stop()
@@ -70,11 +83,22 @@ class EventConsumer:
             log.warning("parking undecodable message %s-%s@%s: %s",
                         record.topic, record.partition, record.offset, e)
             await self._park(record, dead_letters, f"undecodable: {e}")
+            CONSUMED.labels(record.topic, "unknown", "parked").inc()
             return
-        if self.types is not None and event.type not in self.types:
+        if event.type not in self.types:
+            CONSUMED.labels(record.topic, event.type.value, "ignored").inc()
+            return
+        if event.type not in self.sources.get(record.topic, ()):
+            log.warning("parking %s %s from %s: that topic may not carry %s events (a forgery)",
+                        event.type.value, event.id, record.topic, event.type.value)
+            self.forged += 1
+            await self._park(record, dead_letters, f"forged: {event.type.value} is not accepted "
+                                                   f"from topic {record.topic}")
+            CONSUMED.labels(record.topic, event.type.value, "forged").inc()
             return
         if event.id in self._seen:
             self.duplicates += 1
+            CONSUMED.labels(record.topic, event.type.value, "duplicate").inc()
             return
         parent = propagate.extract({"traceparent": event.traceparent or ""})
         for attempt in range(1, self.max_attempts + 1):
@@ -93,11 +117,13 @@ class EventConsumer:
                 else:
                     self._seen.add(event.id)
                     self.handled += 1
+                    CONSUMED.labels(record.topic, event.type.value, "handled").inc()
                     return
             await asyncio.sleep(self.retry_backoff * attempt)
         log.error("parking %s %s after %d failed attempts", event.type.value, event.id,
                   self.max_attempts)
         await self._park(record, dead_letters, f"handler failed {self.max_attempts} times: {error}")
+        CONSUMED.labels(record.topic, event.type.value, "parked").inc()
 
     async def _park(self, record: ConsumerRecord[bytes, bytes], dead_letters: AIOKafkaProducer,
                     reason: str) -> None:

@@ -12,8 +12,6 @@ from lulea.core.events.codec import EventType, UndecodableEvent, decode, encode
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/avro"
-EVENTS_TOPIC = "lulea.events"
-DEAD_LETTER_TOPIC = "lulea.events.dlq"
 _ID_NAMESPACE = uuid.UUID("6f1c2a52-5b0e-4b43-9d56-7c1e0d1f7a11")
 
 Headers = list[tuple[str, bytes]]

@@ -8,8 +8,14 @@ raw-JSON layer (`Kube`), Lease-based leader election (`LeaderLease`) and status 
 
 from lulea.core.kube.client import connect
 from lulea.core.kube.conditions import condition, set_condition
-from lulea.core.kube.lease import LeaderLease, LeaseTiming
+from lulea.core.kube.lease import (
+           LeaderElectionSettings,
+           LeaderLease,
+           LeadershipLost,
+           LeaseTiming,
+           while_leading,
+)
 from lulea.core.kube.raw import Kube, KubeError, Obj
 
-__all__ = ["Kube", "KubeError", "LeaderLease", "LeaseTiming", "Obj", "condition", "connect",
-           "set_condition"]
+__all__ = ["Kube", "KubeError", "LeaderElectionSettings", "LeaderLease", "LeadershipLost", "LeaseTiming",
+           "Obj", "condition", "connect", "set_condition", "while_leading"]

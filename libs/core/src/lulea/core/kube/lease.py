@@ -9,8 +9,7 @@ Expiry is judged by *our* clock from when we last saw the record change, never b
 our clock with the holder's `renewTime` (clocks on two hosts need not agree): client-go's rule.
 A holder that stops cleanly gives the Lease up, so a standby takes over at its next retry.
 
-API verbs (each leader-elected component: placement, operator-project, operator-gpujob):
-  coordination.k8s.io leases: get create update (in the platform namespace)
+The RBAC it needs is checked against what it does: e2e/test_rbac_audit.py.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Self
@@ -102,20 +101,28 @@ class LeaderLease:
     async def run(self) -> None:
         """Forever: acquire, renew until a renewal fails past the deadline, step down, retry."""
         while True:
-            while not await self.try_acquire_or_renew():  # noqa: ASYNC110 (polling the API is the protocol)
-                await asyncio.sleep(self.timing.retry_seconds)
-            log.info("leader election: %s leads %s", self.identity, self.name)
-            self.changed()
-            while True:
-                await asyncio.sleep(self.timing.retry_seconds)
-                if await self.try_acquire_or_renew():
-                    continue
-                if self.clock() - self._renewed_at >= self.timing.renew_deadline_seconds:
-                    break
-            log.warning("leader election: %s could not renew %s in time; standing by",
-                        self.identity, self.name)
-            self.leading.clear()
-            self.changed()
+            await self.acquire()
+            await self.hold()
+
+    async def acquire(self) -> None:
+        """Return once this replica holds the Lease."""
+        while not await self.try_acquire_or_renew():  # noqa: ASYNC110 (polling the API is the protocol)
+            await asyncio.sleep(self.timing.retry_seconds)
+        log.info("leader election: %s leads %s", self.identity, self.name)
+        self.changed()
+
+    async def hold(self) -> None:
+        """Renew while we can; return once a renewal failed past the deadline (we stand down)."""
+        while True:
+            await asyncio.sleep(self.timing.retry_seconds)
+            if await self.try_acquire_or_renew():
+                continue
+            if self.clock() - self._renewed_at >= self.timing.renew_deadline_seconds:
+                break
+        log.warning("leader election: %s could not renew %s in time; standing by",
+                    self.identity, self.name)
+        self.leading.clear()
+        self.changed()
 
     async def try_acquire_or_renew(self) -> bool:
         now = self.clock()
@@ -191,3 +198,28 @@ class LeaderLease:
         self._seen = None
         self.leading.set()
         return True
+
+
+class LeadershipLost(Exception):
+    """This replica can no longer renew its Lease: another one may be leading already."""
+
+
+async def while_leading(lease: LeaderLease, work: Callable[[], Awaitable[object]]) -> None:
+    """Wait for the Lease, run `work` while holding it, release it when `work` ends.
+
+    An operator that cannot stop its handlers half way (kopf) runs this way: if the Lease is
+    lost, `LeadershipLost` is raised and the process exits, to come back as a standby.
+    """
+    await lease.acquire()
+    holding = asyncio.create_task(lease.hold())
+    working: asyncio.Task[object] = asyncio.ensure_future(work())
+    try:
+        done, _ = await asyncio.wait({holding, working}, return_when=asyncio.FIRST_COMPLETED)
+        if holding in done:
+            raise LeadershipLost(f"{lease.identity} lost the Lease {lease.name}")
+        working.result()
+    finally:
+        for task in (holding, working):
+            task.cancel()
+        await asyncio.gather(holding, working, return_exceptions=True)
+        await lease.release()

@@ -1,20 +1,31 @@
-"""`python -m lulea.operators.gpujob`: run the operator cluster-wide (kopf standalone)."""
+"""`python -m lulea.operators.gpujob`: run the GpuJob operator (kopf) while this replica
+holds the operator's Lease; a standby waits for it, and a leader that loses it exits."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import kopf
 
+from lulea.core.kube import LeadershipLost
+from lulea.core.probes import run_elected
 from lulea.operators.gpujob import handlers  # noqa: F401  (registers the handlers)
 from lulea.operators.gpujob.settings import GpuJobSettings
+
+log = logging.getLogger("lulea.operators.gpujob")
 
 
 def main() -> None:
     settings = GpuJobSettings()  # refuse bad settings before anything starts
-    liveness = f"http://{settings.host}:{settings.port}/healthz" if settings.port else None
-    kopf.configure(verbose=False)
-    asyncio.run(kopf.operator(clusterwide=True, standalone=True, liveness_endpoint=liveness))
+    kopf.configure(log_format=kopf.LogFormat.JSON, verbose=False)
+    try:
+        asyncio.run(run_elected(lambda: kopf.operator(clusterwide=True, standalone=True),
+                                election=settings, lease_name=settings.lease_name,
+                                kubeconfig=settings.kubeconfig, host=settings.host, port=settings.port))
+    except LeadershipLost as lost:
+        log.error("%s: exiting, to come back as a standby", lost)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

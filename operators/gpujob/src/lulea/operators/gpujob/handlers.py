@@ -6,14 +6,16 @@ and its pods and decides. A timer re-checks unfinished jobs (deadlines, missed e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import kopf
 
 from lulea.core import gangs
-from lulea.core.events import EventPublisher
+from lulea.core.events import GPUJOB_EVENTS, EventPublisher
 from lulea.core.kube import Kube, connect
+from lulea.core.platform import PlatformSettings, renew_forever, request_identity
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob.gang import PodEnvironment
 from lulea.operators.gpujob.publishing import JobEvents, LoggedJobEvents
@@ -43,11 +45,17 @@ async def startup(**kw: Any) -> None:
     # "handler succeeded" for every timer tick of every unfinished job.
     settings.posting.level = logging.WARNING
     api = await connect(conf.kubeconfig)
-    events: JobEvents = (EventPublisher(conf.kafka_bootstrap, source="lulea/operator-gpujob")
-                         if conf.kafka_bootstrap else LoggedJobEvents())
+    platform = PlatformSettings()
+    events: JobEvents = LoggedJobEvents()
+    if conf.publish_events and platform.kafka_bootstrap:
+        identity = await request_identity(platform)  # this operator's certificate, from the CA
+        kafka = platform.kafka(identity)
+        events = EventPublisher(kafka, source="lulea/operator-gpujob", topic=GPUJOB_EVENTS)
+        STATE["renewal"] = asyncio.create_task(
+            renew_forever(platform, identity, lambda _new: kafka.reload()))
     await events.start()
     env = PodEnvironment(
-        kafka_bootstrap=conf.kafka_bootstrap,
+        kafka_bootstrap=conf.member_kafka_bootstrap,
         schema_registry_url=conf.schema_registry_url,
         tolerate_kwok=conf.tolerate_kwok,
     )
@@ -56,6 +64,8 @@ async def startup(**kw: Any) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
+    if "renewal" in STATE:
+        STATE["renewal"].cancel()
     if "events" in STATE:
         await STATE["events"].stop()
     if "api" in STATE:

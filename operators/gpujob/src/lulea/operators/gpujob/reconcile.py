@@ -6,12 +6,7 @@ creation and deletion treat "already there" and "already gone" as success. An AP
 that repeats (a 403 or 422 from the API server) becomes a condition on the job, not a log
 line every resync.
 
-API verbs (compare charts/lulea/templates/operator-gpujob/rbac.yaml):
-  lulea.io gpujobs: get list watch patch
-  lulea.io gpujobs/status: get patch
-  lulea.io gpujobs/finalizers: update
-  core pods: get list watch create delete deletecollection patch
-  core events: create
+The RBAC it needs is checked against what it does: e2e/test_rbac_audit.py.
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ import kopf
 from lulea.core import gangs
 from lulea.core.events import EventType
 from lulea.core.kube import Kube, KubeError
+from lulea.core.metrics import reconciling
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods, gang_id, gang_shape
 from lulea.operators.gpujob.lifecycle import TERMINAL, Action, Verdict, assess, conditions
@@ -92,6 +88,10 @@ class Reconciler:
             self.running.discard(key)
 
     async def reconcile(self, namespace: str, name: str) -> None:
+        with reconciling("GpuJob"):
+            await self._reconcile(namespace, name)
+
+    async def _reconcile(self, namespace: str, name: str) -> None:
         job = await self._job(namespace, name)
         if job is None or job["metadata"].get("deletionTimestamp"):
             return

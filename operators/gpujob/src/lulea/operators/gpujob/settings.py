@@ -1,23 +1,32 @@
-"""GpuJob operator settings: env prefix LULEA_GPUJOB_, refused at start when wrong."""
+"""GpuJob operator settings: env prefix LULEA_GPUJOB_, refused at start when wrong. What every
+component shares (Kafka's platform listener, its certificate, LULEA_ENV) is
+`lulea.core.platform`; what the operator injects into job pods is named for the pods."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lulea.core.kube import LeaderElectionSettings
 
-class GpuJobSettings(BaseSettings):
+
+class GpuJobSettings(LeaderElectionSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LULEA_GPUJOB_", extra="forbid")
 
     kubeconfig: str | None = None
     """Path to a kubeconfig; unset means $KUBECONFIG or the in-cluster service account."""
-    kafka_bootstrap: str | None = None
-    """Where platform events go and what job pods get as LULEA_KAFKA_BOOTSTRAP; unset: no events."""
+    member_kafka_bootstrap: str | None = None
+    """What job pods get as LULEA_KAFKA_BOOTSTRAP: Kafka's *member* listener (mTLS with the
+    member's certificate), never the platform's listener."""
     schema_registry_url: str | None = None
+    """What job pods get as LULEA_SCHEMA_REGISTRY_URL."""
+    publish_events: bool = True
+    """JobSubmitted/JobPlaced/JobFinished on lulea.events.gpujob (needs LULEA_KAFKA_BOOTSTRAP)."""
     tolerate_kwok: bool = True
     """Pods tolerate the kwok fake-node taint (local stack and benchmarks)."""
     resync_seconds: float = Field(default=5.0, gt=0, le=300)
     """How often every unfinished job is re-checked (deadlines, missed events)."""
     host: str = "127.0.0.1"
-    port: int = Field(default=0, ge=0, le=65535)
-    """kopf's liveness endpoint (/healthz) on host:port; 0 = none."""
+    port: int = Field(default=8080, ge=1, le=65535)
+    """/healthz, /readyz and /metrics on host:port."""
+    lease_name: str = Field(default="lulea-operator-gpujob", min_length=1)

@@ -24,8 +24,6 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
 }
 
-#: The API verbs this module uses per kind (the chart's RBAC must grant exactly these).
-VERBS = {kind: ("get", "list", "patch", "delete") for kind in KINDS}
 
 
 def _path(kind: str, name: str | None, namespace: str | None) -> str:

@@ -17,8 +17,10 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from lulea.core.crds.project import Project
-from lulea.core.events import EventPublisher, EventType, Publication
+from lulea.core.events import PROJECT_EVENTS, EventPublisher, EventType, Publication
 from lulea.core.kube import condition, connect
+from lulea.core.metrics import reconciling
+from lulea.core.platform import PlatformSettings, renew_forever, request_identity
 from lulea.core.telemetry import setup_tracing
 from lulea.operators.project import plan
 from lulea.operators.project.cluster import Cluster
@@ -35,24 +37,32 @@ tracer = trace.get_tracer("lulea.operators.project")
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = OperatorSettings()
+    platform = PlatformSettings()
     setup_tracing("lulea-operator-project")
     settings.persistence.finalizer = FINALIZER
     # kopf's own bookkeeping goes to annotations: our CRD schema has no room for it in status.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="project.lulea.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="project.lulea.io", key="last-handled-configuration")
-    settings.posting.level = logging.WARNING
+    settings.posting.enabled = False  # the status conditions say what happened, not Events
     settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
     memo.api = await connect(config.kubeconfig)
     memo.cluster = Cluster(memo.api)
-    memo.events = EventPublisher(config.kafka_bootstrap, source="lulea/operator-project")
+    memo.member_ports = tuple(config.member_ports)
+    if platform.kafka_bootstrap is None:
+        raise kopf.PermanentError("LULEA_KAFKA_BOOTSTRAP is not set: membership events need Kafka")
+    identity = await request_identity(platform)  # this operator's certificate, from the CA
+    kafka = platform.kafka(identity)
+    memo.events = EventPublisher(kafka, source="lulea/operator-project", topic=PROJECT_EVENTS)
     await memo.events.start()
+    memo.renewal = asyncio.create_task(renew_forever(platform, identity, lambda _new: kafka.reload()))
     for role in plan.shared_cluster_roles():
         await memo.cluster.apply(role)
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    memo.renewal.cancel()
     await memo.events.stop()
     await memo.api.close()
 
@@ -82,12 +92,18 @@ def _membership_publications(project: Project, bound: dict[str, str]) -> list[Pu
     return out
 
 
-async def _apply_children(cluster: Cluster, project: Project) -> None:
-    """Independent objects in an existing namespace: applied concurrently."""
+async def _apply_children(cluster: Cluster, project: Project, member_ports: tuple[int, ...]) -> None:
+    """Independent objects in an existing namespace: applied concurrently, except that the
+    project's ClusterRoles go before the bindings that name them (RBAC checks, at a binding's
+    creation, that its creator holds what the role grants: the role must exist by then)."""
+    rbac = plan.cluster_rbac(project)
+    roles = [m for m in rbac if m["kind"] == "ClusterRole"]
+    await asyncio.gather(*(cluster.apply(m) for m in roles))
     quota = plan.resource_quota(project)
     await asyncio.gather(
         *(cluster.apply(m) for m in [*plan.role_bindings(project), *plan.platform_bindings(project),
-                                     *plan.cluster_rbac(project), *plan.network_policies(project)]),
+                                     *(m for m in rbac if m["kind"] != "ClusterRole"),
+                                     *plan.network_policies(project, member_ports)]),
         cluster.apply(quota) if quota is not None
         else cluster.delete("ResourceQuota", "lulea-quota", project.metadata.name))
 
@@ -103,7 +119,7 @@ async def _bound(cluster: Cluster, project: Project) -> dict[str, str]:
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 async def reconcile(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> None:
     with tracer.start_as_current_span("reconcile Project", attributes={
-            "lulea.project": str(body.get("metadata", {}).get("name"))}):
+            "lulea.project": str(body.get("metadata", {}).get("name"))}), reconciling("Project"):
         await _reconcile(_parse(body), body, memo, patch)
 
 
@@ -135,7 +151,7 @@ async def _reconcile(project: Project, body: kopf.Body, memo: kopf.Memo, patch: 
         await memo.events.publish_many(publications)
     # Step 3: apply the namespace and everything in it (server-side apply: idempotent).
     await cluster.apply(plan.namespace(project))
-    await _apply_children(cluster, project)
+    await _apply_children(cluster, project, memo.member_ports)
     # Step 4: report what is actually bound.
     bound = await _bound(cluster, project)
     patch.status["observedGeneration"] = project.metadata.generation

@@ -116,12 +116,21 @@ def cluster_role_name(project: Project, role: Role) -> str:
     return f"lulea:project:{project.metadata.name}:{ROLE_NAMES[role].removeprefix('lulea-')}"
 
 
+OWNER_PROJECT_VERBS = ["get", "watch", "patch"]
+SCIENTIST_PROJECT_VERBS = ["get", "watch"]
+
+
 def cluster_rbac(project: Project) -> list[Manifest]:
-    """The Project object itself is cluster-scoped: owners may edit it, scientists only read it."""
+    """The Project object itself is cluster-scoped: owners may edit it, scientists only read it.
+
+    Owners get `patch` (kubectl apply, edit and patch all patch) but not `update`: the operator
+    holds exactly get/watch/patch on projects, and RBAC lets it grant only what it holds, so it
+    needs neither `escalate` nor `bind` on these roles. What an owner may change in the patch
+    (members and description only) is the admission policy's to say."""
     out: list[Manifest] = []
     for role in Role:
         name = cluster_role_name(project, role)
-        verbs = ["get", "watch", "update", "patch"] if role is Role.DATA_OWNER else ["get", "watch"]
+        verbs = OWNER_PROJECT_VERBS if role is Role.DATA_OWNER else SCIENTIST_PROJECT_VERBS
         meta = _meta(project, name)
         meta["ownerReferences"] = [owner_reference(project)]
         out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -153,25 +162,26 @@ def resource_quota(project: Project) -> Manifest | None:
             "metadata": _meta(project, "lulea-quota", project.metadata.name), "spec": {"hard": hard}}
 
 
-def network_policies(project: Project) -> list[Manifest]:
-    ns = project.metadata.name
+NETWORK_POLICY = "lulea-project-isolation"
+
+
+def network_policies(project: Project, member_ports: tuple[int, ...] = ()) -> list[Manifest]:
+    """One policy that selects every pod of the project for both directions, so everything it
+    does not allow is denied: traffic within the project, DNS, and the platform namespace on the
+    member-facing ports only (Kafka's member listener, the registry, storage, logs) — never the
+    platform's Kafka listener, the CA's API or the API server."""
     same_project: list[dict[str, Any]] = [{"podSelector": {}}]
     platform = [{"namespaceSelector": {"matchLabels": {PLATFORM_LABEL: "true"}}}]
     dns = {"to": [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "kube-system"}}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
-
-    def policy(name: str, spec: dict[str, Any]) -> Manifest:
-        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": _meta(project, name, ns), "spec": {"podSelector": {}, **spec}}
-
-    return [
-        policy("lulea-default-deny", {"policyTypes": ["Ingress", "Egress"]}),
-        policy("lulea-allow-project-and-platform", {
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": same_project}, {"from": platform}],
-            "egress": [{"to": same_project}, {"to": platform}, dns]}),
-    ]
+    egress: list[dict[str, Any]] = [{"to": same_project}, dns]
+    if member_ports:
+        egress.append({"to": platform, "ports": [{"protocol": "TCP", "port": p} for p in member_ports]})
+    return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": _meta(project, NETWORK_POLICY, project.metadata.name),
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                      "ingress": [{"from": same_project}], "egress": egress}}]
 
 
 @dataclass(frozen=True)

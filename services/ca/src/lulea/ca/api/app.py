@@ -12,6 +12,14 @@ from lulea.ca.api.routes import authority, certificates, health
 from lulea.ca.domain.errors import CaError, ErrorCode
 
 
+def create_public_app(state: CaState) -> FastAPI:
+    """The plain-HTTP side: only the chain and the CRL, which every verifier may fetch."""
+    app = FastAPI(title="Lulea CA (public trust material)", version="0.1.0", openapi_url=None)
+    app.state.ca = state
+    app.include_router(authority.router)
+    return app
+
+
 def create_app(state: CaState | None = None, **fastapi: object) -> FastAPI:
     app = FastAPI(title="Lulea CA", version="0.1.0", **fastapi)  # type: ignore[arg-type]
     if state is not None:

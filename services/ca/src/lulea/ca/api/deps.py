@@ -27,6 +27,8 @@ class CaState:
     members: MemberCertificates
     authenticate: Authenticator
     platform_namespaces: frozenset[str]
+    role_of: Callable[[str, str], str | None]
+    """The user's role in a project, from the Project objects (None: not a member)."""
     ready: Callable[[], Awaitable[None]] | None = None
 
 

@@ -96,7 +96,9 @@ def authorize(
     """The subject `caller` may have for `request`, or raise SubjectNotAllowed/BadSubject.
 
     - a platform service account (namespace in `platform_namespaces`) may get a server or
-      client certificate whose CN is its own name, SANs among its service names or loopback;
+      client certificate whose CN is its own name, SANs among its service names or (server
+      only) loopback; a client certificate names its service too, for Java verifiers, which
+      check a certificate without DNS names by its CN against the name constraints;
     - a project member (`member_role` set: the CA's records say they are a member) may get
       a member certificate for exactly `<project>__<user>`;
     - nobody else gets anything.
@@ -120,8 +122,8 @@ def authorize(
     for ip in request.ip_addresses:
         if not ipaddress.ip_address(ip).is_loopback:
             raise SubjectNotAllowed(f"IP {ip} not allowed: only loopback addresses")
-    if profile is Profile.CLIENT and (request.dns_names or request.ip_addresses):
-        raise BadSubject("client certificates carry no subjectAltNames")
+    if profile is Profile.CLIENT and request.ip_addresses:
+        raise BadSubject("client certificates carry no IP subjectAltNames (only the service's own names)")
     return Subject(
         common_name=name,
         profile=profile,

@@ -1,13 +1,19 @@
-"""Member certificates follow project membership: issue on MemberAdded, re-issue on
-MemberRoleChanged or when two thirds of the life is gone, revoke on MemberRemoved and
-ProjectDeleted. Every step is idempotent: the record is written before the Secret, the
-Secret is checked before issuing, and events carry ids derived from the serial."""
+"""Member certificates follow project membership, level-based: `converge(project, members)`
+makes the certificates of a project exactly its members of the moment, as the Project object
+in the API server says (events only say which project to look at). A member without one gets
+it, a changed role gets a new one and the old revoked, a member gone or a project gone is
+revoked and its Secret deleted; certificates past two thirds of their life are re-issued.
+
+Every step is idempotent and safe to kill half way: the record is written before the Secret,
+the Secret is checked before issuing, and each record remembers the last status announced on
+the bus (an outbox), so a crash between a change and its event publishes the event on the
+next converge, with the same id."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lulea.ca.domain.hierarchy import Hierarchy
@@ -52,7 +58,6 @@ class MemberCertificates:
             in_secret = await self.secrets.read_serial(project, secret_name(user))
             fresh = self.clock() < current.renew_at
             if current.role == role and in_secret == current.serial and fresh:
-                await self._announce_issued(current)  # same id as before: consumers dedup
                 return current
             if current.role != role:
                 await self._revoke([current], Reason.ROLE_CHANGED, cause)
@@ -60,29 +65,49 @@ class MemberCertificates:
                 await self.records.set_status(current, Status.SUPERSEDED)
         return await self._issue(member, role)
 
-    async def remove(self, project: str, user: str, cause: str) -> list[CertificateRecord]:
+    async def converge(self, project: str, members: Mapping[str, str] | None) -> None:
+        """The project's certificates are exactly `members` (user -> role); None: it is gone."""
+        if members is None:
+            await self.remove_project(project)
+            return
+        for user, role in sorted(members.items()):
+            await self.ensure(project, user, role, "membership")
+        active = await self.records.members(project, None, Status.ACTIVE)
+        for user in sorted({r.user for r in active if r.user} - members.keys()):
+            await self.remove(project, user)
+        # certificates the members asked for themselves (CSR) carry a role too
+        stale = [r for r in active if r.user is not None and r.user in members
+                 and r.profile != Profile.MEMBER and r.role != members[r.user]]
+        await self._revoke(stale, Reason.ROLE_CHANGED, "membership")
+        await self.announce_pending(project)
+
+    async def remove(self, project: str, user: str) -> list[CertificateRecord]:
         active = await self.records.members(project, user, Status.ACTIVE)
-        revoked = await self._revoke(active, Reason.MEMBER_REMOVED, cause)
+        revoked = await self._revoke(active, Reason.MEMBER_REMOVED, "membership")
         await self.secrets.delete(project, secret_name(user))
-        await self._reannounce(project, user, cause)
         return revoked
 
-    async def remove_project(self, project: str, cause: str) -> list[CertificateRecord]:
+    async def remove_project(self, project: str) -> list[CertificateRecord]:
         active = await self.records.members(project, None, Status.ACTIVE)
-        revoked = await self._revoke(active, Reason.PROJECT_DELETED, cause)
+        revoked = await self._revoke(active, Reason.PROJECT_DELETED, "project-deleted")
         for user in sorted({r.user for r in active if r.user}):
             await self.secrets.delete(project, secret_name(user))
-        await self._reannounce(project, None, cause)
+        await self.announce_pending(project)
         return revoked
 
-    async def rotate_due(self, limit: int = 100) -> int:
-        """Re-issue member certificates past two thirds of their life; returns how many."""
-        rotated = 0
-        for record in await self.records.due_for_renewal(self.clock(), limit):
-            if record.project and record.user and record.role:
-                await self.ensure(record.project, record.user, record.role, f"rotate/{record.serial}")
-                rotated += 1
-        return rotated
+    async def announce_pending(self, project: str) -> None:
+        """Publish what a crash left unannounced (same event ids: consumers dedup)."""
+        for record in await self.records.members(project, None, None):
+            if record.status is Status.ACTIVE and record.announced is not Status.ACTIVE \
+                    and record.profile == Profile.MEMBER:
+                await self._announce_issued(record)
+            elif record.status is Status.REVOKED and record.announced is not Status.REVOKED:
+                await self._announce_revoked(record)
+
+    async def due_projects(self, limit: int = 100) -> set[str]:
+        """Projects with member certificates past two thirds of their life: a converge of each
+        re-issues them (for members that still are members, with the role they have now)."""
+        return {r.project for r in await self.records.due_for_renewal(self.clock(), limit) if r.project}
 
     async def _current(self, project: str, user: str) -> CertificateRecord | None:
         active = await self.records.members(project, user, Status.ACTIVE)
@@ -150,12 +175,6 @@ class MemberCertificates:
             await self._announce_revoked(record)
         return done
 
-    async def _reannounce(self, project: str, user: str | None, cause: str) -> None:
-        """A crash after revoking but before publishing: publish again (same event ids)."""
-        for record in await self.records.members(project, user, Status.REVOKED):
-            if record.revoked_by == cause:
-                await self._announce_revoked(record)
-
     async def _announce_issued(self, record: CertificateRecord) -> None:
         await self.events.publish(
             EventType.CERTIFICATE_ISSUED,
@@ -169,6 +188,7 @@ class MemberCertificates:
             },
             id_parts=(record.serial,),
         )
+        await self.records.mark_announced(record, Status.ACTIVE)
 
     async def _announce_revoked(self, record: CertificateRecord) -> None:
         await self.events.publish(
@@ -183,3 +203,4 @@ class MemberCertificates:
             },
             id_parts=(record.serial,),
         )
+        await self.records.mark_announced(record, Status.REVOKED)

@@ -50,7 +50,8 @@ class CertificateRecord:
     role: str | None = None
     revoked_at: dt.datetime | None = None
     reason: Reason | None = None
-    revoked_by: str | None = None  # the event (or request) that revoked it
+    revoked_by: str | None = None  # what revoked it (a membership change, a project deletion)
+    announced: Status | None = None  # the last status published as an event (outbox)
 
     @property
     def renew_at(self) -> dt.datetime:
@@ -73,6 +74,10 @@ class RecordStore(Protocol):
     async def due_for_renewal(self, now: dt.datetime, limit: int) -> list[CertificateRecord]: ...
     async def revoked(self) -> list[CertificateRecord]: ...
     async def next_crl_number(self) -> int: ...
+    async def mark_announced(self, record: CertificateRecord, status: Status) -> None: ...
+    async def active_projects(self) -> set[str]:
+        """Every project some member certificate is still active for."""
+        ...
 
 
 class SecretStore(Protocol):
@@ -86,10 +91,6 @@ class SecretStore(Protocol):
         annotations: dict[str, str],
     ) -> None: ...
     async def delete(self, namespace: str, name: str) -> None: ...
-    async def project_gone(self, project: str) -> bool:
-        """Neither the project's namespace nor a live Project object exists: an event about it
-        is history (replayed from the start of the topic) and issues nothing."""
-        ...
 
 
 class EventSink(Protocol):

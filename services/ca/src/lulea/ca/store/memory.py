@@ -56,6 +56,13 @@ class MemoryRecords:
     async def revoked(self) -> list[CertificateRecord]:
         return [r for r in self.by_serial.values() if r.status == Status.REVOKED]
 
+    async def mark_announced(self, record: CertificateRecord, status: Status) -> None:
+        stored = self.by_serial[record.serial]
+        self.by_serial[record.serial] = dataclasses.replace(stored, announced=status)
+
+    async def active_projects(self) -> set[str]:
+        return {r.project for r in self.by_serial.values() if r.project and r.status == Status.ACTIVE}
+
     async def next_crl_number(self) -> int:
         self.crl_number += 1
         return self.crl_number
@@ -63,7 +70,6 @@ class MemoryRecords:
 
 class MemorySecrets:
     def __init__(self) -> None:
-        self.gone_projects: set[str] = set()
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.writes = 0
         self.fail_next_put = False
@@ -86,9 +92,6 @@ class MemorySecrets:
         self.writes += 1
         self.secrets[(namespace, name)] = {"data": data, "labels": labels, "annotations": annotations}
 
-    async def project_gone(self, project: str) -> bool:
-        return project in self.gone_projects
-
     async def delete(self, namespace: str, name: str) -> None:
         self.secrets.pop((namespace, name), None)
 
@@ -99,6 +102,7 @@ class MemorySecrets:
 class MemoryEvents:
     def __init__(self) -> None:
         self.published: list[tuple[str, str, dict[str, Any]]] = []
+        self.fail_next = False
 
     async def publish(
         self,
@@ -109,6 +113,9 @@ class MemoryEvents:
         data: dict[str, Any],
         id_parts: Iterable[str],
     ) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("the broker went away")
         self.published.append((str(event_type), "/".join(id_parts), data))
 
     def ids(self, event_type: str) -> set[str]:

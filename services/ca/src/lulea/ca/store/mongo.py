@@ -26,6 +26,7 @@ def _to_doc(r: CertificateRecord) -> dict[str, Any]:
         "revokedAt": r.revoked_at,
         "reason": None if r.reason is None else str(r.reason),
         "revokedBy": r.revoked_by,
+        "announced": None if r.announced is None else str(r.announced),
     }
 
 
@@ -46,6 +47,7 @@ def _from_doc(d: dict[str, Any]) -> CertificateRecord:
         revoked_at=utc(d.get("revokedAt")),
         reason=None if d.get("reason") is None else Reason(d["reason"]),
         revoked_by=d.get("revokedBy"),
+        announced=None if d.get("announced") is None else Status(d["announced"]),
     )
 
 
@@ -104,6 +106,13 @@ class MongoRecords:
     async def page(self, skip: int, limit: int) -> list[CertificateRecord]:
         cursor = self._certs.find({}).sort("notBefore", ASCENDING).skip(skip).limit(limit)
         return [_from_doc(d) async for d in cursor]
+
+    async def mark_announced(self, record: CertificateRecord, status: Status) -> None:
+        await self._certs.update_one({"_id": record.serial}, {"$set": {"announced": str(status)}})
+
+    async def active_projects(self) -> set[str]:
+        found = await self._certs.distinct("project", {"status": str(Status.ACTIVE)})
+        return {str(p) for p in found if p}
 
     async def next_crl_number(self) -> int:
         doc = await self._state.find_one_and_update(

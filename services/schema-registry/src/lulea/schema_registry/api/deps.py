@@ -9,6 +9,7 @@ from urllib.parse import unquote
 import orjson
 from fastapi import Depends, Path, Request
 
+from lulea.core.tls import peer_certificate
 from lulea.schema_registry.api.identity import Authenticator
 from lulea.schema_registry.api.media_types import negotiate_headers
 from lulea.schema_registry.domain.access import Authorizer, Principal
@@ -47,7 +48,8 @@ async def get_principal(request: Request) -> Principal:
     authenticator: Authenticator | None = request.app.state.authenticator
     if authenticator is None:
         return LOCAL
-    return await authenticator.authenticate(dict(request.headers))
+    return await authenticator.authenticate(dict(request.headers), peer=peer_certificate(request.scope),
+                                            client_host=request.client.host if request.client else None)
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]

@@ -15,6 +15,7 @@ import asyncio
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lulea.core.tls import peer_certificate
 from lulea.schema_registry.api.media_types import PRODUCED, negotiate_headers
 from lulea.schema_registry.domain.errors import RegistryError
 from lulea.schema_registry.domain.id_cache import IdCache
@@ -60,7 +61,9 @@ class SchemaByIdFastPath:
             return body
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            principal = await authenticator.authenticate(headers)
+            client = scope.get("client")
+            principal = await authenticator.authenticate(
+                headers, peer=peer_certificate(scope), client_host=client[0] if client else None)
         except RegistryError:
             return None  # the route answers 401 with the proper body
         authorizer = self.state.authorizer

@@ -1,13 +1,16 @@
 """Turning a request into a Principal.
 
-- `Authorization: Bearer <token>`: a Kubernetes token, checked with TokenReview. Service
-  accounts of the platform namespace are the platform; `system:serviceaccount:<ns>:<sa>` is a
-  member of project `<ns>`; a user name `<project>__<user>` is a member of `<project>`.
-- `Authorization: Basic user:token`: the password is taken as the Kubernetes token, for
-  clients that only speak basic auth (Confluent's `basic.auth.user.info`).
-- mTLS: uvicorn does not put the peer certificate into the ASGI scope, so the client cert is
-  verified by the TLS-terminating proxy in front (Envoy/Istio) and its subject read from
-  `X-Forwarded-Client-Cert` (`Subject="CN=p1__alice,..."`), only when `trust_xfcc` is set.
+- mTLS: a member's client certificate (`CN=<project>__<user>`), verified at the handshake
+  against the platform root (lulea.core.tls puts it in the ASGI scope) and checked here
+  against the CA's current CRL: a revoked certificate is refused within about a second.
+- `Authorization: Bearer <token>`: a Kubernetes token bound to the audience `lulea`, checked
+  with TokenReview (an API-server token is refused). Service accounts of the platform
+  namespace are the platform; `system:serviceaccount:<ns>:<sa>` is a member of project `<ns>`.
+- `Authorization: Basic user:token`: the password is taken as the token, for clients that only
+  speak basic auth (Confluent's `basic.auth.user.info`).
+- `X-Forwarded-Client-Cert` (`Subject="CN=p1__alice,..."`): believed only when the request
+  comes from one of the configured proxy addresses (a TLS-terminating Envoy/Istio in front);
+  from anyone else the header is ignored.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ import base64
 import hashlib
 import re
 import time
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any, Protocol
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from lulea.core.auth.crl import CrlUnavailable, CrlWatcher
 from lulea.schema_registry.domain.access import Principal
 from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
 
@@ -30,8 +38,8 @@ class TokenReviewer(Protocol):
 
 
 class KubernetesTokenReviewer:
-    def __init__(self, kubeconfig: str | None) -> None:
-        self.kubeconfig = kubeconfig
+    def __init__(self, kubeconfig: str | None, audiences: tuple[str, ...]) -> None:
+        self.kubeconfig, self.audiences = kubeconfig, audiences
         self.api: Any = None
 
     async def _client(self) -> Any:
@@ -47,7 +55,8 @@ class KubernetesTokenReviewer:
         from kubernetes_asyncio import client
 
         api = await self._client()
-        body = client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token))
+        spec = client.V1TokenReviewSpec(token=token, audiences=list(self.audiences))
+        body = client.V1TokenReview(spec=spec)
         result = await api.create_token_review(body)
         status = result.status
         if status is None or not status.authenticated or status.user is None:
@@ -61,12 +70,14 @@ def unauthorized(message: str = "Unauthorized") -> RegistryError:
 
 class Authenticator:
     def __init__(self, reviewer: TokenReviewer | None, *, admins: frozenset[str],
-                 platform_namespace: str, trust_xfcc: bool, cache_seconds: float) -> None:
+                 platform_namespace: str, xfcc_proxies: tuple[IPv4Network | IPv6Network, ...] = (),
+                 cache_seconds: float, crl: CrlWatcher | None = None) -> None:
         self.reviewer = reviewer
         self.admins = admins
         self.platform_prefix = f"system:serviceaccount:{platform_namespace}:"
-        self.trust_xfcc = trust_xfcc
+        self.xfcc_proxies = xfcc_proxies
         self.cache_seconds = cache_seconds
+        self.crl = crl
         self.cache: dict[str, tuple[float, Principal]] = {}
 
     def principal_for(self, username: str) -> Principal:
@@ -77,7 +88,32 @@ class Authenticator:
             return Principal(username, project=namespace)
         return Principal.from_name(username, admins=self.admins)
 
-    async def authenticate(self, headers: dict[str, str]) -> Principal:
+    def _from_proxy(self, client_host: str | None) -> bool:
+        if not client_host or not self.xfcc_proxies:
+            return False
+        try:
+            address = ip_address(client_host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.xfcc_proxies)
+
+    def _certificate(self, der: bytes) -> Principal:
+        leaf = x509.load_der_x509_certificate(der)
+        if self.crl is None:
+            raise unauthorized("Client certificates are not accepted here (no CRL configured)")
+        try:
+            self.crl.check(leaf)
+        except (PermissionError, CrlUnavailable) as exc:
+            raise unauthorized(f"Client certificate refused: {exc}") from None
+        names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if len(names) != 1:
+            raise unauthorized("Client certificate must carry exactly one CN")
+        return Principal.from_name(str(names[0].value), admins=self.admins)
+
+    async def authenticate(self, headers: dict[str, str], *, peer: bytes | None = None,
+                           client_host: str | None = None) -> Principal:
+        if peer is not None:
+            return self._certificate(peer)
         auth = headers.get("authorization", "")
         scheme, _, credentials = auth.partition(" ")
         if scheme.lower() == "bearer" and credentials:
@@ -89,7 +125,7 @@ class Authenticator:
                 raise unauthorized("Malformed basic credentials") from None
             return await self._token(password)
         xfcc = headers.get("x-forwarded-client-cert")
-        if self.trust_xfcc and xfcc:
+        if xfcc and self._from_proxy(client_host):
             match = _XFCC_CN.search(xfcc)
             if match:
                 return Principal.from_name(match.group(1), admins=self.admins)

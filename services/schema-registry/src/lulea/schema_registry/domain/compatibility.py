@@ -11,29 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from lulea.core.compatibility import Compatibility
 from lulea.schema_registry.domain.avro_schema import Node
-
-
-class CompatibilityLevel(StrEnum):
-    NONE = "NONE"
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-
-    @property
-    def transitive(self) -> bool:
-        return self.endswith("_TRANSITIVE")
-
-    @property
-    def backward(self) -> bool:
-        return self.startswith(("BACKWARD", "FULL"))
-
-    @property
-    def forward(self) -> bool:
-        return self.startswith(("FORWARD", "FULL"))
 
 
 class IncompatibilityType(StrEnum):
@@ -222,12 +201,12 @@ class PastSchema:
     canonical: str
 
 
-def check_against(level: CompatibilityLevel, new: Node, history: Sequence[PastSchema]) -> list[str]:
+def check_against(level: Compatibility, new: Node, history: Sequence[PastSchema]) -> list[str]:
     """Confluent's verbose messages for registering `new` over the live `history` (oldest first).
 
     Empty means compatible. Non-transitive levels look at the latest live version only.
     """
-    if level is CompatibilityLevel.NONE or not history:
+    if level is Compatibility.NONE or not history:
         return []
     targets = history if level.transitive else history[-1:]
     messages: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lulea.schema_registry.domain.compatibility import CompatibilityLevel
+from lulea.core.compatibility import Compatibility
 from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
 from lulea.schema_registry.store.base import Store
 
@@ -20,10 +20,10 @@ class Mode(StrEnum):
     IMPORT = "IMPORT"
 
 
-def parse_level(value: object) -> CompatibilityLevel:
+def parse_level(value: object) -> Compatibility:
     if isinstance(value, str):
         try:
-            return CompatibilityLevel(value.upper())
+            return Compatibility(value.upper())
         except ValueError:
             pass
     raise RegistryError(
@@ -47,13 +47,13 @@ def parse_mode(value: object) -> Mode:
 class SubjectPolicy:
     """What applies to one subject, read in one round trip."""
 
-    level: CompatibilityLevel
+    level: Compatibility
     mode: Mode
     normalize: bool
 
 
 class Policy:
-    def __init__(self, store: Store, default_level: CompatibilityLevel) -> None:
+    def __init__(self, store: Store, default_level: Compatibility) -> None:
         self.store = store
         self.default_level = default_level
 
@@ -67,15 +67,15 @@ class Policy:
         level = parse_level(config["compatibility"]) if config else self.default_level
         return SubjectPolicy(level, parse_mode(mode["mode"]) if mode else Mode.READWRITE, normalize)
 
-    async def subject_level(self, subject: str) -> CompatibilityLevel | None:
+    async def subject_level(self, subject: str) -> Compatibility | None:
         doc = await self.store.get_setting(CONFIG, subject)
         return None if doc is None else parse_level(doc.get("compatibility"))
 
-    async def global_level(self) -> CompatibilityLevel:
+    async def global_level(self) -> Compatibility:
         doc = await self.store.get_setting(CONFIG, None)
         return self.default_level if doc is None else parse_level(doc.get("compatibility"))
 
-    async def effective_level(self, subject: str) -> CompatibilityLevel:
+    async def effective_level(self, subject: str) -> Compatibility:
         return await self.subject_level(subject) or await self.global_level()
 
     async def normalize(self, subject: str) -> bool:
@@ -85,14 +85,14 @@ class Policy:
                 return bool(doc["normalize"])
         return False
 
-    async def set_level(self, subject: str | None, level: CompatibilityLevel,
+    async def set_level(self, subject: str | None, level: Compatibility,
                         normalize: bool | None) -> None:
         value: dict[str, object] = {"compatibility": level.value}
         if normalize is not None:
             value["normalize"] = normalize
         await self.store.put_setting(CONFIG, subject, value)
 
-    async def delete_level(self, subject: str | None) -> CompatibilityLevel:
+    async def delete_level(self, subject: str | None) -> Compatibility:
         previous = (await self.subject_level(subject)) if subject else await self.global_level()
         await self.store.delete_setting(CONFIG, subject)
         return previous or await self.global_level()

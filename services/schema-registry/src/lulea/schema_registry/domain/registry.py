@@ -19,13 +19,10 @@ from typing import Any
 
 import orjson
 
+from lulea.core.compatibility import Compatibility
 from lulea.schema_registry.domain.avro_schema import ParsedSchema, parse_avro
 from lulea.schema_registry.domain.avro_text import normalized_text
-from lulea.schema_registry.domain.compatibility import (
-    CompatibilityLevel,
-    PastSchema,
-    check_against,
-)
+from lulea.schema_registry.domain.compatibility import PastSchema, check_against
 from lulea.schema_registry.domain.errors import (
     ErrorCode,
     RegistryError,
@@ -306,7 +303,7 @@ class Registry:
                 raise version_not_found(version)
             rows = [target]
             if level.transitive:  # one named version: the direction counts, not the history
-                level = CompatibilityLevel(level.removesuffix("_TRANSITIVE"))
+                level = Compatibility(level.removesuffix("_TRANSITIVE"))
         elif not level.transitive:
             rows = rows[-1:]
         history = await self._history(rows)

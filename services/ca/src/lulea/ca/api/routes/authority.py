@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from cryptography import x509
+from fastapi import APIRouter, Header, Response
 
 from lulea.ca.api.deps import State
 
@@ -17,7 +20,15 @@ async def chain(state: State) -> Response:
     return Response(state.hierarchy.chain_pem, media_type=PEM_CHAIN)
 
 
-@router.get("/crl", response_class=Response, responses={200: {"content": {PKIX_CRL: {}}}})
-async def crl(state: State) -> Response:
-    """The current CRL, DER; always fresh (regenerated before its nextUpdate)."""
-    return Response(await state.crl.der(), media_type=PKIX_CRL, headers={"Cache-Control": "max-age=300"})
+@router.get("/crl", response_class=Response, responses={200: {"content": {PKIX_CRL: {}}}, 304: {}})
+async def crl(state: State, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The current CRL, DER; always fresh (regenerated before its nextUpdate, and at once after
+    a revocation). Its ETag is the CRL number, so a verifier that polls every second gets a
+    304 until something is revoked."""
+    current = await state.crl.current()
+    number = current.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    etag = f'"{number}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if if_none_match == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(await state.crl.der(), media_type=PKIX_CRL, headers=headers)

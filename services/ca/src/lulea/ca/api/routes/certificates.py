@@ -68,14 +68,10 @@ async def _principal(
     member = csr_policy.member_from_username(caller, body.project)
     if member is None:
         raise SubjectNotAllowed("only a project's members may ask for its member certificate")
-    active = [
-        r
-        for r in await state.records.members(member.project, member.user, Status.ACTIVE)
-        if r.profile == Profile.MEMBER
-    ]
-    if not active:
+    role = state.role_of(member.project, member.user)  # the Project object, not the CA's records
+    if role is None:
         raise SubjectNotAllowed(f"{caller.username!r} is not a member of {body.project!r}")
-    return MemberPrincipal(member.project, member.user), active[-1].role
+    return MemberPrincipal(member.project, member.user), role
 
 
 @router.post("/sign", status_code=201, response_model=SignedResponse, responses=ERRORS)
