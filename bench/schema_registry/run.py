@@ -143,7 +143,9 @@ def main() -> None:
         registry_port = free_port()
         env = {**os.environ, "LULEA_SCHEMA_REGISTRY_HOST": "127.0.0.1",
                "LULEA_SCHEMA_REGISTRY_PORT": str(registry_port),
-               "LULEA_SCHEMA_REGISTRY_AUTH": "off", "LULEA_SCHEMA_REGISTRY_MONGO_URI": uri,
+               # the service alone, as the ceiling is: no TLS (no CA), no authentication
+               "LULEA_ENV": "local", "LULEA_SCHEMA_REGISTRY_EVERY_CALLER_IS_PLATFORM": "true",
+               "LULEA_SCHEMA_REGISTRY_MONGO_URI": uri,
                "LULEA_SCHEMA_REGISTRY_MONGO_DATABASE": database,
                "LULEA_SCHEMA_REGISTRY_LOG_LEVEL": "WARNING"}
         procs.append(subprocess.Popen([sys.executable, "-m", "lulea.schema_registry"], env=env))
