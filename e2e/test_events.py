@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -247,3 +248,52 @@ async def test_the_publish_span_in_another_process_is_the_parent_of_the_handle_s
                 if s.attributes.get("cloudevents.event_id") == published["id"])
     assert span.parent is not None and f"{span.parent.span_id:016x}" == published["span_id"]
     assert str(uuid.UUID(published["id"])) == handled[0].id
+
+
+def replay(kafka: KafkaClient, group: str, *flags: str) -> str:
+    """`python -m lulea.core.events replay`, as the Kafka administrator runs it."""
+    env = {**os.environ, "LULEA_KAFKA_BOOTSTRAP": kafka.bootstrap,
+           "LULEA_KAFKA_TRUST_FILE": str(kafka.trust_file), "LULEA_KAFKA_CERT_FILE": str(kafka.cert_file),
+           "LULEA_KAFKA_KEY_FILE": str(kafka.key_file)}
+    done = subprocess.run([sys.executable, "-m", "lulea.core.events", "replay", "--group", group, *flags],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_a_parked_event_is_replayed_once_its_handler_is_fixed(kafka: KafkaClient) -> None:
+    project, group = unique("replay"), unique("replay-group")
+    topic = await own_topic(kafka, "replay")
+    sources = {topic: {EventType.PROJECT_DELETED}}
+    handled: list[str] = []
+
+    async def broken(event: Event) -> None:
+        raise RuntimeError("the database is away")
+
+    async def fixed(event: Event) -> None:
+        if event.data["project"] == project:
+            handled.append(event.id)
+
+    consumer = EventConsumer(kafka, group_id=group, handler=broken, sources=sources, max_attempts=2,
+                             retry_backoff=0.05)
+    task = asyncio.create_task(consumer.run())
+    try:
+        async with EventPublisher(kafka, source="lulea/e2e", topic=topic) as publisher:
+            await publisher.publish(EventType.PROJECT_DELETED, subject=project, key=project,
+                                    data={"project": project}, id_parts=(project,))
+        await _until(lambda: consumer.parked == 1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert "would replay 1 events" in await asyncio.to_thread(replay, kafka, group, "--dry-run")
+    assert "replayed 1 events" in await asyncio.to_thread(replay, kafka, group)
+    assert "replayed 0 events" in await asyncio.to_thread(replay, kafka, group)  # progress is kept
+    again = EventConsumer(kafka, group_id=group, handler=fixed, sources=sources)
+    task = asyncio.create_task(again.run())
+    try:
+        await _until(lambda: len(handled) == 1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

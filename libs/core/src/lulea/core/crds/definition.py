@@ -171,6 +171,8 @@ KINDS = (
             {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
             {"name": "GPUs", "type": "integer", "jsonPath": ".spec.gpus"},
             {"name": "Hosts", "type": "integer", "jsonPath": ".spec.hosts"},
+            {"name": "Nodes", "type": "string", "jsonPath": ".status.nodes",
+             "description": "Where the gang was placed"},
             {"name": "Priority", "type": "integer", "priority": 1, "jsonPath": ".spec.priority"},
             {"name": "Attempts", "type": "integer", "priority": 1, "jsonPath": ".status.attempts"},
         ),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Message, Producer
 
-from lulea.core.events.topics import DEAD_LETTER_TOPIC, PLATFORM_PREFIX
+from lulea.core.events.topics import DEAD_LETTER_TOPIC
 from lulea.core.kafka import KafkaClient
 
 log = logging.getLogger("lulea.events.replay")
@@ -33,7 +33,7 @@ class Parked:
 
     @property
     def replayable(self) -> bool:
-        return self.reason.startswith(RETRYABLE) and self.origin_topic.startswith(PLATFORM_PREFIX)
+        return self.reason.startswith(RETRYABLE) and bool(self.origin_topic)
 
 
 def _headers(message: Message) -> list[tuple[str, bytes]]:

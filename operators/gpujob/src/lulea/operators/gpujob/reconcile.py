@@ -109,6 +109,8 @@ class Reconciler:
         except KubeError as err:
             if err.status in (404, 409):  # the job or a pod changed under us: the next poke sees it
                 return
+            if err.status == 403 and "being terminated" in err.message:
+                return  # the project is being deleted: the job goes with its namespace
             log.warning("job %s/%s: %s", namespace, name, err)
             verdict = api_error_verdict(err, status.get("phase"))
             await self._write(job, verdict, max(attempt, 1))
