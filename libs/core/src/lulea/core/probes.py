@@ -9,6 +9,7 @@ Prometheus see it either way; and running such a component under its Lease.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lulea.core.kube import Kube, LeaderElectionSettings, LeaderLease, connect, while_leading
+from lulea.core.kube import Kube, LeaderElectionSettings, LeaderLease, LeadershipLost, connect, while_leading
 from lulea.core.metrics import LEADER
 
 Readiness = Callable[[], tuple[bool, str]]
@@ -74,3 +75,15 @@ async def run_elected(work: Callable[[], Awaitable[object]], *, election: Leader
     finally:
         probes.cancel()
         await asyncio.gather(probes, return_exceptions=True)
+
+
+def main_elected(work: Callable[[], Awaitable[object]], *, election: LeaderElectionSettings,
+                 lease_name: str, kubeconfig: str | None, host: str, port: int) -> None:
+    """An operator's `main`: `run_elected` until it ends; a lost Lease ends the process with
+    status 1, so its Deployment starts it again as a standby."""
+    try:
+        asyncio.run(run_elected(work, election=election, lease_name=lease_name, kubeconfig=kubeconfig,
+                                host=host, port=port))
+    except LeadershipLost as lost:
+        logging.getLogger("lulea.probes").error("%s: exiting, to come back as a standby", lost)
+        raise SystemExit(1) from None

@@ -3,29 +3,19 @@ holds the operator's Lease; a standby waits for it, and a leader that loses it e
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import kopf
 
-from lulea.core.kube import LeadershipLost
-from lulea.core.probes import run_elected
-from lulea.operators.gpujob import handlers  # noqa: F401  (registers the handlers)
+from lulea.core.probes import main_elected
+from lulea.operators.gpujob import handlers  # noqa: F401 - registers the handlers
 from lulea.operators.gpujob.settings import GpuJobSettings
-
-log = logging.getLogger("lulea.operators.gpujob")
 
 
 def main() -> None:
     settings = GpuJobSettings()  # refuse bad settings before anything starts
     kopf.configure(log_format=kopf.LogFormat.JSON, verbose=False)
-    try:
-        asyncio.run(run_elected(lambda: kopf.operator(clusterwide=True, standalone=True),
-                                election=settings, lease_name=settings.lease_name,
-                                kubeconfig=settings.kubeconfig, host=settings.host, port=settings.port))
-    except LeadershipLost as lost:
-        log.error("%s: exiting, to come back as a standby", lost)
-        raise SystemExit(1) from None
+    main_elected(lambda: kopf.operator(standalone=True, clusterwide=True), election=settings,
+                 lease_name=settings.lease_name, kubeconfig=settings.kubeconfig, host=settings.host,
+                 port=settings.port)
 
 
 if __name__ == "__main__":
