@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,23 +115,3 @@ def grant(kafka: KafkaClient, principal: str, *, topic: str | None = None, group
     admin = AdminClient(kafka.confluent())  # kept alive until its futures resolve
     for future in admin.create_acls(bindings).values():
         future.result(timeout=30)
-
-
-def kafka_refuses(client: KafkaClient, timeout: float = 8.0) -> str | None:
-    """None if the broker answers this client's metadata request; else what it said."""
-    admin = AdminClient(client.confluent(**{"socket.connection.setup.timeout.ms": 5000}))
-    try:
-        admin.list_topics(timeout=timeout)
-    except Exception as err:
-        return str(err)
-    return None
-
-
-def wait_for(check: object, timeout: float, step: float = 0.1) -> float:
-    """Seconds until `check()` is true (raises AssertionError when it never is)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if check():  # type: ignore[operator]
-            return time.monotonic() - start
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout}s")

@@ -285,7 +285,7 @@ async def test_status_subresource_and_printer_columns(crds: k8s.CustomObjectsApi
         assert UNSUPPORTED in refused.value.body
         table = await kubectl(stack, "get", "gj", "-n", NS, name)
         header, row = (line.split() for line in table.splitlines()[:2])
-        assert header == ["NAME", "PHASE", "GPUS", "HOSTS", "READY", "AGE"], table
+        assert header == ["NAME", "PHASE", "GPUS", "HOSTS", "NODES", "READY", "AGE"], table
         assert row[0] == name and row[2:4] == ["20", "2"], table
         wide = await kubectl(stack, "get", "gj", "-n", NS, name, "-o", "wide")
         assert wide.split()[:9] == [
