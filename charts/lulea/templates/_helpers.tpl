@@ -20,7 +20,7 @@ lulea-ca.{{ .Values.platformNamespace }}.svc.{{ .Values.clusterDomain }}
      include "lulea.platformEnv" (dict "root" . "account" "lulea-ca" "serves" "lulea-ca") */}}
 {{- define "lulea.platformEnv" -}}
 - {name: LULEA_SERVICE_ACCOUNT, value: {{ .account | quote }}}
-- {name: LULEA_CA_URL, value: {{ printf "https://%s:8443" (include "lulea.caHost" .root) | quote }}}
+- {name: LULEA_CA_URL, value: {{ printf "https://%s:9443" (include "lulea.caHost" .root) | quote }}}
 - {name: LULEA_CRL_URL, value: {{ printf "http://%s:8080/crl" (include "lulea.caHost" .root) | quote }}}
 - {name: LULEA_TRUST_FILE, value: /var/run/lulea/trust/ca.crt}
 - {name: LULEA_TOKEN_FILE, value: /var/run/lulea/token/token}

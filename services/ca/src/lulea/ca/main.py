@@ -9,6 +9,7 @@ project only put a project's name on a work queue, and the worker converges that
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -34,8 +35,8 @@ from lulea.core.events import CA_EVENTS, EventConsumer, EventPublisher
 from lulea.core.kube import Kube, connect
 from lulea.core.logs import setup_json_logging
 from lulea.core.membership import Memberships
-from lulea.core.platform import PlatformSettings
-from lulea.core.tls import tls_server
+from lulea.core.platform import Identity, PlatformSettings
+from lulea.core.tls import reload_certificate, tls_server
 from lulea.core.workqueue import WorkQueue
 
 log = logging.getLogger("lulea.ca")
@@ -64,8 +65,12 @@ async def serve(settings: Settings, platform: PlatformSettings) -> None:
     if platform.identity_dir is None or platform.kafka_bootstrap is None:
         raise ValueError("the CA needs LULEA_IDENTITY_DIR and LULEA_KAFKA_BOOTSTRAP")
     trust = Path(platform.trust_file or platform.identity_dir / "ca.crt")
-    identity = own_identity(hierarchy, platform.service_account or "lulea-ca", platform.certificate_names,
-                            platform.identity_dir, trust)
+    name, directory = platform.service_account or "lulea-ca", platform.identity_dir
+
+    def identity_now() -> Identity:
+        return own_identity(hierarchy, name, platform.certificate_names, directory, trust)
+
+    identity = identity_now()
     kafka = platform.kafka(identity)
     records = MongoRecords.connect(settings.mongo_uri, settings.mongo_database)
     await records.ensure_indexes()
@@ -101,6 +106,19 @@ async def serve(settings: Settings, platform: PlatformSettings) -> None:
                                  types=set(TRIGGERS))
         tasks.append(asyncio.create_task(consumer.run()))
     main = tls_server(create_app(state), settings.host, settings.port, identity, access_log=False)
+
+    async def renew_own() -> None:
+        """At two thirds of its life the CA signs itself a new certificate, for new handshakes
+        of its API and its next Kafka connections (open ones keep theirs)."""
+        current = identity
+        while True:
+            await asyncio.sleep(max((current.renew_at - dt.datetime.now(dt.UTC)).total_seconds(), 1))
+            current = identity_now()
+            reload_certificate(main, current)
+            kafka.reload()
+            log.info("the CA's own certificate renewed until %s", current.not_after.isoformat())
+
+    tasks.append(asyncio.create_task(renew_own()))
     public = uvicorn.Server(uvicorn.Config(create_public_app(state), host=settings.host,
                                            port=settings.public_port, log_config=None, access_log=False))
     log.info("CA ready: intermediate %s", hierarchy.intermediate.cert.subject.rfc4514_string())

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LULEA_CA_", extra="forbid")
 
     host: str = "127.0.0.1"
-    port: int = Field(8443, ge=1, le=65535)
+    port: int = Field(9443, ge=1, le=65535)
     """The API (TLS): CSR signing, certificate status, metrics."""
     public_port: int = Field(8080, ge=1, le=65535)
     """Plain HTTP for public trust material only: GET /ca and GET /crl (RFC 5280 distribution
