@@ -30,12 +30,18 @@ path_of() {
     kube-apiserver|kube-controller-manager|kube-scheduler) echo "$BIN/$1-v$K8S_VERSION" ;;
     etcd) echo "$BIN/etcd-v$ETCD_VERSION" ;;
     kwok) echo "$BIN/kwok-v$KWOK_VERSION" ;;
-    ferretdb) echo "$BIN/ferretdb-v$FERRETDB_VERSION" ;;
+    ferretdb) echo "$BIN/ferretdb-v$FERRETDB_VERSION-$(sources_hash "$HERE/tools/ferretdb")" ;;
     helm) echo "$BIN/helm-v$HELM_VERSION" ;;
     kafka) echo "$CACHE/kafka-$KAFKA_VERSION/libs" ;;
     kafka-revocation) echo "$CACHE/kafka-revocation-$(revocation_version)-$(revocation_sources_hash)/lulea-kafka-revocation.jar" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
+}
+
+# sources_hash <dir>: 8 hex digits over a wrapper's files, so an edit to our own main.go
+# rebuilds the tool without a version bump.
+sources_hash() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8)
 }
 
 # Our own broker plug-in (dev/tools/kafka-revocation) is keyed by its version and a hash of its sources,

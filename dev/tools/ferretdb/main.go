@@ -1,4 +1,6 @@
-// Command ferretdb runs FerretDB v1 on its SQLite backend for Lulea's local stack.
+// Command ferretdb runs FerretDB v1 for Lulea's local stack, on PostgreSQL (FerretDB v1's main
+// backend, `-handler=postgresql -postgresql-url=...`) or on SQLite (`-handler=sqlite`), the
+// fallback when no PostgreSQL is installed. The flag names are FerretDB v1.24's own.
 //
 // It embeds FerretDB through its public `ferretdb` package instead of building
 // FerretDB's own cmd/ferretdb: that main package refuses to start without a
@@ -18,7 +20,9 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
-	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI (must end with /)")
+	handler := flag.String("handler", "postgresql", "backend: postgresql or sqlite")
+	postgresqlURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/ferretdb", "PostgreSQL URL for the postgresql handler")
+	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI (must end with /) for the sqlite handler")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
 	flag.Parse()
 
@@ -30,10 +34,11 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
 	db, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: *sqliteURL,
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Logger:        logger,
+		Handler:       *handler,
+		PostgreSQLURL: *postgresqlURL,
+		SQLiteURL:     *sqliteURL,
 	})
 	if err != nil {
 		logger.Error("cannot start FerretDB", "err", err)
@@ -41,7 +46,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	logger.Info("FerretDB listening", "addr", *listen, "sqlite", *sqliteURL)
+	logger.Info("FerretDB listening", "addr", *listen, "handler", *handler)
 	if err := db.Run(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("FerretDB stopped", "err", err)
 		os.Exit(1)

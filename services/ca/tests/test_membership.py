@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from lulea.ca.domain.convergence import Convergence
@@ -52,7 +52,7 @@ async def test_a_member_gets_a_verifiable_secret(ca: MemberCertificates) -> None
     records, secrets, events = fakes(ca)
     await ca.converge("p1", {"alice": "DataOwner"})
     data = secrets.secrets[("p1", "lulea-cert-alice")]["data"]
-    assert set(data) == {"tls.crt", "tls.key", "ca.crt", "keystore.p12", "keystore.password"}
+    assert set(data) == {"tls.crt", "tls.key", "ca.crt", "keystore.pem"}
     chain = x509.load_pem_x509_certificates(data["ca.crt"])
     leaf = secrets.cert("p1", "lulea-cert-alice")
     member = member_from_certificate(leaf, chain[:1], chain[1:])
@@ -60,8 +60,12 @@ async def test_a_member_gets_a_verifiable_secret(ca: MemberCertificates) -> None
     assert leaf.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "p1"
     assert leaf.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "DataOwner"
     assert leaf.serial_number.bit_length() >= 64
-    p12 = pkcs12.load_pkcs12(data["keystore.p12"], data["keystore.password"])
-    assert p12.cert is not None and p12.cert.certificate == leaf
+    # the JVM's PEM keystore (Kafka ssl.keystore.type=PEM): the key, then leaf and intermediate
+    assert data["keystore.pem"].startswith(b"-----BEGIN PRIVATE KEY-----")
+    key = serialization.load_pem_private_key(data["keystore.pem"], password=None)
+    stored = x509.load_pem_x509_certificates(data["keystore.pem"].split(b"-----END PRIVATE KEY-----")[1])
+    assert stored[0] == leaf and stored[1] == chain[0]
+    assert key.public_key() == leaf.public_key()
     (record,) = records.by_serial.values()
     assert record.status is Status.ACTIVE and record.serial == format(leaf.serial_number, "x")
     assert events.ids(ISSUED) == {record.serial}

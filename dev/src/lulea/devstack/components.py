@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from lulea.devstack import accounts, kafka
+from lulea.devstack import accounts, kafka, postgres
 from lulea.devstack.layout import DEV, REPO, Layout
-from lulea.devstack.process import tcp_open
+from lulea.devstack.process import read_pidfile, tcp_open
 
 Argv = Callable[[Layout], list[str]]
 Probe = Callable[[Layout], bool]
@@ -36,6 +36,8 @@ class Component:
     needs: tuple[str, ...] = ()
     # Platform components (operators, services) are optional until their package exists.
     python_module: str | None = None
+    # Why this stack cannot run it (it is then left out), or None; None: always runnable.
+    unavailable: Callable[[Layout], str | None] | None = None
 
 
 def _tool(layout: Layout, name: str) -> str:
@@ -142,12 +144,25 @@ def _kwok(layout: Layout) -> list[str]:
 
 
 def _ferretdb(layout: Layout) -> list[str]:
+    """On this stack's PostgreSQL when it runs one; otherwise on SQLite, said in one line."""
+    common = [_tool(layout, "ferretdb"), f"-listen-addr=127.0.0.1:{layout.port('ferretdb')}",
+              "-log-level=warn"]
+    managed = read_pidfile(layout.pids / "postgres.pid")
+    if managed is not None and managed.alive():
+        return [*common, "-handler=postgresql", f"-postgresql-url={postgres.url(layout)}"]
     data = layout.state_dir / "ferretdb"
     data.mkdir(parents=True, exist_ok=True)
-    return [
-        _tool(layout, "ferretdb"), f"-sqlite-url=file:{data}/",
-        f"-listen-addr=127.0.0.1:{layout.port('ferretdb')}", "-log-level=warn",
-    ]
+    why = postgres.unavailable(layout) or "PostgreSQL is not running in this stack"
+    print(f"lulea-stack: FerretDB on SQLite ({data}), not PostgreSQL: {why}", file=sys.stderr)
+    return [*common, "-handler=sqlite", f"-sqlite-url=file:{data}/"]
+
+
+def _postgres_components() -> list[Component]:
+    """The PostgreSQL under FerretDB, when this machine has one (else FerretDB uses SQLite)."""
+    if postgres.bin_dir() is None:
+        return []
+    return [Component("postgres", postgres.argv, postgres.ready, ports=("postgres",),
+                      prepare=postgres.prepare, start_timeout=60, unavailable=postgres.unavailable)]
 
 
 def _healthz(port_name: str) -> Probe:
@@ -214,8 +229,10 @@ DATA_PLANE: list[Component] = [
               ports=("kafka", "kafka-controller", "kafka-ssl"), tools=("kafka",), prepare=kafka.prepare,
               env=kafka.env, start_timeout=120,
               needs=("ferretdb",)),  # the CRL the broker holds at start comes from the CA's records
+    *_postgres_components(),
     Component("ferretdb", _ferretdb, lambda lay: tcp_open(lay.port("ferretdb")),
-              ports=("ferretdb",), tools=("ferretdb",)),
+              ports=("ferretdb",), tools=("ferretdb",),
+              needs=("postgres",)),  # skipped when there is no postgres component
 ]
 
 # Operators and services: one entry each, started after the CRDs are installed.

@@ -36,6 +36,7 @@ PORT_OFFSETS: dict[str, int] = {
     "ca-public": 23,
     "operator-project": 30,
     "operator-gpujob": 31,
+    "postgres": 12,
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")

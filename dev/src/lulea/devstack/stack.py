@@ -190,7 +190,8 @@ def up(layout: Layout, crds: bool = True) -> dict[str, object]:
     control plane, Kafka and FerretDB come up side by side). `crds=False` leaves the CRDs (and
     so the operators) out, for iterating on the CRDs themselves."""
     layout.ensure_dirs()
-    components = [c for c in all_components() if _enabled(c) and (crds or c.python_module is None)]
+    components = [c for c in all_components() if _enabled(c) and (crds or c.python_module is None)
+                  and (c.unavailable is None or c.unavailable(layout) is None)]
     preflight(layout, components)
     credentials.ensure_control_plane_pki(layout)
     tokens = credentials.ensure_tokens(layout)
@@ -349,6 +350,8 @@ def status(layout: Layout) -> list[Report]:
     reports = []
     for component in all_components():
         if not _enabled(component):
+            continue
+        if component.unavailable is not None and component.unavailable(layout) is not None:
             continue
         managed = _running(layout, component.name)
         ready = bool(managed) and component.ready(layout)

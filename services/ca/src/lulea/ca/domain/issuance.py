@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from lulea.ca.domain.hierarchy import Hierarchy, new_key
 from lulea.ca.domain.profiles import BACKDATE, DEFAULT_LIFETIME, Subject
@@ -41,7 +39,11 @@ class IssuedMemberCertificate(SignedCertificate):
     key: ec.EllipticCurvePrivateKey
 
     def secret_data(self) -> dict[str, bytes]:
-        """What the member's Secret holds: PEM for most clients, PKCS#12 for the JVM."""
+        """What the member's Secret holds, all PEM: `tls.crt` + `tls.key` for most clients,
+        `keystore.pem` (the key, then the leaf and intermediate) for the JVM: Kafka's Java
+        clients read it as `ssl.keystore.type=PEM` (KIP-651, Kafka 2.7+), as our broker reads its
+        own. No PKCS#12: its PBES2 key derivation was 80 % of an issuance's CPU (bench/ca), and
+        its password would have sat beside it in the same Secret, protecting nothing."""
         intermediate_pem = self.chain_pem.split(b"-----END CERTIFICATE-----", 1)[0]
         intermediate_pem += b"-----END CERTIFICATE-----\n"
         key_pem = self.key.private_bytes(
@@ -49,34 +51,13 @@ class IssuedMemberCertificate(SignedCertificate):
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        password = secrets.token_urlsafe(24).encode()
-        cas = x509.load_pem_x509_certificates(self.chain_pem)
-        p12 = pkcs12.serialize_key_and_certificates(
-            name=self.cert.subject.rfc4514_string().encode(),
-            key=self.key,
-            cert=self.cert,
-            cas=cas,
-            encryption_algorithm=_p12_encryption(password),
-        )
+        chain = self.cert_pem() + intermediate_pem
         return {
-            "tls.crt": self.cert_pem() + intermediate_pem,
+            "tls.crt": chain,
             "tls.key": key_pem,
             "ca.crt": self.chain_pem,
-            "keystore.p12": p12,
-            "keystore.password": password,
+            "keystore.pem": key_pem + chain,
         }
-
-
-def _p12_encryption(password: bytes) -> serialization.KeySerializationEncryption:
-    """PBES2 with AES-256 (JDK 11.0.12+ reads it). The password sits beside the keystore in
-    the same Secret, so KDF rounds buy nothing; 2048 (OpenSSL's default) keeps issuance fast."""
-    return (
-        serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(2048)
-        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-        .hmac_hash(hashes.SHA256())
-        .build(password)
-    )
 
 
 def sign(
