@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import uuid
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from pymongo import AsyncMongoClient
 
 from lulea.core.kafka import KafkaClient
-from lulea.devstack import fleet
+from lulea.devstack import fleet, postgres
 from lulea.devstack.endpoints import Stack
 from lulea.devstack.layout import DEV, read_versions
 
@@ -138,4 +139,28 @@ async def test_mongo_insert_and_find(mongo_uri: str) -> None:
         assert "ferretdb" in str(info).lower()
     finally:
         await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_ferretdb_keeps_its_data_in_the_stacks_postgresql(stack: Stack, mongo_uri: str) -> None:
+    """Where PostgreSQL is installed, `make up` runs FerretDB on it (SQLite only as the fallback):
+    a database written through the MongoDB wire protocol is a schema of the stack's cluster."""
+    layout = stack.layout()
+    why = postgres.unavailable(layout)
+    if why is not None:
+        pytest.skip(f"FerretDB runs on SQLite here: {why}")
+    name = f"smoke_pg_{uuid.uuid4().hex[:8]}"
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_uri)
+    try:
+        await client[name].items.insert_one({"_id": 1})
+        bins = postgres.bin_dir()
+        assert bins is not None
+        found = subprocess.run(
+            [str(bins / "psql"), "-h", "127.0.0.1", "-p", str(layout.port("postgres")), "-U",
+             postgres.SUPERUSER, "-d", postgres.DATABASE, "-tAc",
+             f"SELECT count(*) FROM pg_namespace WHERE nspname = '{name}'"],
+            capture_output=True, text=True, check=True).stdout.strip()
+        assert found == "1"
+    finally:
+        await client.drop_database(name)
         await client.close()

@@ -147,6 +147,25 @@ def psql(layout: Layout, sql: str) -> str:
         capture_output=True, text=True, check=True).stdout
 
 
+async def latency(uri: str, documents: int, n: int = 40) -> dict[str, float]:
+    """Median milliseconds of one find_one at a time (no queueing behind other requests)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    lookup = client["bench_db"]["lookup"]
+    out = {}
+    def query(name: str, j: int) -> dict[str, str]:
+        return {"_id": f"id{j}"} if name == "_id" else {"parent": f"dir{j % 100}", "name": f"f{j}"}
+
+    for name in ("_id", "key"):
+        times = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            assert await lookup.find_one(query(name, (i * 7919) % documents)) is not None
+            times.append((time.perf_counter() - t0) * 1000)
+        out[name] = statistics.median(times)
+    await client.close()
+    return out
+
+
 async def explain(uri: str) -> dict[str, str]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
     lookup = client["bench_db"]["lookup"]
@@ -351,6 +370,7 @@ def main() -> int:
         for uri in backends.values():
             asyncio.run(load(uri, args.documents))
         plans = {b: asyncio.run(explain(uri)) for b, uri in backends.items()}
+        latencies = {b: asyncio.run(latency(uri, args.documents)) for b, uri in backends.items()}
         for r in range(args.rounds):
             order = list(backends) if r % 2 == 0 else list(reversed(backends))
             for backend in order:
@@ -362,6 +382,7 @@ def main() -> int:
                       flush=True)
         gin_indexes(layout)
         plans["PostgreSQL+GIN"] = asyncio.run(explain(backends["PostgreSQL"]))
+        latencies["PostgreSQL+GIN"] = asyncio.run(latency(backends["PostgreSQL"], args.documents))
         for r in range(args.rounds):
             got = asyncio.run(mongo_round(backends["PostgreSQL"], f"g{r}", args.seconds,
                                           args.concurrency, args.documents, insert=False))
@@ -404,10 +425,11 @@ def main() -> int:
               f"{statistics.median(gin) / statistics.median(sq_v):10.2f}")
     mem = results["in-memory"]["register"]
     print(f"{'register, in-memory store (baseline)':34} {spread(mem):>26}")
-    print(f"finds over {args.documents} documents (unique index on (parent, name)); plans:")
+    print(f"finds over {args.documents} documents (unique index on (parent, name)); one at a time, "
+          "median ms, and plans:")
     for b, p in plans.items():
         for q, line in p.items():
-            print(f"  {b:15} find {q:4} {line}")
+            print(f"  {b:15} find {q:4} {latencies[b][q]:7.1f} ms  {line}")
     print("\nfeatures (tried on each backend):")
     for name in feats["PostgreSQL"]:
         print(f"  {name}\n    PostgreSQL: {feats['PostgreSQL'][name]}\n"

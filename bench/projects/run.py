@@ -1,48 +1,81 @@
-"""How fast Projects become tenants, next to the API server's own ceiling.
+"""How fast Projects become tenants, next to the same objects created directly, in the same run.
 
-On its own stack (ports 26000+, state /tmp/lulea-bench-projects, only the Project operator of
-the platform's components), through one kubernetes_asyncio client with the same concurrency:
-  ceiling   N bare Namespace creates
-  projects  N Projects with 3 members each, timed until every one is Ready for its generation
-Each Project costs the operator ~12 API writes (namespace, 2 RoleBindings, 4 cluster RBAC objects,
-2 NetworkPolicies, quota, status) plus its events on Kafka.
+    uv run --no-sync python bench/projects/run.py [--projects 300] [--rounds 3] [--concurrency 32]
+
+On its own stack (ports 28200+, state /tmp/lulea-bench-projects; the Project operator and the CA
+it takes its certificate from; the CA is stopped once the operator runs, so that issuing 3
+certificates per Project does not share the machine with what is measured), per round, through
+one kubernetes_asyncio client with `--concurrency` requests in flight:
+  namespaces    N bare Namespace creates (the old reference)
+  same objects  per project what the operator writes for one: the Namespace, then its 2
+                ClusterRoles, then the 2 member RoleBindings, the CA's RoleBinding, 2
+                ClusterRoleBindings, the NetworkPolicy and the ResourceQuota, created directly
+                (POST), `--concurrency` projects at a time: the ceiling
+  projects      N Projects with 3 members each, timed by a watch until every one is Ready for its
+                generation (first and last Ready)
+Also per round: the operator's CPU seconds (/proc/<pid>/stat) and the kube-apiserver's, and the
+operator's API calls per Project counted from the API server's audit log.
+Prints min/median/max over rounds and the ratio of Projects/s to the same-objects ceiling
+(target >= 0.50), with the load average.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import shutil
+import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio import watch
+from kubernetes_asyncio.client.exceptions import ApiException
 
-from lulea.devstack import stack
+from lulea.core.crds.project import Project
+from lulea.devstack import accounts, stack
+from lulea.devstack.components import audit_log
 from lulea.devstack.endpoints import Stack
 from lulea.devstack.layout import Layout, tool_paths
+from lulea.operators.project import plan
 
-N = int(os.environ.get("LULEA_BENCH_PROJECTS", "1000"))
-CONCURRENCY = int(os.environ.get("LULEA_BENCH_CONCURRENCY", "32"))
 STATE = Path("/tmp/lulea-bench-projects")
-PORT_BASE = 26000
+PORT_BASE = 28200
 MEMBERS = [{"user": "alice", "role": "DataOwner"}, {"user": "bob", "role": "DataScientist"},
            {"user": "carol", "role": "DataScientist"}]
+MEMBER_PORTS = (PORT_BASE + 8, PORT_BASE + 20)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def api_client(s: Stack) -> k8s.ApiClient:
+def api_client(s: Stack, concurrency: int) -> k8s.ApiClient:
     cfg = k8s.Configuration(host=s.api_server)
     cfg.ssl_ca_cert = str(s.ca_file)
     cfg.api_key = {"BearerToken": s.tokens["admin"]}
     cfg.api_key_prefix = {"BearerToken": "Bearer"}
-    cfg.connection_pool_maxsize = CONCURRENCY * 2
+    cfg.connection_pool_maxsize = concurrency * 2
     return k8s.ApiClient(cfg)
 
 
-async def bounded(calls: list[Any]) -> None:
-    limit = asyncio.Semaphore(CONCURRENCY)
+def loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def cpu_seconds(layout: Layout, name: str) -> float:
+    managed = stack.running(layout, name)
+    if managed is None:
+        return float("nan")
+    fields = Path(f"/proc/{managed.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+async def bounded(concurrency: int, calls: list[Any]) -> None:
+    limit = asyncio.Semaphore(concurrency)
 
     async def one(call: Any) -> None:
         async with limit:
@@ -51,61 +84,208 @@ async def bounded(calls: list[Any]) -> None:
     await asyncio.gather(*(one(c) for c in calls))
 
 
+def project_body(name: str) -> dict[str, Any]:
+    return {"apiVersion": "lulea.io/v1alpha1", "kind": "Project", "metadata": {"name": name},
+            "spec": {"members": MEMBERS, "quotas": {"gpus": 8}}}
+
+
+async def same_objects(api: k8s.ApiClient, name: str, apply: bool = False) -> None:
+    """What the operator writes for one Project, created directly (no Project, no operator):
+    POST, or with `apply` server-side apply as the operator's Cluster.apply sends it."""
+    project = Project.model_validate({**project_body(name), "metadata": {
+        "name": name, "uid": "00000000-0000-0000-0000-000000000000", "generation": 1}})
+
+    async def post(manifest: dict[str, Any]) -> None:
+        from lulea.operators.project.cluster import _path
+
+        meta = manifest["metadata"]
+        body = json.loads(json.dumps(manifest))
+        body["metadata"].pop("ownerReferences", None)  # no Project to own them here
+        if apply:
+            await api.call_api(_path(manifest["kind"], meta["name"], meta.get("namespace")), "PATCH",
+                               body=body, query_params=[("fieldManager", "bench"), ("force", "true")],
+                               header_params={"Content-Type": "application/apply-patch+yaml"},
+                               auth_settings=["BearerToken"], _return_http_data_only=True)
+            return
+        await api.call_api(_path(manifest["kind"], None, meta.get("namespace")), "POST", body=body,
+                           header_params={"Content-Type": "application/json"},
+                           auth_settings=["BearerToken"], _return_http_data_only=True)
+
+    await post(plan.namespace(project))
+    rbac = plan.cluster_rbac(project)
+    await asyncio.gather(*(post(m) for m in rbac if m["kind"] == "ClusterRole"))
+    quota = plan.resource_quota(project)
+    assert quota is not None
+    await asyncio.gather(*(post(m) for m in [
+        *plan.role_bindings(project), *plan.platform_bindings(project),
+        *(m for m in rbac if m["kind"] != "ClusterRole"),
+        *plan.network_policies(project, MEMBER_PORTS), quota]))
+
+
 def ready(p: dict[str, Any]) -> bool:
     st = p.get("status") or {}
     return st.get("observedGeneration") == p["metadata"]["generation"] and any(
         c["type"] == "Ready" and c["status"] == "True" for c in st.get("conditions") or [])
 
 
-async def measure(s: Stack) -> None:
-    api = api_client(s)
-    core, custom = k8s.CoreV1Api(api), k8s.CustomObjectsApi(api)
+async def projects_via_watch(api: k8s.ApiClient, prefix: str, n: int, concurrency: int,
+                             timeout: float) -> tuple[float, float, float, int]:
+    """(submitted after, first Ready after, all Ready after, count Ready), seconds from t0."""
+    custom = k8s.CustomObjectsApi(api)
+    listed = await custom.list_cluster_custom_object("lulea.io", "v1alpha1", "projects")
+    rv = listed["metadata"]["resourceVersion"]
+    done: set[str] = set()
+    first: float | None = None
+    all_ready = asyncio.Event()
     t0 = time.monotonic()
-    for i in range(N // 4):  # one request at a time: the latency-bound ceiling
-        await core.create_namespace({"metadata": {"name": f"seq-{i:04d}"}})
-    sequential = (N // 4) / (time.monotonic() - t0)
-    t0 = time.monotonic()
-    await bounded([lambda i=i: core.create_namespace({"metadata": {"name": f"bare-{i:04d}"}})
-                   for i in range(N)])
-    ceiling = N / (time.monotonic() - t0)
 
-    t0 = time.monotonic()
-    await bounded([lambda i=i: custom.create_cluster_custom_object(
-        "lulea.io", "v1alpha1", "projects",
-        {"apiVersion": "lulea.io/v1alpha1", "kind": "Project", "metadata": {"name": f"bench-{i:04d}"},
-         "spec": {"members": MEMBERS, "quotas": {"gpus": 8}}}) for i in range(N)])
+    async def watching() -> None:
+        nonlocal first, rv
+        while not all_ready.is_set():
+            w = watch.Watch()
+            try:
+                async for ev in w.stream(custom.list_cluster_custom_object, "lulea.io", "v1alpha1",
+                                         "projects", resource_version=rv, timeout_seconds=60,
+                                         allow_watch_bookmarks=True):
+                    obj = ev["object"]
+                    rv = obj["metadata"]["resourceVersion"]
+                    name = obj["metadata"]["name"]
+                    if (ev["type"] in ("ADDED", "MODIFIED") and name.startswith(prefix)
+                            and ready(obj) and name not in done):
+                        done.add(name)
+                        first = first or time.monotonic() - t0
+                        if len(done) == n:
+                            all_ready.set()
+                            return
+            except ApiException as e:
+                if e.status != 410:
+                    raise
+                rv = (await custom.list_cluster_custom_object("lulea.io", "v1alpha1", "projects"))[
+                    "metadata"]["resourceVersion"]
+            finally:
+                await w.close()
+
+    watcher = asyncio.create_task(watching())
+    await asyncio.sleep(0.2)
+    await bounded(concurrency, [lambda i=i: custom.create_cluster_custom_object(
+        "lulea.io", "v1alpha1", "projects", project_body(f"{prefix}{i:04d}")) for i in range(n)])
     submitted = time.monotonic() - t0
-    done, first_ready = 0, None
-    while done < N:
-        items = (await custom.list_cluster_custom_object("lulea.io", "v1alpha1", "projects"))["items"]
-        done = sum(1 for p in items if p["metadata"]["name"].startswith("bench-") and ready(p))
-        if done and first_ready is None:
-            first_ready = time.monotonic() - t0
-        if time.monotonic() - t0 > 1800:
-            print(f"  gave up after 30 min with {done}/{N} Ready")
-            break
-        await asyncio.sleep(0.5)
-    all_ready = time.monotonic() - t0
-    rate = done / all_ready
+    try:
+        await asyncio.wait_for(all_ready.wait(), timeout)
+    except TimeoutError:
+        print(f"  gave up after {timeout:.0f}s with {len(done)}/{n} Ready")
+    watcher.cancel()
+    return submitted, first or 0.0, time.monotonic() - t0, len(done)
+
+
+def audit_calls(path: Path, offset: int, account: str) -> Counter[str]:
+    """The requests `account` made since byte `offset` of the audit log, by verb and resource."""
+    counts: Counter[str] = Counter()
+    with path.open("rb") as f:
+        f.seek(offset)
+        for line in f:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if ev.get("user", {}).get("username") != account or ev.get("stage") != "ResponseComplete":
+                continue
+            ref = ev.get("objectRef") or {}
+            resource = ref.get("resource", "?") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+            counts[f"{ev['verb']} {resource}"] += 1
+    return counts
+
+
+async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: int) -> None:
+    api = api_client(s, concurrency)
+    core = k8s.CoreV1Api(api)
+    account = f"system:serviceaccount:{accounts.PLATFORM_NAMESPACE}:lulea-operator-project"
+    results: dict[str, list[float]] = {k: [] for k in (
+        "namespaces", "same objects", "same objects, applied", "projects", "first ready", "operator cpu ms",
+        "apiserver cpu ms (projects)", "apiserver cpu ms (same objects)", "calls")}
+    breakdown: Counter[str] = Counter()
+    load_before = loadavg()
+    for r in range(rounds):
+        tag = f"r{r}"
+        t0 = time.monotonic()
+        await bounded(concurrency, [lambda i=i, tag=tag: core.create_namespace(
+            k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=f"bare-{tag}-{i:04d}"))) for i in range(n)])
+        results["namespaces"].append(n / (time.monotonic() - t0))
+
+        api0 = cpu_seconds(layout, "kube-apiserver")
+        t0 = time.monotonic()
+        await bounded(concurrency, [lambda i=i, tag=tag: same_objects(api, f"direct-{tag}-{i:04d}")
+                                    for i in range(n)])
+        results["same objects"].append(n / (time.monotonic() - t0))
+        results["apiserver cpu ms (same objects)"].append(
+            (cpu_seconds(layout, "kube-apiserver") - api0) / n * 1000)
+
+        t0 = time.monotonic()
+        await bounded(concurrency, [lambda i=i, tag=tag: same_objects(api, f"applied-{tag}-{i:04d}", True)
+                                    for i in range(n)])
+        results["same objects, applied"].append(n / (time.monotonic() - t0))
+
+        await asyncio.sleep(2)
+        offset = audit_log(layout).stat().st_size
+        op0, api0 = cpu_seconds(layout, "operator-project"), cpu_seconds(layout, "kube-apiserver")
+        submitted, first, all_ready, count = await projects_via_watch(
+            api, f"bench-{tag}-", n, concurrency, timeout=900)
+        results["projects"].append(count / all_ready)
+        results["first ready"].append(first)
+        results["operator cpu ms"].append((cpu_seconds(layout, "operator-project") - op0) / n * 1000)
+        results["apiserver cpu ms (projects)"].append(
+            (cpu_seconds(layout, "kube-apiserver") - api0) / n * 1000)
+        await asyncio.sleep(3)  # the last status patches reach the log
+        calls = audit_calls(audit_log(layout), offset, account)
+        results["calls"].append(sum(calls.values()) / n)
+        breakdown += calls
+        print(f"round {r + 1}: namespaces {results['namespaces'][-1]:.1f}/s, same objects "
+              f"{results['same objects'][-1]:.1f} projects/s (applied "
+              f"{results['same objects, applied'][-1]:.1f}), Projects {results['projects'][-1]:.1f}/s "
+              f"(submitted in {submitted:.1f}s, first Ready {first:.1f}s, all {all_ready:.1f}s), "
+              f"{results['calls'][-1]:.1f} operator calls/Project", flush=True)
     await api.close()
-    print(f"Projects: {N} with 3 members each, {CONCURRENCY} requests in flight")
-    print(f"  ceiling: bare Namespace creates      {ceiling:8.1f} /s  ({CONCURRENCY} in flight)")
-    print(f"  bare Namespace creates, one at a time {sequential:7.1f} /s  ({N // 4} creates)")
-    print(f"  Projects submitted in                {submitted:8.1f} s")
-    print(f"  first Project Ready after            {first_ready or 0:8.1f} s")
-    print(f"  all {done} Projects Ready after       {all_ready:8.1f} s")
-    print(f"  Projects reconciled per second       {rate:8.1f} /s")
-    print(f"  ratio to the ceiling                 {rate / ceiling:8.2f}  (target >= 0.50)")
-    print(f"  ratio to one-at-a-time creates       {rate / sequential:8.2f}")
+    load_after = loadavg()
+
+    def spread(v: list[float]) -> str:
+        return f"{min(v):8.1f} {statistics.median(v):8.1f} {max(v):8.1f}"
+
+    print(f"\n{n} per round, {rounds} rounds, {concurrency} in flight, one kubernetes_asyncio client; "
+          f"{os.cpu_count()} cores shared; load average {load_before} before, {load_after} after")
+    print(f"{'(min median max)':44} {'':>26}")
+    print(f"{'reference: bare Namespace creates /s':44} {spread(results['namespaces']):>26}")
+    print(f"{'ceiling: same objects created directly, /s':44} {spread(results['same objects']):>26}")
+    print(f"{'same objects by server-side apply, /s':44} {spread(results['same objects, applied']):>26}")
+    print(f"{'Projects Ready /s (watch)':44} {spread(results['projects']):>26}")
+    print(f"{'first Project Ready after, s':44} {spread(results['first ready']):>26}")
+    print(f"{'operator CPU per Project, ms':44} {spread(results['operator cpu ms']):>26}")
+    print(f"{'kube-apiserver CPU per Project, ms':44} {spread(results['apiserver cpu ms (projects)']):>26}")
+    print(f"{'kube-apiserver CPU per same-objects set, ms':44} "
+          f"{spread(results['apiserver cpu ms (same objects)']):>26}")
+    print(f"{'operator API calls per Project (audit log)':44} {spread(results['calls']):>26}")
+    for key, count in sorted(breakdown.items(), key=lambda kv: -kv[1]):
+        print(f"    {key:40} {count / (n * rounds):6.2f} per Project")
+    ratio = statistics.median(results["projects"]) / statistics.median(results["same objects"])
+    print(f"Projects / same-objects ceiling (medians) = {ratio:.2f} "
+          f"(target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'}); "
+          f"/ bare Namespaces = "
+          f"{statistics.median(results['projects']) / statistics.median(results['namespaces']):.2f}")
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--projects", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
     shutil.rmtree(STATE, ignore_errors=True)
-    os.environ["LULEA_SKIP"] = "ca,schema-registry,placement,operator-gpujob"
+    os.environ["LULEA_SKIP"] = "schema-registry,placement,operator-gpujob"
     layout = Layout(STATE, PORT_BASE, tools=tool_paths())
     try:
         stack.up(layout)
-        asyncio.run(measure(Stack.from_endpoints(STATE)))
+        stack.kill(layout, "ca")  # the operator has its certificate; see the docstring
+        asyncio.run(measure(layout, Stack.from_endpoints(STATE), args.projects, args.rounds,
+                            args.concurrency))
     finally:
         stack.down(layout)
     return 0

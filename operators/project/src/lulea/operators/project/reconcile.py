@@ -63,19 +63,23 @@ async def bound_members(cluster: Cluster, project: Project) -> dict[str, str]:
     return plan.bound_members(bindings)
 
 
-async def apply_children(cluster: Cluster, project: Project, member_ports: tuple[int, ...]) -> None:
+async def apply_children(cluster: Cluster, project: Project, member_ports: tuple[int, ...]) -> dict[str, str]:
     """Independent objects in an existing namespace: applied concurrently, except that the
     project's ClusterRoles go before the bindings that name them (RBAC checks, at a binding's
-    creation, that its creator holds what the role grants: the role must exist by then)."""
+    creation, that its creator holds what the role grants: the role must exist by then).
+    Returns the members bound, read from the RoleBindings the API server answered with (what
+    it stored, after any admission webhook), so no list is needed to report them."""
     rbac = plan.cluster_rbac(project)
     await asyncio.gather(*(cluster.apply(m) for m in rbac if m["kind"] == "ClusterRole"))
     quota = plan.resource_quota(project)
-    await asyncio.gather(
-        *(cluster.apply(m) for m in [*plan.role_bindings(project), *plan.platform_bindings(project),
+    bindings = plan.role_bindings(project)
+    written = await asyncio.gather(
+        *(cluster.apply(m) for m in [*bindings, *plan.platform_bindings(project),
                                      *(m for m in rbac if m["kind"] != "ClusterRole"),
                                      *plan.network_policies(project, member_ports)]),
         cluster.apply(quota) if quota is not None
         else cluster.delete("ResourceQuota", "lulea-quota", project.metadata.name))
+    return plan.bound_members([w for w in written[:len(bindings)] if isinstance(w, dict)])
 
 
 async def reconcile(project: Project, status: dict[str, Any], cluster: Cluster, events: Events,
@@ -112,13 +116,13 @@ async def reconcile(project: Project, status: dict[str, Any], cluster: Cluster, 
     # Step 3: apply the namespace and everything in it (server-side apply: idempotent).
     try:
         await cluster.apply(plan.namespace(project))
-        await apply_children(cluster, project, member_ports)
+        now_bound = await apply_children(cluster, project, member_ports)
     except ApiException as err:
         if err.status in (401, 403, 422):
             raise api_refused(err) from err
         raise
-    # Step 4: report what is actually bound.
-    return ready(project, await bound_members(cluster, project))
+    # Step 4: report what is actually bound, as the API server answered the writes.
+    return ready(project, now_bound)
 
 
 async def delete(project: Project, cluster: Cluster, events: Events, retry: int) -> None:

@@ -52,8 +52,14 @@ class MemberCertificates:
 
     async def ensure(self, project: str, user: str, role: str, cause: str) -> CertificateRecord:
         """The member holds a valid certificate for `role` in its Secret (issue if needed)."""
+        return await self._ensure(project, user, role, cause,
+                                  await self.records.members(project, user, Status.ACTIVE))
+
+    async def _ensure(self, project: str, user: str, role: str, cause: str,
+                      active: list[CertificateRecord]) -> CertificateRecord:
+        """`ensure`, given the member's active records (read by the caller)."""
         member = MemberPrincipal(project, user)
-        current = await self._current(project, user)
+        current = await self._current(active)
         if current is not None:
             in_secret = await self.secrets.read_serial(project, secret_name(user))
             fresh = self.clock() < current.renew_at
@@ -66,20 +72,25 @@ class MemberCertificates:
         return await self._issue(member, role)
 
     async def converge(self, project: str, members: Mapping[str, str] | None) -> None:
-        """The project's certificates are exactly `members` (user -> role); None: it is gone."""
+        """The project's certificates are exactly `members` (user -> role); None: it is gone.
+        One read of the project's records serves every member, the removals and the outbox."""
         if members is None:
             await self.remove_project(project)
             return
+        records = await self.records.members(project, None, None)
+        active = [r for r in records if r.status is Status.ACTIVE]
         for user, role in sorted(members.items()):
-            await self.ensure(project, user, role, "membership")
-        active = await self.records.members(project, None, Status.ACTIVE)
+            await self._ensure(project, user, role, "membership", [r for r in active if r.user == user])
         for user in sorted({r.user for r in active if r.user} - members.keys()):
             await self.remove(project, user)
         # certificates the members asked for themselves (CSR) carry a role too
         stale = [r for r in active if r.user is not None and r.user in members
                  and r.profile != Profile.MEMBER and r.role != members[r.user]]
         await self._revoke(stale, Reason.ROLE_CHANGED, "membership")
-        await self.announce_pending(project)
+        # what this converge changed it announced itself; only what it found unannounced
+        # (a crash before an event) needs another look
+        if any(_unannounced(r) for r in records):
+            await self.announce_pending(project)
 
     async def remove(self, project: str, user: str) -> list[CertificateRecord]:
         active = await self.records.members(project, user, Status.ACTIVE)
@@ -98,10 +109,11 @@ class MemberCertificates:
     async def announce_pending(self, project: str) -> None:
         """Publish what a crash left unannounced (same event ids: consumers dedup)."""
         for record in await self.records.members(project, None, None):
-            if record.status is Status.ACTIVE and record.announced is not Status.ACTIVE \
-                    and record.profile == Profile.MEMBER:
+            if not _unannounced(record):
+                continue
+            if record.status is Status.ACTIVE:
                 await self._announce_issued(record)
-            elif record.status is Status.REVOKED and record.announced is not Status.REVOKED:
+            else:
                 await self._announce_revoked(record)
 
     async def due_projects(self, limit: int = 100) -> set[str]:
@@ -109,8 +121,7 @@ class MemberCertificates:
         re-issues them (for members that still are members, with the role they have now)."""
         return {r.project for r in await self.records.due_for_renewal(self.clock(), limit) if r.project}
 
-    async def _current(self, project: str, user: str) -> CertificateRecord | None:
-        active = await self.records.members(project, user, Status.ACTIVE)
+    async def _current(self, active: list[CertificateRecord]) -> CertificateRecord | None:
         # Only the certificates the CA keeps in Secrets; CSR-signed ones are the member's own.
         active = [r for r in active if r.profile == Profile.MEMBER]
         active.sort(key=lambda r: r.not_before)
@@ -204,3 +215,11 @@ class MemberCertificates:
             id_parts=(record.serial,),
         )
         await self.records.mark_announced(record, Status.REVOKED)
+
+
+def _unannounced(record: CertificateRecord) -> bool:
+    """A status change not yet published (the outbox): an active member certificate not
+    announced as issued, or a revoked one not announced as revoked."""
+    if record.status is Status.ACTIVE:
+        return record.announced is not Status.ACTIVE and record.profile == Profile.MEMBER
+    return record.status is Status.REVOKED and record.announced is not Status.REVOKED
