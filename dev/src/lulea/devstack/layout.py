@@ -36,6 +36,7 @@ PORT_OFFSETS: dict[str, int] = {
     "ca-public": 23,
     "operator-project": 30,
     "operator-gpujob": 31,
+    "operator-topic": 32,
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
