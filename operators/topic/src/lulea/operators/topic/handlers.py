@@ -1,8 +1,8 @@
 """kopf wiring for Topic: which changes lead to a reconcile, the finalizer, and the two loops
 that keep ACLs right (membership events and the periodic pass of `grants`).
 
-Verbs it needs (checked against the chart's RBAC by e2e/test_rbac_audit.py): topics get,
-list, watch, patch; topics/status patch; projects list, watch; leases (the election).
+Verbs it needs (checked against the chart's RBAC by e2e/test_rbac_audit.py): topics list,
+watch, patch; topics/status patch; projects list; leases (the election).
 """
 
 from __future__ import annotations
