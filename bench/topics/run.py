@@ -132,7 +132,8 @@ async def main(stack: Stack) -> None:
             result |= {"ceiling": raw, "ratio": result["rate"] / raw}
             rows.append(result)
             print(f"round {r + 1}: ceiling {raw:.0f} topics/s | "
-                  f"Topic CRs {result['rate']:.1f} Ready/s (ratio {result['ratio']:.3f}) | to Ready p50 {result['p50']:.2f}s p99 {result['p99']:.2f}s "
+                  f"Topic CRs {result['rate']:.1f} Ready/s (ratio {result['ratio']:.3f}) | "
+                  f"to Ready p50 {result['p50']:.2f}s p99 {result['p99']:.2f}s "
                   f"| operator RSS {result['rss_mib']:.0f} MiB", flush=True)
     finally:
         await api.close()
