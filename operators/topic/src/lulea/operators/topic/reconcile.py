@@ -77,7 +77,7 @@ class Reconciler:
         name = kafka_topic(str(topic.metadata.namespace), topic.metadata.name)
         try:
             state = await self.ensure_topic(topic, name, old, fields)
-            await self.ensure_partitions(topic, name, state)
+            fields["partitions"] = await self.ensure_partitions(topic, name, state)
             await self.ensure_configs(topic, name)
         except KafkaUnavailable as err:
             raise st.kafka_unavailable(err) from err
@@ -114,13 +114,15 @@ class Reconciler:
         fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)
         return created
 
-    async def ensure_partitions(self, topic: Topic, name: str, state: TopicState) -> None:
+    async def ensure_partitions(self, topic: Topic, name: str, state: TopicState) -> int:
+        """Grow to the spec's count; returns the count the topic has now."""
         if topic.spec.partitions <= state.partitions:
-            return
+            return state.partitions
         try:
             await self.admin.grow(name, topic.spec.partitions)
         except KafkaRefused as refused:
             raise st.kafka_refused(name, "add partitions to", refused.code, refused.message) from refused
+        return topic.spec.partitions
 
     async def ensure_configs(self, topic: Topic, name: str) -> None:
         """Allow-listed configs as the spec says; any other config set on the topic (by hand)
