@@ -168,6 +168,7 @@ async def test_operator_killed_at_random_converges(layout: Layout, admin_api: k8
         assert len(listed[kt].partitions) == int(specs[n].get("partitions", 1))
         entries = next(iter(admin.describe_configs([ConfigResource(ResourceType.TOPIC, kt)]).values()))
         assert entries.result(30)["retention.ms"].value == specs[n]["config"]["retention.ms"]
-    print(f"\n{changes} changes, {kills} kills (seed {SEED}); {len(alive)} topics, {len(want_acls)} ACLs equal")
+    print(f"\n{changes} changes, {kills} kills (seed {SEED}); {len(alive)} topics, "
+          f"{len(want_acls)} ACLs equal")
     for p in (owner, reader, other):
         await delete_project(admin_api, p, wait=False)
