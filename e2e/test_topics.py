@@ -347,3 +347,27 @@ async def test_deletion_and_orphan(world: dict[str, Any], admin_api: k8s.ApiClie
                                  headers={"Authorization": f"Bearer {token}"}) as sr:
         assert f"{p1}.gone-value" not in (await sr.get("/subjects")).json()  # soft-deleted
         assert f"{p1}.gone-value" in (await sr.get("/subjects", params={"deleted": "true"})).json()
+
+
+async def test_example_topic_reaches_ready(stack: Stack, admin_api: k8s.ApiClient) -> None:
+    """examples/01-project then examples/03-topic, with kubectl, as the README says."""
+    import subprocess
+
+    from lulea.devstack.layout import REPO
+
+    for example in ("01-project", "03-topic"):
+        result = subprocess.run([stack.kubectl, f"--kubeconfig={stack.kubeconfig}", "apply", "-f",
+                                 str(REPO / "examples" / example)],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        if example == "01-project":
+            for p in ("p1", "p2"):
+                await wait_ready(admin_api, p, timeout=90)
+    topic = await wait_topic(admin_api, "p1", "clicks", timeout=90)
+    assert topic["status"]["kafkaTopic"] == "p1.clicks" and topic["status"]["partitions"] == 3
+    assert topic["status"]["schemaVersion"] >= 1
+    await k8s.CustomObjectsApi(admin_api).delete_namespaced_custom_object(
+        GROUP, VERSION, "p1", PLURAL, "clicks")
+    async with asyncio.timeout(30):
+        while await get_topic(admin_api, "p1", "clicks") is not None:
+            await asyncio.sleep(0.2)
