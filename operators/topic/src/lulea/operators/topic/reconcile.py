@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from lulea.core.crds.topic import Topic
 from lulea.core.events import EventType, Publication
-from lulea.core.kube import Kube, condition
+from lulea.core.kube import Kube, KubeError, condition
 from lulea.operators.topic import status as st
 from lulea.operators.topic.access import kafka_topic
 from lulea.operators.topic.kafka import KafkaRefused, KafkaUnavailable, TopicAdmin, TopicState
@@ -81,6 +81,8 @@ class Reconciler:
             await self.ensure_configs(topic, name)
         except KafkaUnavailable as err:
             raise st.kafka_unavailable(err) from err
+        except KafkaRefused as refused:  # describing it was refused
+            raise st.kafka_refused(name, "describe", refused.code, refused.message) from refused
         registered = await self.ensure_schema(topic, name, old, fields)
         try:
             await self.grants.poke()
@@ -166,7 +168,12 @@ class Reconciler:
         unchanged = all(old.get(k) == v for k, v in fields.items()) and old.get("conditions") == [ready]
         if unchanged:
             return
-        await self.kube.patch(status_path(meta["namespace"], meta["name"]), {"status": new})
+        try:
+            await self.kube.patch(status_path(meta["namespace"], meta["name"]), {"status": new})
+        except KubeError as err:
+            if err.status == 404:  # deleted meanwhile: nothing left to report on
+                return
+            raise
         body["status"] = {**old, **new}
 
     async def _announce_ready(self, topic: Topic, fields: Obj) -> None:
