@@ -26,6 +26,15 @@ SAMPLES = {
     EventType.JOB_PLACED: {"project": "p1", "job": "train", "nodes": ["n1", "n2"], "attempt": 1},
     EventType.JOB_FINISHED: {"project": "p1", "job": "train", "phase": "Succeeded",
                              "reason": "", "attempt": 1},
+    EventType.TOPIC_READY: {"project": "p1", "topic": "clicks", "kafkaTopic": "p1.clicks",
+                            "topicId": "nXq1rZ2WQ7mV0aLh4r3b8g", "partitions": 3, "schemaId": 7,
+                            "generation": 2},
+    EventType.TOPIC_SHARED: {"project": "p1", "topic": "clicks", "kafkaTopic": "p1.clicks",
+                             "sharedWith": "p2", "access": "Read"},
+    EventType.TOPIC_UNSHARED: {"project": "p1", "topic": "clicks", "kafkaTopic": "p1.clicks",
+                               "sharedWith": "p2"},
+    EventType.TOPIC_DELETED: {"project": "p1", "topic": "clicks", "kafkaTopic": "p1.clicks",
+                              "orphaned": False},
 }
 
 

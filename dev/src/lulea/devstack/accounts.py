@@ -35,6 +35,7 @@ ACCOUNTS = {
     "ca": "lulea-ca",
     "schema-registry": "lulea-schema-registry",
     "placement": "lulea-placement",
+    "operator-topic": "lulea-operator-topic",
 }
 
 

@@ -288,6 +288,17 @@ PLATFORM: list[Component] = [
                   "LULEA_GPUJOB_SCHEMA_REGISTRY_URL": f"https://127.0.0.1:{lay.port('schema-registry')}",
                   "LULEA_GPUJOB_RESYNC_SECONDS": "2",
               }, python_module="lulea.operators.gpujob", needs=PLATFORM_NEEDS),
+    # Topics: the Kafka topic, its subject in the registry and its ACLs (administers Kafka).
+    Component("operator-topic", _python("lulea.operators.topic"),
+              _http_get("operator-topic", "/healthz"), ports=("operator-topic",),
+              env=lambda lay: {
+                  **platform_env(lay, "operator-topic"),
+                  "LULEA_TOPIC_HOST": "127.0.0.1", "LULEA_TOPIC_PORT": str(lay.port("operator-topic")),
+                  "LULEA_TOPIC_IDENTITY": "lulea-stack",
+                  "LULEA_TOPIC_SCHEMA_REGISTRY_URL": f"https://127.0.0.1:{lay.port('schema-registry')}",
+                  # drift is put back within this (the e2e drift test waits for it)
+                  "LULEA_TOPIC_RESYNC_SECONDS": "10",
+              }, python_module="lulea.operators.topic", needs=(*PLATFORM_NEEDS, "schema-registry")),
 ]
 
 

@@ -37,6 +37,7 @@ PORT_OFFSETS: dict[str, int] = {
     "operator-project": 30,
     "operator-gpujob": 31,
     "postgres": 12,
+    "operator-topic": 32,
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")

@@ -174,6 +174,9 @@ class TopicStatus(Status):
 
     kafka_topic: Annotated[str, StringConstraints(max_length=249)] | None = None
     """The Kafka topic name, `<project>.<topic>`."""
+    topic_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    """Kafka's id of the topic this Topic created: a topic of the same name with another id
+    is not this Topic's (ResourceConflict)."""
     partitions: int | None = Field(default=None, ge=0)
     """Partitions the Kafka topic has now."""
     schema_id: int | None = Field(default=None, ge=0)

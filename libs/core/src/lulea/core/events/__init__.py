@@ -21,6 +21,7 @@ from lulea.core.events.topics import (
     DEAD_LETTER_TOPIC,
     GPUJOB_EVENTS,
     PROJECT_EVENTS,
+    TOPIC_EVENTS,
     sources_for,
     topic_of,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "DEAD_LETTER_TOPIC",
     "GPUJOB_EVENTS",
     "PROJECT_EVENTS",
+    "TOPIC_EVENTS",
     "Event",
     "EventConsumer",
     "EventPublisher",

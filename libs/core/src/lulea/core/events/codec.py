@@ -33,6 +33,10 @@ class EventType(StrEnum):
     JOB_SUBMITTED = "JobSubmitted"
     JOB_PLACED = "JobPlaced"
     JOB_FINISHED = "JobFinished"
+    TOPIC_READY = "TopicReady"
+    TOPIC_SHARED = "TopicShared"
+    TOPIC_UNSHARED = "TopicUnshared"
+    TOPIC_DELETED = "TopicDeleted"
 
     @property
     def ce_type(self) -> str:

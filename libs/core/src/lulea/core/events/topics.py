@@ -20,6 +20,7 @@ from lulea.core.events.codec import EventType
 PROJECT_EVENTS = "lulea.events.project"
 CA_EVENTS = "lulea.events.ca"
 GPUJOB_EVENTS = "lulea.events.gpujob"
+TOPIC_EVENTS = "lulea.events.topic"
 DEAD_LETTER_TOPIC = "lulea.events.dlq"
 PLATFORM_PREFIX = "lulea."  # every platform topic; no project may own a name under it
 
@@ -34,8 +35,12 @@ TOPIC_OF: Mapping[EventType, str] = {
     EventType.JOB_SUBMITTED: GPUJOB_EVENTS,
     EventType.JOB_PLACED: GPUJOB_EVENTS,
     EventType.JOB_FINISHED: GPUJOB_EVENTS,
+    EventType.TOPIC_READY: TOPIC_EVENTS,
+    EventType.TOPIC_SHARED: TOPIC_EVENTS,
+    EventType.TOPIC_UNSHARED: TOPIC_EVENTS,
+    EventType.TOPIC_DELETED: TOPIC_EVENTS,
 }
-PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, DEAD_LETTER_TOPIC: 1}
+PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, TOPIC_EVENTS: 6, DEAD_LETTER_TOPIC: 1}
 
 
 def topic_of(event_type: EventType) -> str:
@@ -59,6 +64,9 @@ class Component:
     publishes: str | None = None
     consumes: tuple[str, ...] = ()
     parks: bool = field(default=False)  # a consumer writes what it cannot handle to the DLQ
+    # Administers the projects' Kafka topics, their ACLs and client quotas (the Topic operator).
+    # ALTER on the cluster (ACLs) is administrative power: only one component holds it.
+    administers: bool = field(default=False)
 
     @property
     def group_prefix(self) -> str:
@@ -69,7 +77,17 @@ PLATFORM: tuple[Component, ...] = (
     Component("lulea-operator-project", publishes=PROJECT_EVENTS),
     Component("lulea-ca", publishes=CA_EVENTS, consumes=(PROJECT_EVENTS,), parks=True),
     Component("lulea-operator-gpujob", publishes=GPUJOB_EVENTS),
+    Component("lulea-operator-topic", publishes=TOPIC_EVENTS, consumes=(PROJECT_EVENTS,), parks=True,
+              administers=True),
 )
+CLUSTER = "kafka-cluster"  # the one resource name of Kafka's CLUSTER resource type
+#: What administering the projects' topics takes: create topics, ACLs (ALTER/DESCRIBE on the
+#: cluster) and client quotas (ALTER_CONFIGS/DESCRIBE_CONFIGS on the cluster); on topics,
+#: grow, configure, describe and delete them.
+ADMIN_OPERATIONS = {
+    "CLUSTER": ("CREATE", "ALTER", "DESCRIBE", "ALTER_CONFIGS", "DESCRIBE_CONFIGS"),
+    "TOPIC": ("ALTER", "DELETE", "DESCRIBE", "ALTER_CONFIGS", "DESCRIBE_CONFIGS"),
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -77,7 +95,7 @@ class Grant:
     """One Kafka ACL binding: ALLOW `operation` on a resource for `principal` from any host."""
 
     principal: str  # "User:<cn>"
-    resource: str  # "TOPIC" | "GROUP"
+    resource: str  # "TOPIC" | "GROUP" | "TRANSACTIONAL_ID" | "CLUSTER"
     name: str
     pattern: str  # "LITERAL" | "PREFIXED"
     operation: str  # "READ" | "WRITE" | "DESCRIBE"
@@ -96,6 +114,9 @@ def platform_grants(components: Iterable[Component] = PLATFORM) -> set[Grant]:
             grants.add(Grant(user, "GROUP", c.group_prefix, "PREFIXED", "READ"))
         if c.parks:
             grants.add(Grant(user, "TOPIC", DEAD_LETTER_TOPIC, "LITERAL", "WRITE"))
+        if c.administers:
+            grants |= {Grant(user, "CLUSTER", CLUSTER, "LITERAL", op) for op in ADMIN_OPERATIONS["CLUSTER"]}
+            grants |= {Grant(user, "TOPIC", "*", "LITERAL", op) for op in ADMIN_OPERATIONS["TOPIC"]}
     return grants
 
 

@@ -1,0 +1,226 @@
+"""The Kafka side of a Topic, through confluent-kafka's AdminClient on the platform listener.
+
+librdkafka runs the requests on its own threads and answers with concurrent futures; each
+method here awaits them without blocking the event loop. Creations are batched: the
+requests of concurrent reconciles that arrive within `linger` seconds go out as one
+CreateTopics call (Strimzi batches up to 100 with a 100 ms linger). A refusal from Kafka is
+`KafkaRefused` with Kafka's error name and its message; a broker that does not answer is
+`KafkaUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # not in the package's __all__
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ConfigSource,
+    NewPartitions,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from lulea.core.events.topics import Grant
+
+TIMEOUT = 15.0
+UNAVAILABLE = {"_TRANSPORT", "_TIMED_OUT", "_ALL_BROKERS_DOWN", "REQUEST_TIMED_OUT", "_MSG_TIMED_OUT",
+               "NOT_CONTROLLER", "LEADER_NOT_AVAILABLE", "COORDINATOR_NOT_AVAILABLE", "_RESOLVE",
+               "NETWORK_EXCEPTION"}
+
+
+class KafkaRefused(Exception):
+    """Kafka refused a request: `code` is Kafka's error name (e.g. INVALID_REPLICATION_FACTOR)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+class KafkaUnavailable(Exception):
+    """The broker did not answer (down, unreachable, timed out)."""
+
+
+@dataclass(frozen=True)
+class TopicState:
+    name: str
+    topic_id: str
+    partitions: int
+
+
+def _error(err: BaseException) -> Exception:
+    if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
+        k: KafkaError = err.args[0]
+        if k.name() in UNAVAILABLE or k.retriable():
+            return KafkaUnavailable(f"{k.name()}: {k.str()}")
+        return KafkaRefused(k.name(), k.str())
+    return err if isinstance(err, Exception) else RuntimeError(str(err))
+
+
+async def _wait(future: Future[Any]) -> Any:
+    try:
+        return await asyncio.wrap_future(future)
+    except Exception as err:
+        raise _error(err) from err
+
+
+def _settle(future: Future[Any], done: asyncio.Future[None]) -> None:
+    if done.done():
+        return
+    err = future.exception()
+    if err is not None:
+        done.set_exception(_error(err))
+    else:
+        done.set_result(None)
+
+
+def binding(grant: Grant) -> AclBinding:
+    return AclBinding(ResourceType[grant.resource], grant.name, ResourcePatternType[grant.pattern],
+                      grant.principal, "*", AclOperation[grant.operation], AclPermissionType.ALLOW)
+
+
+def grant_filter(grant: Grant, permission: Any = AclPermissionType.ALLOW) -> AclBindingFilter:
+    return AclBindingFilter(ResourceType[grant.resource], grant.name, ResourcePatternType[grant.pattern],
+                            grant.principal, "*", AclOperation[grant.operation], permission)
+
+
+class TopicAdmin:
+    def __init__(self, conf: dict[str, Any], *, batch: int = 100, linger: float = 0.1) -> None:
+        self.admin = AdminClient(conf)
+        self.batch, self.linger = batch, linger
+        self._pending: list[tuple[NewTopic, asyncio.Future[None]]] = []
+        self._flush: asyncio.TimerHandle | None = None
+
+    # --- topics ---------------------------------------------------------------------------
+    async def describe(self, names: Iterable[str]) -> dict[str, TopicState | None]:
+        """Each topic's id and partition count, None where it does not exist."""
+        names = list(names)
+        if not names:
+            return {}
+        futures = self.admin.describe_topics(TopicCollection(names), request_timeout=TIMEOUT)
+        out: dict[str, TopicState | None] = {}
+        for name, future in futures.items():
+            try:
+                d = await _wait(future)
+            except KafkaRefused as refused:
+                if refused.code == "UNKNOWN_TOPIC_OR_PART":
+                    out[name] = None
+                    continue
+                raise
+            out[name] = TopicState(name, str(d.topic_id), len(d.partitions))
+        return out
+
+    async def list_names(self) -> set[str]:
+        loop = asyncio.get_running_loop()
+        try:
+            metadata = await loop.run_in_executor(None, lambda: self.admin.list_topics(timeout=TIMEOUT))
+        except Exception as err:
+            raise _error(err) from err
+        return set(metadata.topics)
+
+    async def create(self, name: str, partitions: int, replication_factor: int,
+                     config: dict[str, str]) -> None:
+        """Create one topic, batched with other creations; TOPIC_ALREADY_EXISTS is refused
+        like anything else (the caller decides whose the existing topic is)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((NewTopic(name, num_partitions=partitions,
+                                       replication_factor=replication_factor, config=dict(config)), done))
+        if len(self._pending) >= self.batch:
+            self._send()
+        elif self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(self.linger, self._send)
+        await done
+
+    def _send(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        try:
+            futures = self.admin.create_topics([t for t, _ in pending], request_timeout=TIMEOUT,
+                                               operation_timeout=TIMEOUT)
+        except Exception as err:
+            for _, done in pending:
+                done.set_exception(_error(err))
+            return
+        loop = asyncio.get_running_loop()
+        for topic, done in pending:
+            futures[topic.topic].add_done_callback(
+                lambda f, d=done: loop.call_soon_threadsafe(_settle, f, d))  # type: ignore[misc]
+
+    async def grow(self, name: str, partitions: int) -> None:
+        futures = self.admin.create_partitions([NewPartitions(name, partitions)], request_timeout=TIMEOUT)
+        await _wait(futures[name])
+
+    async def delete(self, name: str) -> bool:
+        """True if deleted; a topic already gone is success (False)."""
+        futures = self.admin.delete_topics([name], request_timeout=TIMEOUT, operation_timeout=TIMEOUT)
+        try:
+            await _wait(futures[name])
+        except KafkaRefused as refused:
+            if refused.code == "UNKNOWN_TOPIC_OR_PART":
+                return False
+            raise
+        return True
+
+    # --- configs ----------------------------------------------------------------------------
+    async def dynamic_configs(self, name: str) -> dict[str, str]:
+        """The topic's configs set on the topic itself (not broker defaults)."""
+        resource = ConfigResource(ResourceType.TOPIC, name)
+        futures = self.admin.describe_configs([resource], request_timeout=TIMEOUT)
+        entries = await _wait(next(iter(futures.values())))
+        return {k: e.value for k, e in entries.items()
+                if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and e.value is not None}
+
+    async def alter_configs(self, name: str, set_: dict[str, str], delete: Iterable[str]) -> None:
+        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in set_.items()]
+        entries += [ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE) for k in delete]
+        if not entries:
+            return
+        resource = ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries)
+        futures = self.admin.incremental_alter_configs([resource], request_timeout=TIMEOUT)
+        await _wait(next(iter(futures.values())))
+
+    # --- ACLs ---------------------------------------------------------------------------------
+    async def acls(self) -> tuple[set[Grant], set[Grant]]:
+        """Every binding on the broker: (ALLOW ones, DENY ones)."""
+        anything: Any = None
+        query = AclBindingFilter(ResourceType.ANY, anything, ResourcePatternType.ANY, anything,
+                                 anything, AclOperation.ANY, AclPermissionType.ANY)
+        bindings = await _wait(self.admin.describe_acls(query, request_timeout=TIMEOUT))
+        allow: set[Grant] = set()
+        deny: set[Grant] = set()
+        for b in bindings:
+            g = Grant(b.principal, b.restype.name, b.name, b.resource_pattern_type.name, b.operation.name)
+            (allow if b.permission_type == AclPermissionType.ALLOW else deny).add(g)
+        return allow, deny
+
+    async def create_acls(self, grants: Iterable[Grant]) -> None:
+        grants = sorted(grants)
+        for i in range(0, len(grants), 1000):
+            futures = self.admin.create_acls([binding(g) for g in grants[i:i + 1000]],
+                                             request_timeout=TIMEOUT)
+            for f in futures.values():
+                await _wait(f)
+
+    async def delete_acls(self, grants: Iterable[Grant], permission: Any = AclPermissionType.ALLOW) -> None:
+        grants = sorted(grants)
+        for i in range(0, len(grants), 1000):
+            futures = self.admin.delete_acls([grant_filter(g, permission) for g in grants[i:i + 1000]],
+                                             request_timeout=TIMEOUT)
+            for f in futures.values():
+                await _wait(f)

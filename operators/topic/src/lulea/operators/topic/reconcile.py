@@ -1,0 +1,239 @@
+"""One Topic brought in line with its spec: a short list of named, idempotent steps.
+
+Unidirectional, as Strimzi's topic operator: the Topic is the truth and Kafka follows; a
+change made in Kafka behind its back (a config, an ACL) is reverted on the next pass. A
+Kafka topic is this Topic's only if its topic id is the one recorded in status, or the
+status records that this Topic was about to create it (a reconcile killed between the
+creation and the status write adopts its own topic on the next pass). Anything else of the
+same name is a ResourceConflict and is left untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lulea.core.crds.topic import Topic
+from lulea.core.events import EventType, Publication
+from lulea.core.kube import Kube, KubeError, condition
+from lulea.operators.topic import status as st
+from lulea.operators.topic.access import kafka_topic
+from lulea.operators.topic.kafka import KafkaRefused, KafkaUnavailable, TopicAdmin, TopicState
+from lulea.operators.topic.registry import (
+    RegistryUnavailable,
+    SchemaIncompatible,
+    SchemaInvalid,
+    SchemaRegistry,
+    subject,
+)
+
+log = logging.getLogger("lulea.operators.topic")
+ORPHAN_ANNOTATION = "lulea.io/deletion-policy"
+Obj = dict[str, Any]
+
+
+class Grants(Protocol):
+    async def poke(self, wait: float = 30.0) -> None: ...
+
+
+class Events(Protocol):
+    async def publish_many(self, publications: list[Publication]) -> Any: ...
+
+
+def status_path(namespace: str, name: str) -> str:
+    return f"/apis/lulea.io/v1alpha1/namespaces/{namespace}/topics/{name}/status"
+
+
+@dataclass
+class Reconciler:
+    kube: Kube
+    admin: TopicAdmin
+    registry: SchemaRegistry | None
+    grants: Grants
+    events: Events | None
+
+    async def reconcile(self, body: Obj) -> st.Verdict:
+        """Read, act, write the status; returns the Ready verdict (NotReady is written too)."""
+        meta = body["metadata"]
+        old = dict(body.get("status") or {})
+        fields: Obj = {}
+        try:
+            topic = Topic.model_validate(body)
+            verdict = await self._converge(topic, old, fields)
+        except st.NotReady as stop:
+            await self.write(body, {**fields, "observedGeneration": meta.get("generation")}, stop.verdict)
+            raise
+        except ValueError as err:  # pydantic's ValidationError
+            bad = st.invalid(str(err).splitlines()[0])
+            await self.write(body, {"observedGeneration": meta.get("generation")}, bad.verdict)
+            raise bad from err
+        await self.write(body, fields, verdict)
+        if not old.get("conditions") or not _was_ready(old, meta.get("generation")):
+            await self._announce_ready(topic, fields)
+        return verdict
+
+    async def _converge(self, topic: Topic, old: Obj, fields: Obj) -> st.Verdict:
+        name = kafka_topic(str(topic.metadata.namespace), topic.metadata.name)
+        try:
+            state = await self.ensure_topic(topic, name, old, fields)
+            fields["partitions"] = await self.ensure_partitions(topic, name, state)
+            await self.ensure_configs(topic, name)
+        except KafkaUnavailable as err:
+            raise st.kafka_unavailable(err) from err
+        except KafkaRefused as refused:  # describing it was refused
+            raise st.kafka_refused(name, "describe", refused.code, refused.message) from refused
+        registered = await self.ensure_schema(topic, name, old, fields)
+        try:
+            await self.grants.poke()
+        except Exception as err:
+            raise st.acls_unavailable(err) from err
+        fields["observedGeneration"] = topic.metadata.generation
+        return st.ready(name, fields["partitions"], topic.spec.partitions, registered)
+
+    # --- steps ----------------------------------------------------------------------------------
+    async def ensure_topic(self, topic: Topic, name: str, old: Obj, fields: Obj) -> TopicState:
+        state = (await self.admin.describe([name]))[name]
+        if state is not None:
+            adopting = not old.get("topicId") and old.get("kafkaTopic") == name  # our own, crashed
+            if state.topic_id == old.get("topicId") or adopting:
+                fields.update(kafkaTopic=name, topicId=state.topic_id, partitions=state.partitions)
+                return state
+            raise st.conflict(name, state.topic_id)
+        # Not there: record the intent first, then create (a crash in between adopts it).
+        if old.get("kafkaTopic") != name or old.get("topicId"):
+            await self.kube.patch(status_path(str(topic.metadata.namespace), topic.metadata.name),
+                                  {"status": {"kafkaTopic": name, "topicId": None}})
+        spec = topic.spec
+        try:
+            await self.admin.create(name, spec.partitions, spec.replication_factor, spec.config)
+        except KafkaRefused as refused:
+            if refused.code != "TOPIC_ALREADY_EXISTS":
+                raise st.kafka_refused(name, "create", refused.code, refused.message) from refused
+        created = (await self.admin.describe([name]))[name]
+        if created is None:
+            raise st.kafka_unavailable(RuntimeError(f"topic {name} created but not described yet"))
+        fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)
+        return created
+
+    async def ensure_partitions(self, topic: Topic, name: str, state: TopicState) -> int:
+        """Grow to the spec's count; returns the count the topic has now."""
+        if topic.spec.partitions <= state.partitions:
+            return state.partitions
+        try:
+            await self.admin.grow(name, topic.spec.partitions)
+        except KafkaRefused as refused:
+            raise st.kafka_refused(name, "add partitions to", refused.code, refused.message) from refused
+        return topic.spec.partitions
+
+    async def ensure_configs(self, topic: Topic, name: str) -> None:
+        """Allow-listed configs as the spec says; any other config set on the topic (by hand)
+        goes back to the broker's default."""
+        have = await self.admin.dynamic_configs(name)
+        want = topic.spec.config
+        to_set = {k: v for k, v in want.items() if have.get(k) != v}
+        to_delete = sorted(set(have) - set(want))
+        if to_set or to_delete:
+            log.info("topic %s: configs set %s, reverted %s", name, to_set, to_delete)
+            try:
+                await self.admin.alter_configs(name, to_set, to_delete)
+            except KafkaRefused as refused:
+                raise st.kafka_refused(name, "configure", refused.code, refused.message) from refused
+
+    async def ensure_schema(self, topic: Topic, name: str, old: Obj, fields: Obj) -> tuple[int, int] | None:
+        """Register avroSchema; on refusal the version in force stays in status and in force.
+        No avroSchema: the subject and its history are left alone."""
+        previous = (old.get("schemaId"), old.get("schemaVersion"))
+        if previous[0] is not None:
+            fields.update(schemaId=previous[0], schemaVersion=previous[1])
+        if topic.spec.avro_schema is None or self.registry is None:
+            return None
+        try:
+            registered = await self.registry.register(name, topic.spec.avro_schema,
+                                                      topic.spec.compatibility.value)
+        except SchemaIncompatible as err:
+            raise st.schema_incompatible(subject(name), str(err)) from err
+        except SchemaInvalid as err:
+            raise st.schema_invalid(subject(name), str(err)) from err
+        except RegistryUnavailable as err:
+            raise st.registry_unavailable(err) from err
+        fields.update(schemaId=registered.schema_id, schemaVersion=registered.version)
+        return registered.schema_id, registered.version
+
+    async def write(self, body: Obj, fields: Obj, verdict: st.Verdict) -> None:
+        meta, old = body["metadata"], body.get("status") or {}
+        ready = condition("Ready", verdict.ok, verdict.reason, verdict.message,
+                          generation=meta.get("generation"), old=old.get("conditions"))
+        new = {**fields, "conditions": [ready]}
+        unchanged = all(old.get(k) == v for k, v in fields.items()) and old.get("conditions") == [ready]
+        if unchanged:
+            return
+        try:
+            await self.kube.patch(status_path(meta["namespace"], meta["name"]), {"status": new})
+        except KubeError as err:
+            if err.status == 404:  # deleted meanwhile: nothing left to report on
+                return
+            raise
+        body["status"] = {**old, **new}
+
+    async def _announce_ready(self, topic: Topic, fields: Obj) -> None:
+        if self.events is None or not fields.get("topicId"):
+            return
+        ns = str(topic.metadata.namespace)
+        data = {"project": ns, "topic": topic.metadata.name, "kafkaTopic": fields["kafkaTopic"],
+                "topicId": fields["topicId"], "partitions": int(fields["partitions"]),
+                "schemaId": fields.get("schemaId"), "generation": int(topic.metadata.generation or 0)}
+        await self._publish([Publication(EventType.TOPIC_READY, f"{ns}/{topic.metadata.name}", ns, data,
+                                         (str(topic.metadata.uid), str(topic.metadata.generation), "ready"))])
+
+    async def _publish(self, publications: list[Publication]) -> None:
+        if self.events is None:
+            return
+        try:
+            await self.events.publish_many(publications)
+        except Exception as err:  # the status is the record; a lost event is only logged
+            log.warning("events not published (%s): %s", [p.type.value for p in publications], err)
+
+    async def announce_shares(self, body: Obj, old_shares: list[Obj], new_shares: list[Obj]) -> None:
+        meta = body["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        before = {s["project"]: s.get("access", "Read") for s in old_shares}
+        after = {s["project"]: s.get("access", "Read") for s in new_shares}
+        base = {"project": ns, "topic": name, "kafkaTopic": kafka_topic(ns, name)}
+        out = []
+        for project, level in sorted(after.items()):
+            if before.get(project) != level:
+                out.append(Publication(EventType.TOPIC_SHARED, f"{ns}/{name}", ns,
+                                       {**base, "sharedWith": project, "access": level},
+                                       (meta["uid"], str(meta.get("generation")), project, "shared")))
+        for project in sorted(before.keys() - after.keys()):
+            out.append(Publication(EventType.TOPIC_UNSHARED, f"{ns}/{name}", ns,
+                                   {**base, "sharedWith": project},
+                                   (meta["uid"], str(meta.get("generation")), project, "unshared")))
+        if out:
+            await self._publish(out)
+
+    async def delete(self, body: Obj) -> bool:
+        """ACLs removed, the topic deleted, the subject soft-deleted; False when orphaned."""
+        meta = body["metadata"]
+        name = kafka_topic(meta["namespace"], meta["name"])
+        orphan = (meta.get("annotations") or {}).get(ORPHAN_ANNOTATION) == "Orphan"
+        await self.grants.poke()  # a Topic being deleted grants nothing
+        recorded = (body.get("status") or {}).get("topicId")
+        if not orphan and recorded:
+            state = (await self.admin.describe([name]))[name]
+            if state is not None and state.topic_id == recorded:  # never someone else's topic
+                await self.admin.delete(name)
+            if self.registry is not None and (body.get("spec") or {}).get("avroSchema"):
+                await self.registry.soft_delete(name)
+        await self._publish([Publication(EventType.TOPIC_DELETED, f"{meta['namespace']}/{meta['name']}",
+                                         meta["namespace"], {"project": meta["namespace"],
+                                                             "topic": meta["name"], "kafkaTopic": name,
+                                                             "orphaned": orphan},
+                                         (meta["uid"], "deleted"))])
+        return not orphan
+
+
+def _was_ready(old: Obj, generation: int | None) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               and c.get("observedGeneration") == generation for c in old.get("conditions") or [])

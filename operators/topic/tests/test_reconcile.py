@@ -1,0 +1,109 @@
+"""The Topic reconcile's decisions against fakes of Kafka and the API server: whose topic an
+existing Kafka topic is, drift in configs put back, Kafka's refusals as conditions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lulea.operators.topic import status as st
+from lulea.operators.topic.kafka import KafkaRefused, TopicState
+from lulea.operators.topic.reconcile import Reconciler
+
+
+class FakeAdmin:
+    def __init__(self) -> None:
+        self.topics: dict[str, TopicState] = {}
+        self.configs: dict[str, dict[str, str]] = {}
+        self.refuse: KafkaRefused | None = None
+
+    async def describe(self, names: list[str]) -> dict[str, TopicState | None]:
+        return {n: self.topics.get(n) for n in names}
+
+    async def create(self, name: str, partitions: int, rf: int, config: dict[str, str]) -> None:
+        if self.refuse:
+            raise self.refuse
+        self.topics[name] = TopicState(name, f"id-{name}", partitions)
+        self.configs[name] = dict(config)
+
+    async def grow(self, name: str, partitions: int) -> None:
+        self.topics[name] = TopicState(name, self.topics[name].topic_id, partitions)
+
+    async def dynamic_configs(self, name: str) -> dict[str, str]:
+        return dict(self.configs.get(name, {}))
+
+    async def alter_configs(self, name: str, set_: dict[str, str], delete: list[str]) -> None:
+        self.configs[name] = {k: v for k, v in {**self.configs[name], **set_}.items() if k not in delete}
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.patches: list[dict[str, Any]] = []
+
+    async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.patches.append(body)
+        return body
+
+
+class FakeGrants:
+    pokes = 0
+
+    async def poke(self, wait: float = 30.0) -> None:
+        self.pokes += 1
+
+
+def body(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "lulea.io/v1alpha1", "kind": "Topic",
+            "metadata": {"name": "clicks", "namespace": "p1", "uid": "u1", "generation": 2},
+            "spec": spec, "status": status or {}}
+
+
+def reconciler() -> tuple[Reconciler, FakeAdmin, FakeKube]:
+    admin, kube = FakeAdmin(), FakeKube()
+    return Reconciler(kube, admin, None, FakeGrants(), None), admin, kube  # type: ignore[arg-type]
+
+
+async def test_creates_records_the_intent_first_then_the_id() -> None:
+    r, admin, kube = reconciler()
+    verdict = await r.reconcile(body(partitions=3, config={"retention.ms": "1000"}))
+    assert verdict.ok and admin.topics["p1.clicks"].partitions == 3
+    assert kube.patches[0] == {"status": {"kafkaTopic": "p1.clicks", "topicId": None}}
+    final = kube.patches[-1]["status"]
+    assert final["topicId"] == "id-p1.clicks" and final["observedGeneration"] == 2
+
+
+async def test_a_topic_that_is_not_ours_is_a_conflict_and_untouched() -> None:
+    r, admin, _ = reconciler()
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "someone-else", 1)
+    with pytest.raises(st.NotReady) as stop:
+        await r.reconcile(body(partitions=4))
+    assert stop.value.reason == "ResourceConflict" and admin.topics["p1.clicks"].partitions == 1
+
+
+async def test_a_crash_between_create_and_status_adopts_its_own_topic() -> None:
+    r, admin, _ = reconciler()
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "mine", 1)
+    admin.configs["p1.clicks"] = {}
+    assert (await r.reconcile(body({"kafkaTopic": "p1.clicks"}))).ok
+
+
+async def test_drift_is_reverted_and_partitions_grow() -> None:
+    r, admin, _ = reconciler()
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "mine", 1)
+    admin.configs["p1.clicks"] = {"retention.ms": "5", "segment.ms": "99"}
+    verdict = await r.reconcile(body({"topicId": "mine", "kafkaTopic": "p1.clicks"}, partitions=2,
+                                     config={"retention.ms": "1000"}))
+    assert verdict.ok and admin.configs["p1.clicks"] == {"retention.ms": "1000"}
+    assert admin.topics["p1.clicks"].partitions == 2 and "2 partitions" in verdict.message
+
+
+async def test_kafka_refusal_is_a_condition_in_plain_words() -> None:
+    r, admin, kube = reconciler()
+    admin.refuse = KafkaRefused("INVALID_REPLICATION_FACTOR",
+                                "Replication factor: 3 larger than available brokers: 1.")
+    with pytest.raises(st.NotReady) as stop:
+        await r.reconcile(body(replicationFactor=3))
+    assert stop.value.reason == "KafkaRefused" and stop.value.retry_after is None
+    ready = kube.patches[-1]["status"]["conditions"][0]
+    assert ready["status"] == "False" and "larger than the number of brokers" in ready["message"]
