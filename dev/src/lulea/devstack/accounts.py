@@ -35,6 +35,8 @@ ACCOUNTS = {
     "ca": "lulea-ca",
     "schema-registry": "lulea-schema-registry",
     "placement": "lulea-placement",
+    "storage": "lulea-storage",
+    "operator-dataset": "lulea-operator-dataset",
 }
 
 

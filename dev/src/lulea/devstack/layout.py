@@ -36,6 +36,8 @@ PORT_OFFSETS: dict[str, int] = {
     "ca-public": 23,
     "operator-project": 30,
     "operator-gpujob": 31,
+    "storage": 24,
+    "operator-dataset": 33,
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
