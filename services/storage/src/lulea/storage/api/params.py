@@ -40,7 +40,7 @@ def boolean(params: dict[str, str], name: str, default: bool) -> bool:
 
 
 def integer(params: dict[str, str], name: str, default: int | None = None, *,
-            minimum: int | None = 0, maximum: int | None = None) -> int | None:
+            minimum: int | None = 0, maximum: int | None = 2**63 - 1) -> int | None:
     value = params.get(name)
     if value is None or value == "":
         return default
