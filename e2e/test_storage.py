@@ -192,6 +192,8 @@ BAD_INPUT = [
     ("PUT", "/{root}/f.txt", "op=RENAME&destination=/Projects/{project}/escaped", 403,
      "AccessControlException"),
     ("PUT", "/tmp", "op=MKDIRS", 403, "AccessControlException"),
+    ("PUT", "/Projects/{project}/no-such-dataset/x", "op=MKDIRS", 404, "FileNotFoundException"),
+    ("PUT", "/Projects/{project}/no-such-dataset/x", "op=CREATE", 404, "FileNotFoundException"),
 ]
 
 

@@ -26,6 +26,12 @@ SAMPLES = {
     EventType.JOB_PLACED: {"project": "p1", "job": "train", "nodes": ["n1", "n2"], "attempt": 1},
     EventType.JOB_FINISHED: {"project": "p1", "job": "train", "phase": "Succeeded",
                              "reason": "", "attempt": 1},
+    EventType.DATASET_CREATED: {"project": "p1", "dataset": "raw", "path": "/Projects/p1/raw"},
+    EventType.DATASET_SHARED: {"project": "p1", "dataset": "raw", "target": "p2", "access": "ReadOnly"},
+    EventType.DATASET_SHARE_ACCEPTED: {"project": "p1", "dataset": "raw", "target": "p2",
+                                       "access": "ReadOnly"},
+    EventType.DATASET_UNSHARED: {"project": "p1", "dataset": "raw", "target": "p2"},
+    EventType.DATASET_DELETED: {"project": "p1", "dataset": "raw", "retained": False},
 }
 
 

@@ -33,6 +33,11 @@ class EventType(StrEnum):
     JOB_SUBMITTED = "JobSubmitted"
     JOB_PLACED = "JobPlaced"
     JOB_FINISHED = "JobFinished"
+    DATASET_CREATED = "DatasetCreated"
+    DATASET_SHARED = "DatasetShared"
+    DATASET_SHARE_ACCEPTED = "DatasetShareAccepted"
+    DATASET_UNSHARED = "DatasetUnshared"
+    DATASET_DELETED = "DatasetDeleted"
 
     @property
     def ce_type(self) -> str:

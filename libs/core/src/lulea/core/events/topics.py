@@ -20,6 +20,7 @@ from lulea.core.events.codec import EventType
 PROJECT_EVENTS = "lulea.events.project"
 CA_EVENTS = "lulea.events.ca"
 GPUJOB_EVENTS = "lulea.events.gpujob"
+DATASET_EVENTS = "lulea.events.dataset"
 DEAD_LETTER_TOPIC = "lulea.events.dlq"
 PLATFORM_PREFIX = "lulea."  # every platform topic; no project may own a name under it
 
@@ -34,8 +35,13 @@ TOPIC_OF: Mapping[EventType, str] = {
     EventType.JOB_SUBMITTED: GPUJOB_EVENTS,
     EventType.JOB_PLACED: GPUJOB_EVENTS,
     EventType.JOB_FINISHED: GPUJOB_EVENTS,
+    EventType.DATASET_CREATED: DATASET_EVENTS,
+    EventType.DATASET_SHARED: DATASET_EVENTS,
+    EventType.DATASET_SHARE_ACCEPTED: DATASET_EVENTS,
+    EventType.DATASET_UNSHARED: DATASET_EVENTS,
+    EventType.DATASET_DELETED: DATASET_EVENTS,
 }
-PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, DEAD_LETTER_TOPIC: 1}
+PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, DATASET_EVENTS: 6, DEAD_LETTER_TOPIC: 1}
 
 
 def topic_of(event_type: EventType) -> str:
@@ -69,6 +75,7 @@ PLATFORM: tuple[Component, ...] = (
     Component("lulea-operator-project", publishes=PROJECT_EVENTS),
     Component("lulea-ca", publishes=CA_EVENTS, consumes=(PROJECT_EVENTS,), parks=True),
     Component("lulea-operator-gpujob", publishes=GPUJOB_EVENTS),
+    Component("lulea-operator-dataset", publishes=DATASET_EVENTS),
 )
 
 

@@ -3,12 +3,15 @@ deletion (kopf's finalizer) removes its tree unless retained, never holding on f
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kopf
 
+from lulea.core.events import DATASET_EVENTS, EventPublisher
 from lulea.core.kube import Kube, connect
-from lulea.core.platform import PlatformSettings
+from lulea.core.platform import PlatformSettings, renew_forever, request_identity
+from lulea.operators.dataset.publishing import DatasetEvents, LoggedDatasetEvents
 from lulea.operators.dataset.reconcile import GROUP, PLURAL, VERSION, Reconciler
 from lulea.operators.dataset.settings import DatasetSettings
 from lulea.operators.dataset.storage import Storage
@@ -31,12 +34,26 @@ async def startup(**kw: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="dataset.lulea.io", key="last-handled-configuration")
     api = await connect(conf.kubeconfig)
-    storage = Storage(conf.storage_url, PlatformSettings())
-    STATE.update(api=api, storage=storage, reconciler=Reconciler(Kube(api), storage, conf.give_up_seconds))
+    platform = PlatformSettings()
+    events: DatasetEvents = LoggedDatasetEvents()
+    if conf.publish_events and platform.kafka_bootstrap:
+        identity = await request_identity(platform)  # this operator's certificate, from the CA
+        kafka = platform.kafka(identity)
+        events = EventPublisher(kafka, source="lulea/operator-dataset", topic=DATASET_EVENTS)
+        STATE["renewal"] = asyncio.create_task(
+            renew_forever(platform, identity, lambda _new: kafka.reload()))
+    await events.start()
+    storage = Storage(conf.storage_url, platform)
+    STATE.update(api=api, storage=storage, events=events,
+                 reconciler=Reconciler(Kube(api), storage, conf.give_up_seconds, events))
 
 
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
+    if "renewal" in STATE:
+        STATE["renewal"].cancel()
+    if "events" in STATE:
+        await STATE["events"].stop()
     if "storage" in STATE:
         await STATE["storage"].close()
     if "api" in STATE:

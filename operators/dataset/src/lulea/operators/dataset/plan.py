@@ -38,16 +38,22 @@ def share_states(project: str, dataset: str, spec: Mapping[str, Any],
 
 def share_events(before: list[dict[str, str]], after: list[dict[str, str]]) -> list[tuple[str, str]]:
     """(reason, message) for each share offered, accepted or withdrawn since the last status."""
+    return [(reason, message) for reason, message, _ in share_changes(before, after)]
+
+
+def share_changes(before: list[dict[str, str]], after: list[dict[str, str]]
+                  ) -> list[tuple[str, str, dict[str, str]]]:
+    """(reason, message, share) for each share offered, accepted or withdrawn."""
     old = {s["project"]: s for s in before}
     new = {s["project"]: s for s in after}
     events = []
     for name, share in new.items():
         if name not in old:
-            events.append(("DatasetShared", f"offered to project {name} ({share['access']})"))
+            events.append(("DatasetShared", f"offered to project {name} ({share['access']})", share))
         if share["state"] == "Accepted" and (name not in old or old[name]["state"] != "Accepted"):
-            events.append(("DatasetShareAccepted", f"project {name} accepted the share"))
-    for name in old.keys() - new.keys():
-        events.append(("DatasetUnshared", f"no longer shared with project {name}"))
+            events.append(("DatasetShareAccepted", f"project {name} accepted the share", share))
+    for name in sorted(old.keys() - new.keys()):
+        events.append(("DatasetUnshared", f"no longer shared with project {name}", old[name]))
     return events
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import kopf
 
+from lulea.core.events import EventType
 from lulea.core.kube import Kube, KubeError
 from lulea.core.kube.conditions import condition
 from lulea.operators.dataset import plan
+from lulea.operators.dataset.publishing import DatasetEvents, LoggedDatasetEvents
 from lulea.operators.dataset.storage import Storage, StorageRefused, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -19,8 +21,21 @@ GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "datasets"
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, storage: Storage, give_up_seconds: float) -> None:
+    def __init__(self, kube: Kube, storage: Storage, give_up_seconds: float,
+                 events: DatasetEvents | None = None) -> None:
         self.kube, self.storage, self.give_up_seconds = kube, storage, give_up_seconds
+        self.events: DatasetEvents = events if events is not None else LoggedDatasetEvents()
+
+    async def announce(self, body: dict[str, Any], reason: str, message: str, data: dict[str, Any],
+                       *id_parts: str) -> None:
+        """A change of state: a Kubernetes Event on the Dataset and an Avro event on Kafka
+        (deterministic id: a retried reconcile re-sends the same one)."""
+        meta = body["metadata"]
+        _event(body, type="Normal", reason=reason, message=message)
+        await self.events.publish(EventType(reason), subject=f"{meta['namespace']}/{meta['name']}",
+                                  key=meta["namespace"],
+                                  data={"project": meta["namespace"], "dataset": meta["name"], **data},
+                                  id_parts=(str(meta.get("uid")), reason, *id_parts))
 
     async def targets(self, spec: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
         out: dict[str, dict[str, Any] | None] = {}
@@ -48,11 +63,16 @@ class Reconciler:
         except StorageRefused as exc:
             await self.write_status(body, self._status(status, meta, "False", "StorageRefused", str(exc)))
             raise kopf.TemporaryError(str(exc), delay=30) from exc
-        shares = plan.share_states(project, name, spec, await self.targets(spec))
+        targets = await self.targets(spec)
+        shares = plan.share_states(project, name, spec, targets)
         if status.get("path") is None:
-            _event(body, type="Normal", reason="DatasetCreated", message=f"root {path} made")
-        for reason, message in plan.share_events(list(status.get("shares") or []), shares):
-            _event(body, type="Normal", reason=reason, message=message)
+            await self.announce(body, "DatasetCreated", f"root {path} made", {"path": path})
+        for reason, message, share in plan.share_changes(list(status.get("shares") or []), shares):
+            target = share["project"]
+            version = str(((targets.get(target) or {}).get("metadata") or {}).get("resourceVersion", ""))
+            data = {"target": target} if reason == "DatasetUnshared" else {
+                "target": target, "access": share["access"]}
+            await self.announce(body, reason, message, data, target, str(meta.get("generation")), version)
         new = self._status(status, meta, "True", "Ready", f"{path}: {used} bytes, {files} files")
         new.update(path=path, usedBytes=used, files=files, shares=shares)
         await self.write_status(body, new)
@@ -83,6 +103,7 @@ class Reconciler:
         path = plan.root_path(meta["namespace"], meta["name"])
         if plan.retained(annotations):
             log.info("dataset %s deleted; its data is retained at %s", meta["name"], path)
+            await self.announce(body, "DatasetDeleted", f"{path} retained", {"retained": True})
             return
         if plan.abandoned(annotations):
             _event(body, type="Warning", reason="DataLeft", message=f"{path} abandoned by annotation")
@@ -97,7 +118,7 @@ class Reconciler:
                            message=f"gave up removing {path} after {age:.0f}s: {exc}")
                 return
             raise kopf.TemporaryError(f"removing {path}: {exc}", delay=10) from exc
-        _event(body, type="Normal", reason="DatasetDeleted", message=f"{path} removed")
+        await self.announce(body, "DatasetDeleted", f"{path} removed", {"retained": False})
 
 
 def _event(body: dict[str, Any], *, type: str, reason: str, message: str) -> None:

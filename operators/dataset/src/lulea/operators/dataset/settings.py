@@ -14,6 +14,8 @@ class DatasetSettings(LeaderElectionSettings, BaseSettings):
     kubeconfig: str | None = None
     storage_url: str = Field(default="https://lulea-storage.lulea-system.svc:9871", pattern=r"^https://")
     """The storage service; the operator calls its WebHDFS API as a platform principal."""
+    publish_events: bool = True
+    """Dataset events on lulea.events.dataset (needs LULEA_KAFKA_BOOTSTRAP)."""
     resync_seconds: float = Field(default=10.0, gt=0, le=600)
     """How often each Dataset's usage and share states are read again."""
     give_up_seconds: float = Field(default=600.0, gt=0)

@@ -56,6 +56,12 @@ class Call:
     def need_inside(self, needed: Level, path: Path | None = None) -> Level:
         return access.require_inside_dataset(self.caller, path or self.path, self.app.directory, needed)
 
+    async def need_dataset_root(self) -> None:
+        """Members write into datasets that exist (made by the operator from a Dataset object),
+        never make a dataset root as a side effect of a deeper MKDIRS or CREATE."""
+        if not self.caller.platform and len(self.path.parts) > 3:
+            await self.app.namespace.stat(Path(self.path.parts[:3]))
+
 
 def _raw_path(request: Request) -> str:
     raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
@@ -187,6 +193,7 @@ def _redirect(call: Call) -> Response:
 
 async def create(call: Call) -> Response:
     call.need_inside(Level.WRITE)
+    await call.need_dataset_root()
     overwrite = P.boolean(call.params, "overwrite", False)
     new = NewFile(owner=call.caller.owner, group=call.path.project or "",
                   permission=P.permission(call.params, "644"),
@@ -218,6 +225,7 @@ async def append(call: Call) -> Response:
 
 async def mkdirs(call: Call) -> Response:
     call.need_inside(Level.WRITE)
+    await call.need_dataset_root()
     done = await call.app.namespace.mkdirs(call.path, owner=call.caller.owner,
                                            group=call.path.project or "lulea",
                                            permission=P.permission(call.params, "755"))
