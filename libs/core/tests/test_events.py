@@ -35,6 +35,12 @@ SAMPLES = {
                                "sharedWith": "p2"},
     EventType.TOPIC_DELETED: {"project": "p1", "topic": "clicks", "kafkaTopic": "p1.clicks",
                               "orphaned": False},
+    EventType.DATASET_CREATED: {"project": "p1", "dataset": "raw", "path": "/Projects/p1/raw"},
+    EventType.DATASET_SHARED: {"project": "p1", "dataset": "raw", "target": "p2", "access": "ReadOnly"},
+    EventType.DATASET_SHARE_ACCEPTED: {"project": "p1", "dataset": "raw", "target": "p2",
+                                       "access": "ReadOnly"},
+    EventType.DATASET_UNSHARED: {"project": "p1", "dataset": "raw", "target": "p2"},
+    EventType.DATASET_DELETED: {"project": "p1", "dataset": "raw", "retained": False},
 }
 
 

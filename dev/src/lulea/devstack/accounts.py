@@ -36,6 +36,8 @@ ACCOUNTS = {
     "schema-registry": "lulea-schema-registry",
     "placement": "lulea-placement",
     "operator-topic": "lulea-operator-topic",
+    "storage": "lulea-storage",
+    "operator-dataset": "lulea-operator-dataset",
 }
 
 

@@ -299,12 +299,28 @@ PLATFORM: list[Component] = [
                   # drift is put back within this (the e2e drift test waits for it)
                   "LULEA_TOPIC_RESYNC_SECONDS": "10",
               }, python_module="lulea.operators.topic", needs=(*PLATFORM_NEEDS, "schema-registry")),
+    Component("storage", _python("lulea.storage"), _https_get("storage"), ports=("storage",),
+              env=lambda lay: {
+                  **platform_env(lay, "storage", serves=True),
+                  "LULEA_STORAGE_HOST": "127.0.0.1", "LULEA_STORAGE_PORT": str(lay.port("storage")),
+                  "LULEA_STORAGE_MONGO_URI": lay.mongo_uri,
+                  "LULEA_STORAGE_MONGO_DATABASE": "lulea_storage",
+              }, python_module="lulea.storage", needs=PLATFORM_NEEDS),
+    Component("operator-dataset", _python("lulea.operators.dataset"),
+              _http_get("operator-dataset", "/healthz"), ports=("operator-dataset",),
+              env=lambda lay: {
+                  **platform_env(lay, "operator-dataset"),
+                  "LULEA_DATASET_HOST": "127.0.0.1", "LULEA_DATASET_PORT": str(lay.port("operator-dataset")),
+                  "LULEA_DATASET_IDENTITY": "lulea-stack",
+                  "LULEA_DATASET_STORAGE_URL": f"https://127.0.0.1:{lay.port('storage')}",
+                  "LULEA_DATASET_RESYNC_SECONDS": "5",
+              }, python_module="lulea.operators.dataset", needs=(*PLATFORM_NEEDS, "storage")),
 ]
 
 
 def member_ports(layout: Layout) -> list[int]:
     """The platform ports a project's pods may reach (its NetworkPolicy)."""
-    return [layout.port("kafka-ssl"), layout.port("schema-registry")]
+    return [layout.port("kafka-ssl"), layout.port("schema-registry"), layout.port("storage")]
 
 
 def httpx_ok(url: str) -> bool:

@@ -45,6 +45,11 @@ class Stack:
                    audit_log=Path(e["audit_log"]))
 
     @property
+    def storage_url(self) -> str:
+        """The storage service's WebHDFS base (https, the platform root verifies it)."""
+        return f"https://127.0.0.1:{Layout(self.state_dir, self.port_base).port('storage')}"
+
+    @property
     def layout(self) -> Layout:
         """Where this stack's pids, logs and ports are (to stop or start one of its components)."""
         return Layout(state_dir=self.state_dir, port_base=self.port_base, tools=tool_paths())

@@ -38,6 +38,8 @@ PORT_OFFSETS: dict[str, int] = {
     "operator-gpujob": 31,
     "postgres": 12,
     "operator-topic": 32,
+    "storage": 24,
+    "operator-dataset": 33,
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")

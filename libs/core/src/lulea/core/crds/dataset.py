@@ -52,6 +52,19 @@ class DatasetSpec(CRModel):
         return self
 
 
+class ShareState(StrEnum):
+    PENDING = "Pending"
+    ACCEPTED = "Accepted"
+
+
+class DatasetShareStatus(CRModel):
+    """Where one offered share stands: accepted by a DataOwner of the target project or not."""
+
+    project: ProjectName
+    access: DatasetAccess
+    state: ShareState
+
+
 class DatasetStatus(Status):
     """What the dataset operator has made real."""
 
@@ -59,6 +72,11 @@ class DatasetStatus(Status):
     """The dataset root in project storage, e.g. `/Projects/p1/raw`."""
     used_bytes: int | None = Field(default=None, ge=0, json_schema_extra={"format": "int64"})
     """Bytes stored, as last reported by the storage service."""
+    files: int | None = Field(default=None, ge=0, json_schema_extra={"format": "int64"})
+    """Files and directories below the root, as last reported by the storage service."""
+    shares: list[DatasetShareStatus] = Field(
+        default_factory=list, max_length=MAX_SHARES, json_schema_extra=list_map("project"))
+    """Each offered share and whether the target project has accepted it."""
 
 
 class Dataset(CRModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from lulea.core.crds.meta import DNS_LABEL, CRModel, ObjectMeta, Rule, Status, cel, list_map
+from lulea.core.crds.share import ACCEPTED_SHARE, MAX_ACCEPTED
 
 #: Namespaces a project may not take over.
 RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease", "lulea")
@@ -69,6 +70,13 @@ class ProjectSpec(CRModel):
     """People in the project; at least one DataOwner, each user once."""
     quotas: Quotas | None = None
     """Resource limits for the project."""
+    accepted_shares: list[
+        Annotated[str, StringConstraints(max_length=127, pattern=ACCEPTED_SHARE)]
+    ] = Field(default_factory=list, max_length=MAX_ACCEPTED,
+              json_schema_extra={"x-kubernetes-list-type": "set"})
+    """Shares this project's DataOwners accept: `<project>/<dataset>` for one dataset another
+    project offers in its `shares`, `<project>/*` for all it offers. Nothing shared is usable
+    here until accepted; removing the entry takes the access away."""
 
     @model_validator(mode="after")
     def _owners_and_unique_users(self) -> Self:

@@ -7,6 +7,16 @@ from collections.abc import Sequence
 from lulea.core.crds.meta import DNS_LABEL, Rule
 
 MAX_SHARES = 64
+MAX_ACCEPTED = 256
+#: An accepted share on the target Project: `<project>/<dataset>`, or `<project>/*` for every
+#: dataset that project shares with this one (now or later).
+ACCEPTED_SHARE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$"
+
+
+def share_accepted(accepted: Sequence[str], owner_project: str, name: str) -> bool:
+    """Has the target project accepted the share of `owner_project`'s `name`? (Its DataOwners
+    list `<owner_project>/<name>` or `<owner_project>/*` in spec.acceptedShares.)"""
+    return f"{owner_project}/{name}" in accepted or f"{owner_project}/*" in accepted
 
 
 def name_rules(kind: str, max_length: int = 63, why: str = "") -> tuple[Rule, ...]:

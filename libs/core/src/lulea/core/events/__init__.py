@@ -18,6 +18,7 @@ from lulea.core.events.consumer import EventConsumer
 from lulea.core.events.envelope import Event, event_id
 from lulea.core.events.topics import (
     CA_EVENTS,
+    DATASET_EVENTS,
     DEAD_LETTER_TOPIC,
     GPUJOB_EVENTS,
     PROJECT_EVENTS,
@@ -28,6 +29,7 @@ from lulea.core.events.topics import (
 
 __all__ = [
     "CA_EVENTS",
+    "DATASET_EVENTS",
     "DEAD_LETTER_TOPIC",
     "GPUJOB_EVENTS",
     "PROJECT_EVENTS",

@@ -37,6 +37,11 @@ class EventType(StrEnum):
     TOPIC_SHARED = "TopicShared"
     TOPIC_UNSHARED = "TopicUnshared"
     TOPIC_DELETED = "TopicDeleted"
+    DATASET_CREATED = "DatasetCreated"
+    DATASET_SHARED = "DatasetShared"
+    DATASET_SHARE_ACCEPTED = "DatasetShareAccepted"
+    DATASET_UNSHARED = "DatasetUnshared"
+    DATASET_DELETED = "DatasetDeleted"
 
     @property
     def ce_type(self) -> str:

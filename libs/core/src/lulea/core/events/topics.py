@@ -21,6 +21,7 @@ PROJECT_EVENTS = "lulea.events.project"
 CA_EVENTS = "lulea.events.ca"
 GPUJOB_EVENTS = "lulea.events.gpujob"
 TOPIC_EVENTS = "lulea.events.topic"
+DATASET_EVENTS = "lulea.events.dataset"
 DEAD_LETTER_TOPIC = "lulea.events.dlq"
 PLATFORM_PREFIX = "lulea."  # every platform topic; no project may own a name under it
 
@@ -39,8 +40,14 @@ TOPIC_OF: Mapping[EventType, str] = {
     EventType.TOPIC_SHARED: TOPIC_EVENTS,
     EventType.TOPIC_UNSHARED: TOPIC_EVENTS,
     EventType.TOPIC_DELETED: TOPIC_EVENTS,
+    EventType.DATASET_CREATED: DATASET_EVENTS,
+    EventType.DATASET_SHARED: DATASET_EVENTS,
+    EventType.DATASET_SHARE_ACCEPTED: DATASET_EVENTS,
+    EventType.DATASET_UNSHARED: DATASET_EVENTS,
+    EventType.DATASET_DELETED: DATASET_EVENTS,
 }
-PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, TOPIC_EVENTS: 6, DEAD_LETTER_TOPIC: 1}
+PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, TOPIC_EVENTS: 6, DATASET_EVENTS: 6,
+              DEAD_LETTER_TOPIC: 1}
 
 
 def topic_of(event_type: EventType) -> str:
@@ -79,6 +86,7 @@ PLATFORM: tuple[Component, ...] = (
     Component("lulea-operator-gpujob", publishes=GPUJOB_EVENTS),
     Component("lulea-operator-topic", publishes=TOPIC_EVENTS, consumes=(PROJECT_EVENTS,), parks=True,
               administers=True),
+    Component("lulea-operator-dataset", publishes=DATASET_EVENTS),
 )
 CLUSTER = "kafka-cluster"  # the one resource name of Kafka's CLUSTER resource type
 #: What administering the projects' topics takes: create topics, ACLs (ALTER/DESCRIBE on the

@@ -1,0 +1,76 @@
+"""`python -m lulea.storage` serves WebHDFS over TLS; `python -m lulea.storage fsck [--repair]`
+checks the namespace (exit status 1 when it is not clean)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import ssl
+import sys
+from typing import Any
+
+from cryptography import x509
+
+from lulea.core.auth.crl import CrlWatcher
+from lulea.core.logs import setup_json_logging
+from lulea.core.platform import PlatformSettings, request_identity
+from lulea.core.tls import serve_app
+from lulea.storage.main import create_app
+from lulea.storage.settings import Settings
+
+
+def crl_watcher(settings: Settings, platform: PlatformSettings) -> CrlWatcher | None:
+    if platform.crl_url is None or platform.trust_file is None or platform.identity_dir is None:
+        return None
+    chain = x509.load_pem_x509_certificates((platform.identity_dir / "tls.crt").read_bytes())
+    issuer = next(c for c in chain[1:] if c.subject != c.issuer)  # the intermediate
+    verify = ssl.create_default_context(cafile=str(platform.trust_file))
+    return CrlWatcher(platform.crl_url, issuer, settings.crl_refresh_seconds, verify=verify)
+
+
+async def serve(settings: Settings, platform: PlatformSettings) -> None:
+    if settings.every_caller_is_platform:
+        platform.refuse_unless_local("LULEA_STORAGE_EVERY_CALLER_IS_PLATFORM",
+                                     "turns authentication and project scoping off")
+    crl = None
+    if platform.ca_url is not None:
+        await request_identity(platform)
+        crl = crl_watcher(settings, platform)
+    await serve_app(create_app(settings, crl=crl), settings.host, settings.port, platform,
+                    access_log=False, server_header=False)
+
+
+async def run_fsck(settings: Settings, repair: bool) -> int:
+    from pymongo import AsyncMongoClient
+
+    from lulea.storage.namespace.fsck import fsck
+    from lulea.storage.namespace.store import Namespace
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    try:
+        namespace = Namespace(client[settings.mongo_database])
+        await namespace.heartbeat()  # fsck's own writer id counts as alive
+        report = await fsck(namespace, repair=repair)
+        await namespace.writers.delete_one({"_id": namespace.writer})
+    finally:
+        await client.close()
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0 if report.clean else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m lulea.storage")
+    sub = parser.add_subparsers(dest="command")
+    check = sub.add_parser("fsck", help="report orphans and dangling references")
+    check.add_argument("--repair", action="store_true", help="recompute dataset usage counters")
+    args = parser.parse_args()
+    settings = Settings()
+    if args.command == "fsck":
+        sys.exit(asyncio.run(run_fsck(settings, args.repair)))
+    setup_json_logging(settings.log_level)
+    asyncio.run(serve(settings, PlatformSettings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Quota accounting: usage counters on the dataset root and the project directory, moved only
+by `$inc` under a condition that the limit still holds after the move, so concurrent writers
+can never together pass a limit and the figures stay exact (no read-modify-write).
+
+A reservation is taken before the bytes are acknowledged; a failed or interrupted write gives
+it back (the reclaimer does so for a writer that died). The crash window between taking a
+reservation and recording it errs on the safe side: usage a little high, never low; `fsck`
+reports the difference and `fsck --repair` recomputes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from lulea.storage.namespace.errors import Hadoop, StorageError
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where a write is counted: its dataset root (with its limits) and its project directory."""
+
+    dataset: int | None
+    dataset_path: str = ""
+    bytes_quota: int | None = None
+    files_quota: int | None = None
+    pdir: int | None = None
+    project_path: str = ""
+    project_bytes_quota: int | None = None
+
+
+NOWHERE = Account(None)
+
+
+def _condition(field: str, limit: int | None, amount: int) -> dict[str, Any]:
+    if limit is None or amount <= 0:
+        return {}
+    return {field: {"$lte": limit - amount}}
+
+
+async def reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
+                  nfiles: int) -> None:
+    """Take `nbytes` and `nfiles` from the dataset's and the project's limits, or raise."""
+    if nbytes == 0 and nfiles == 0:
+        return
+    if account.dataset is not None:
+        query = {"_id": account.dataset,
+                 **_condition("usage.bytes", account.bytes_quota, nbytes),
+                 **_condition("usage.files", account.files_quota, nfiles)}
+        done = await inodes.update_one(query, {"$inc": {"usage.bytes": nbytes, "usage.files": nfiles}})
+        if done.matched_count == 0:
+            raise await _exceeded(inodes, account, nbytes, nfiles)
+    if account.pdir is not None and nbytes:
+        query = {"_id": account.pdir, **_condition("usage.bytes", account.project_bytes_quota, nbytes)}
+        done = await inodes.update_one(query, {"$inc": {"usage.bytes": nbytes}})
+        if done.matched_count == 0:
+            if account.dataset is not None:
+                await inodes.update_one({"_id": account.dataset},
+                                        {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+            raise StorageError(Hadoop.DS_QUOTA,
+                               f"The DiskSpace quota of {account.project_path} is exceeded:"
+                               f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
+
+
+async def release(inodes: AsyncCollection[dict[str, Any]], dataset: int | None, pdir: int | None,
+                  nbytes: int, nfiles: int) -> None:
+    if dataset is not None and (nbytes or nfiles):
+        await inodes.update_one({"_id": dataset}, {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+    if pdir is not None and nbytes:
+        await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
+
+
+async def _exceeded(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
+                    nfiles: int) -> StorageError:
+    root = await inodes.find_one({"_id": account.dataset}, {"usage": 1})
+    if root is None:
+        return StorageError(Hadoop.FILE_NOT_FOUND, f"File does not exist: {account.dataset_path}")
+    usage = root.get("usage") or {}
+    files = int(usage.get("files") or 0)
+    if nfiles and account.files_quota is not None and files + nfiles > account.files_quota:
+        return StorageError(Hadoop.NS_QUOTA,
+                            f"The NameSpace quota (directories and files) of directory {account.dataset_path}"
+                            f" is exceeded: quota={account.files_quota} file count={files + nfiles}")
+    used = int(usage.get("bytes") or 0)
+    return StorageError(Hadoop.DS_QUOTA,
+                        f"The DiskSpace quota of {account.dataset_path} is exceeded: quota = "
+                        f"{account.bytes_quota} B but diskspace consumed = {used + nbytes} B")
