@@ -35,6 +35,9 @@ ACCOUNTS = {
     "ca": "lulea-ca",
     "schema-registry": "lulea-schema-registry",
     "placement": "lulea-placement",
+    "logs-collector": "lulea-logs-collector",
+    "logs-indexer": "lulea-logs-indexer",
+    "logs-gateway": "lulea-logs-gateway",
 }
 
 

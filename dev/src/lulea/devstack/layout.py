@@ -34,6 +34,10 @@ PORT_OFFSETS: dict[str, int] = {
     "ca": 21,
     "placement": 22,
     "ca-public": 23,
+    "victorialogs": 11,
+    "logs-gateway": 25,
+    "logs-indexer": 26,
+    "logs-collector": 27,
     "operator-project": 30,
     "operator-gpujob": 31,
 }

@@ -21,6 +21,7 @@ PROJECT_EVENTS = "lulea.events.project"
 CA_EVENTS = "lulea.events.ca"
 GPUJOB_EVENTS = "lulea.events.gpujob"
 DEAD_LETTER_TOPIC = "lulea.events.dlq"
+LOGS_TOPIC = "lulea.logs"  # job log lines: the logs collector writes, the logs indexer reads
 PLATFORM_PREFIX = "lulea."  # every platform topic; no project may own a name under it
 
 TOPIC_OF: Mapping[EventType, str] = {
@@ -35,7 +36,7 @@ TOPIC_OF: Mapping[EventType, str] = {
     EventType.JOB_PLACED: GPUJOB_EVENTS,
     EventType.JOB_FINISHED: GPUJOB_EVENTS,
 }
-PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, DEAD_LETTER_TOPIC: 1}
+PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, DEAD_LETTER_TOPIC: 1, LOGS_TOPIC: 6}
 
 
 def topic_of(event_type: EventType) -> str:
@@ -69,6 +70,8 @@ PLATFORM: tuple[Component, ...] = (
     Component("lulea-operator-project", publishes=PROJECT_EVENTS),
     Component("lulea-ca", publishes=CA_EVENTS, consumes=(PROJECT_EVENTS,), parks=True),
     Component("lulea-operator-gpujob", publishes=GPUJOB_EVENTS),
+    Component("lulea-logs-collector", publishes=LOGS_TOPIC),
+    Component("lulea-logs-indexer", consumes=(LOGS_TOPIC,)),
 )
 
 
