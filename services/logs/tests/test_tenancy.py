@@ -23,7 +23,8 @@ def test_line_id_depends_on_every_part() -> None:
     base = line_id("u", "c", "1:2", 0, 10)
     assert base == line_id("u", "c", "1:2", 0, 10)
     others = {line_id("v", "c", "1:2", 0, 10), line_id("u", "d", "1:2", 0, 10),
-              line_id("u", "c", "1:3", 0, 10), line_id("u", "c", "1:2", 1, 10), line_id("u", "c", "1:2", 0, 11)}
+              line_id("u", "c", "1:3", 0, 10), line_id("u", "c", "1:2", 1, 10),
+              line_id("u", "c", "1:2", 0, 11)}
     assert base not in others and len(others) == 5
 
 
@@ -64,7 +65,8 @@ class Reviewer:
 def test_authenticate_tokens() -> None:
     auth = Authenticator(Reviewer(), None, 60)
     assert asyncio.run(auth.authenticate("Bearer t-alice", None)) == Caller("alice")
-    assert asyncio.run(auth.authenticate("Bearer t-sa", None)) == Caller("system:serviceaccount:p1:default", "p1")
+    sa = Caller("system:serviceaccount:p1:default", "p1")
+    assert asyncio.run(auth.authenticate("Bearer t-sa", None)) == sa
     for header in (None, "Bearer nope", "Basic abc", "Bearer "):
         with pytest.raises(Unauthenticated):
             asyncio.run(auth.authenticate(header, None))
