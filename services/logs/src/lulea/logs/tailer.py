@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lulea.logs.cri import BadLine, Joined, Joiner, parse_line
+from lulea.logs.cri import MAX_LINE_BYTES, BadLine, Joined, Joiner, parse_line
 
 READ_BYTES = 1 << 20
 
@@ -70,14 +70,22 @@ class Tail:
             return []
         out: list[Joined] = []
         pos = self.offset
+        joiner = self.joiner
         for raw in data[: last + 1].split(b"\n")[:-1]:
             start, pos = pos, pos + len(raw) + 1
+            parts = raw.split(b" ", 3)
+            # the fast path: a whole line (tag F) with no partial line open on its stream
+            if (len(parts) == 4 and parts[2] == b"F" and not joiner.open
+                    and parts[1] in (b"stdout", b"stderr") and parts[0][4:5] == b"-"
+                    and len(parts[3]) <= MAX_LINE_BYTES):
+                out.append(Joined(start, pos, parts[0].decode(), parts[1].decode(), parts[3]))
+                continue
             try:
                 line = parse_line(raw)
             except BadLine:
                 self.bad_lines += 1
                 continue
-            joined = self.joiner.feed(line, start, pos)
+            joined = joiner.feed(line, start, pos)
             if joined is not None:
                 out.append(joined)
         self.offset = pos

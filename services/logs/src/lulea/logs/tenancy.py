@@ -32,9 +32,14 @@ def tenant_of(project: str) -> Tenant:
     return Tenant(account, project_id)
 
 
+def file_key(uid: str, container: str, file_id: str, generation: int) -> str:
+    """The part of a line id shared by every line of one file generation: the pod, the
+    container, the file (device:inode) and how many times that file was truncated."""
+    key = f"{uid}/{container}/{file_id}/{generation}".encode()
+    return hashlib.blake2b(key, digest_size=8).hexdigest()
+
+
 def line_id(uid: str, container: str, file_id: str, generation: int, offset: int) -> str:
-    """A line's identity: the pod, the container, the file (device:inode), how many times that
-    file was truncated, and the byte offset where the line starts. Reading the same bytes again
-    after a crash gives the same id, so a reader can drop the second copy."""
-    key = f"{uid}/{container}/{file_id}/{generation}/{offset}".encode()
-    return hashlib.blake2b(key, digest_size=10).hexdigest()
+    """A line's identity: its file's key and the byte offset where the line starts. Reading the
+    same bytes again after a crash gives the same id, so a reader can drop the second copy."""
+    return f"{file_key(uid, container, file_id, generation)}-{offset:x}"
