@@ -83,6 +83,7 @@ class World:
     victorialogs: str
     root: Path
     sa_token: str  # p1's default service account, audience `lulea`
+    admin: k8s.ApiClient
     files: dict[str, CriFile] = field(default_factory=dict)
 
     def file(self, pod: dict[str, Any], container: str | None = None, fresh: str = "") -> CriFile:
@@ -155,7 +156,7 @@ async def world(stack: Stack, admin_api: k8s.ApiClient, gpu_platform: Path, tmp_
     yield World(stack, p1, p2, job, pods, alice, dave,
                 gateway=f"https://127.0.0.1:{layout.port('logs-gateway')}",
                 victorialogs=f"http://127.0.0.1:{layout.port('victorialogs')}",
-                root=stack.state_dir / "pod-logs", sa_token=minted.status.token)
+                root=stack.state_dir / "pod-logs", sa_token=minted.status.token, admin=admin_api)
     await delete_project(admin_api, p1, wait=False)
     await delete_project(admin_api, p2, wait=False)
 
@@ -198,6 +199,13 @@ async def test_lines_are_searchable_in_order_with_job_fields_and_latency(world: 
     for pod in world.pods:
         got = seqs(by_pod[pod["name"]])
         assert got == sorted(got) and len(got) == total // 2
+    job = await k8s.CustomObjectsApi(world.admin).get_namespaced_custom_object(G, V, world.p1, "gpujobs",
+                                                                             world.job)
+    logs_query = job["status"]["logsQuery"]
+    assert logs_query == f'{{project="{world.p1}",job="{world.job}"}}'
+    async with world.client(world.alice) as http:
+        of_job = await query(http, world.p1, f"{logs_query} {token}")
+    assert len(of_job) == total
     row = rows[0]
     assert row["project"] == world.p1 and row["job"] == world.job and row["stream"] == "stdout"
     assert row["container"] == world.pods[0]["container"] and row["lid"] and row["node"]
