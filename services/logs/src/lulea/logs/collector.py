@@ -92,6 +92,9 @@ class Collector:
                         self._consider(pd, cdir.name, Path(f.path), f.name, seen)
         for fid in [fid for fid in self.tails if fid not in seen]:
             self._maybe_close(fid, gone=True)
+        for fid, position in list(self.checkpoints.positions.items()):
+            if fid not in self.tails and not os.path.exists(position.path):
+                self.checkpoints.forget(fid)  # a rotated file we had finished is gone now
 
     def _consider(self, pd: PodDir, container: str, path: Path, name: str, seen: set[str]) -> None:
         try:
@@ -109,8 +112,8 @@ class Collector:
         known = self.checkpoints.get(fid)
         if known is not None and Path(known.path).parent != path.parent:
             known = None  # the inode was reused by another container's file
-        if known is None and not is_current(name):
-            return  # a rotated file we never read: shipped before it rotated (or before our time)
+        if not is_current(name) and (known is None or known.offset >= st.st_size):
+            return  # a rotated file we never read (shipped before it rotated) or read to its end
         fields = self._pod_fields(pd, container)
         if fields is None:
             return

@@ -73,14 +73,16 @@ class Indexer:
             return 0
         for project, values in group_by_project(messages).items():
             self.write(project, values)
-        while True:
+        for attempt in range(3):
             try:
                 self.consumer.commit(asynchronous=False)
                 break
             except KafkaException as err:
                 if err.args[0].code() == -168:  # _NO_OFFSET: nothing new to commit
                     break
-                log.warning("commit failed (%s); retrying", err)
+                # a rebalance took the partitions: their next owner reads the batch again,
+                # which the read path shows once (lid); retrying a fenced commit cannot help
+                log.warning("commit failed (%s), attempt %d", err, attempt + 1)
                 time.sleep(self.settings.retry_seconds)
         self.written += len(messages)
         return len(messages)

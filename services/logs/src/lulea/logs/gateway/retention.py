@@ -58,7 +58,11 @@ def orphans(held: Iterable[Tenant], projects: Iterable[str]) -> set[Tenant]:
 
 async def sweep_forever(vl: httpx.AsyncClient, projects: Callable[[], list[str]], synced: asyncio.Event,
                         deleted: asyncio.Queue[str], every: float) -> None:
+    """Delete on the informer's word at once; sweep orphans every `every` seconds. An orphan is
+    deleted only when two sweeps in a row found it: a project created a moment ago may have
+    lines before this gateway's informer has seen it."""
     await synced.wait()
+    suspects: set[Tenant] = set()
     while True:
         try:
             async with asyncio.timeout(every):
@@ -70,7 +74,9 @@ async def sweep_forever(vl: httpx.AsyncClient, projects: Callable[[], list[str]]
         except (httpx.HTTPError, ValueError) as err:
             log.warning("deleting a project's logs failed (%s); the sweep retries", err)
         try:
-            for tenant in orphans(await tenants(vl), projects()):
+            found = orphans(await tenants(vl), projects())
+            for tenant in found & suspects:
                 await delete_tenant(vl, tenant)
+            suspects = found
         except (httpx.HTTPError, ValueError) as err:
             log.warning("sweep of deleted projects' logs failed: %s", err)
