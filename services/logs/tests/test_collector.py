@@ -21,7 +21,8 @@ class HeldProducer:
         self.held: list[tuple[bytes, Any]] = []
         self.values: list[bytes] = []
 
-    def produce(self, _topic: str, value: bytes, _key: bytes, headers: Any = None, on_delivery: Any = None) -> None:
+    def produce(self, _topic: str, value: bytes, _key: bytes, headers: Any = None,
+                on_delivery: Any = None) -> None:
         self.held.append((value, on_delivery))
 
     def ack_all(self) -> None:
