@@ -10,7 +10,7 @@ STATE_DIR ?= $(CURDIR)/.lulea
 # every member's top package, type-checked strictly (pyproject's [tool.mypy])
 MYPY_PACKAGES := lulea.core lulea.devstack lulea.ca lulea.schema_registry lulea.placement \
 	lulea.operators.project lulea.operators.gpujob lulea.operators.topic lulea.storage \
-	lulea.operators.dataset
+	lulea.operators.dataset lulea.logs
 
 .PHONY: help bootstrap sync tools up down status test unit e2e lint typecheck crds crds-check chart-check bench clean
 

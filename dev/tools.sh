@@ -3,7 +3,7 @@
 # keyed by version: ~/.cache/lulea/bin/<tool>-<version>. A tool already there is not rebuilt.
 #
 #   dev/tools.sh            build everything that is missing
-#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation)
+#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation victorialogs)
 #   dev/tools.sh --print    print "<tool> <path>" for every tool (used by the stack)
 #
 # Go modules come through the module proxy with GOTOOLCHAIN=local. The checksum database is not
@@ -33,6 +33,7 @@ path_of() {
     ferretdb) echo "$BIN/ferretdb-v$FERRETDB_VERSION-$(sources_hash "$HERE/tools/ferretdb")" ;;
     helm) echo "$BIN/helm-v$HELM_VERSION" ;;
     kafka) echo "$CACHE/kafka-$KAFKA_VERSION/libs" ;;
+    victoria-logs|vlogscli) echo "$CACHE/victorialogs-$VICTORIALOGS_VERSION/$1" ;;
     kafka-revocation) echo "$CACHE/kafka-revocation-$(revocation_version)-$(revocation_sources_hash)/lulea-kafka-revocation.jar" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
@@ -61,6 +62,7 @@ go_build() {
   [ -x "$out" ] && return 0
   local log="$LOGS/build-$(basename "$out").log"
   echo "tools: building $(basename "$out") (log: $log)"
+  mkdir -p "$(dirname "$out")"
   if ! (cd "$HERE/tools/$dir" && go build -ldflags "$ld" -o "$out.tmp" "$pkg") >"$log" 2>&1; then
     rm -f "$out.tmp"
     echo "tools: FAILED to build $(basename "$out"); see $log" >&2
@@ -95,6 +97,13 @@ build_helm() {
   go_build helm helm.sh/helm/v3/cmd/helm "$(path_of helm)" \
     "-s -w -X $v.k8sVersionMajor=1 -X $v.k8sVersionMinor=$K8S_MINOR -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
 }
+build_victorialogs() {
+  # Both commands from the one module, so vlogscli speaks exactly the server's query API. cgo on:
+  # its zstd binding (valyala/gozstd) is the fast path; without a C compiler it falls back to pure Go.
+  local cgo=0; command -v cc >/dev/null && cgo=1
+  CGO_ENABLED=$cgo go_build victorialogs github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs "$(path_of victoria-logs)"
+  CGO_ENABLED=$cgo go_build victorialogs github.com/VictoriaMetrics/VictoriaLogs/app/vlogscli "$(path_of vlogscli)"
+}
 build_kafka() {
   local libs; libs=$(path_of kafka)
   [ -f "$libs/.complete" ] && return 0
@@ -127,9 +136,9 @@ build_kafka_revocation() {
   rm -rf "$work"
 }
 
-ALL=(etcd kwok ferretdb helm kafka kafka-revocation k8s)
+ALL=(etcd kwok ferretdb helm kafka kafka-revocation k8s victorialogs)
 if [ "${1:-}" = "--print" ]; then
-  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation; do
+  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation victoria-logs vlogscli; do
     echo "$t $(path_of "$t")"
   done
   exit 0

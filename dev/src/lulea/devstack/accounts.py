@@ -38,6 +38,9 @@ ACCOUNTS = {
     "operator-topic": "lulea-operator-topic",
     "storage": "lulea-storage",
     "operator-dataset": "lulea-operator-dataset",
+    "logs-collector": "lulea-logs-collector",
+    "logs-indexer": "lulea-logs-indexer",
+    "logs-gateway": "lulea-logs-gateway",
 }
 
 

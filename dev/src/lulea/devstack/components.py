@@ -5,6 +5,7 @@ to tell it is ready. Adding an operator or a service to `make up` means adding o
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import sys
 from collections.abc import Callable
@@ -165,6 +166,24 @@ def _postgres_components() -> list[Component]:
                       prepare=postgres.prepare, start_timeout=60, unavailable=postgres.unavailable)]
 
 
+def victorialogs_url(layout: Layout) -> str:
+    return f"http://127.0.0.1:{layout.port('victorialogs')}"
+
+
+def _victorialogs(layout: Layout) -> list[str]:
+    """The log database (docs/logs.md): loopback only, its data under the state dir, retention
+    from LULEA_LOGS_RETENTION (the chart's logs.retention), deletes on (a Project's logs go
+    when the Project goes)."""
+    data = layout.state_dir / "victorialogs"
+    data.mkdir(parents=True, exist_ok=True)
+    return [
+        _tool(layout, "victoria-logs"), f"-storageDataPath={data}",
+        f"-httpListenAddr=127.0.0.1:{layout.port('victorialogs')}",
+        f"-retentionPeriod={os.environ.get('LULEA_LOGS_RETENTION', '7d')}",
+        "-delete.enable", "-loggerLevel=WARN", "-inmemoryDataFlushInterval=1s",
+    ]
+
+
 def _healthz(port_name: str) -> Probe:
     return lambda layout: _https_ok(f"https://127.0.0.1:{layout.port(port_name)}/healthz")
 
@@ -181,6 +200,17 @@ def _http_get(port_name: str, path: str = "/readyz") -> Probe:
 
 def _python(module: str) -> Argv:
     return lambda layout: [sys.executable, "-m", module]
+
+
+def _logs(program: str) -> Argv:
+    return lambda layout: [sys.executable, "-m", "lulea.logs", program]
+
+
+def pod_logs(layout: Layout) -> Path:
+    """Where the local collector reads CRI files: the kubelet's /var/log/pods of this stack."""
+    path = layout.state_dir / "pod-logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _https_get(port_name: str, path: str = "/readyz") -> Probe:
@@ -233,6 +263,8 @@ DATA_PLANE: list[Component] = [
     Component("ferretdb", _ferretdb, lambda lay: tcp_open(lay.port("ferretdb")),
               ports=("ferretdb",), tools=("ferretdb",),
               needs=("postgres",)),  # skipped when there is no postgres component
+    Component("victorialogs", _victorialogs, lambda lay: httpx_ok(f"{victorialogs_url(lay)}/health"),
+              ports=("victorialogs",), tools=("victoria-logs",), start_timeout=30),
 ]
 
 # Operators and services: one entry each, started after the CRDs are installed.
@@ -315,7 +347,35 @@ PLATFORM: list[Component] = [
                   "LULEA_DATASET_STORAGE_URL": f"https://127.0.0.1:{lay.port('storage')}",
                   "LULEA_DATASET_RESYNC_SECONDS": "5",
               }, python_module="lulea.operators.dataset", needs=(*PLATFORM_NEEDS, "storage")),
+    # The log path (docs/logs.md): files -> collector -> Kafka -> indexer -> VictoriaLogs <- gateway.
+    Component("logs-collector", _logs("collector"), _http_get("logs-collector"),
+              ports=("logs-collector",),
+              env=lambda lay: {
+                  **platform_env(lay, "logs-collector"),
+                  "LULEA_LOGS_COLLECTOR_HOST": "127.0.0.1",
+                  "LULEA_LOGS_COLLECTOR_PORT": str(lay.port("logs-collector")),
+                  "LULEA_LOGS_COLLECTOR_ROOT": str(pod_logs(lay)),
+                  "LULEA_LOGS_COLLECTOR_CHECKPOINT_FILE":
+                      str(lay.state_dir / "logs-collector" / "checkpoints.json"),
+                  "LULEA_LOGS_COLLECTOR_NODE_NAME": "local",
+              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
+    Component("logs-indexer", _logs("indexer"), _http_get("logs-indexer"), ports=("logs-indexer",),
+              env=lambda lay: {
+                  **platform_env(lay, "logs-indexer"),
+                  "LULEA_LOGS_INDEXER_HOST": "127.0.0.1",
+                  "LULEA_LOGS_INDEXER_PORT": str(lay.port("logs-indexer")),
+                  "LULEA_LOGS_INDEXER_VICTORIALOGS_URL": victorialogs_url(lay),
+              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
+    Component("logs-gateway", _logs("gateway"), _https_get("logs-gateway"), ports=("logs-gateway",),
+              env=lambda lay: {
+                  **platform_env(lay, "logs-gateway", serves=True),
+                  "LULEA_LOGS_GATEWAY_HOST": "127.0.0.1",
+                  "LULEA_LOGS_GATEWAY_PORT": str(lay.port("logs-gateway")),
+                  "LULEA_LOGS_GATEWAY_VICTORIALOGS_URL": victorialogs_url(lay),
+                  "LULEA_LOGS_GATEWAY_SWEEP_SECONDS": "5",
+              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
 ]
+
 
 
 def member_ports(layout: Layout) -> list[int]:

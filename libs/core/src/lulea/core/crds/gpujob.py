@@ -188,6 +188,9 @@ class GpuJobStatus(Status):
     """When the current attempt started running."""
     completion_time: datetime | None = None
     """When the job succeeded or finally failed."""
+    logs_query: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    """The LogsQL stream filter that shows this job's logs through the logs gateway
+    (`/projects/<project>/select/logsql/query?query=...`, docs/logs.md)."""
 
 
 class GpuJob(CRModel):

@@ -23,6 +23,7 @@ GPUJOB_EVENTS = "lulea.events.gpujob"
 TOPIC_EVENTS = "lulea.events.topic"
 DATASET_EVENTS = "lulea.events.dataset"
 DEAD_LETTER_TOPIC = "lulea.events.dlq"
+LOGS_TOPIC = "lulea.logs"  # job log lines: the logs collector writes, the logs indexer reads
 PLATFORM_PREFIX = "lulea."  # every platform topic; no project may own a name under it
 
 TOPIC_OF: Mapping[EventType, str] = {
@@ -47,7 +48,7 @@ TOPIC_OF: Mapping[EventType, str] = {
     EventType.DATASET_DELETED: DATASET_EVENTS,
 }
 PARTITIONS = {PROJECT_EVENTS: 6, CA_EVENTS: 6, GPUJOB_EVENTS: 6, TOPIC_EVENTS: 6, DATASET_EVENTS: 6,
-              DEAD_LETTER_TOPIC: 1}
+              DEAD_LETTER_TOPIC: 1, LOGS_TOPIC: 6}
 
 
 def topic_of(event_type: EventType) -> str:
@@ -87,6 +88,8 @@ PLATFORM: tuple[Component, ...] = (
     Component("lulea-operator-topic", publishes=TOPIC_EVENTS, consumes=(PROJECT_EVENTS,), parks=True,
               administers=True),
     Component("lulea-operator-dataset", publishes=DATASET_EVENTS),
+    Component("lulea-logs-collector", publishes=LOGS_TOPIC),
+    Component("lulea-logs-indexer", consumes=(LOGS_TOPIC,)),
 )
 CLUSTER = "kafka-cluster"  # the one resource name of Kafka's CLUSTER resource type
 #: What administering the projects' topics takes: create topics, ACLs (ALTER/DESCRIBE on the

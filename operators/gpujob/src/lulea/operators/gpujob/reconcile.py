@@ -61,6 +61,12 @@ def api_error_verdict(err: KubeError, phase: str | None) -> Verdict:
                    f"{what}: {err.message}; fix the cause, the operator retries on its own")
 
 
+def logs_query(namespace: str, name: str) -> str:
+    """Where this job's logs are: the logs collector labels every line with the project (the
+    namespace) and the job (the pods' lulea.io/job label), both stream fields (docs/logs.md)."""
+    return f'{{project="{namespace}",job="{name}"}}'
+
+
 def _iso(ts: float | None = None) -> str:
     return datetime.fromtimestamp(ts or time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -205,6 +211,7 @@ class Reconciler:
             "attempts": attempt,
             "gangId": gang_id(meta["name"], attempt),
             "nodes": verdict.nodes,
+            "logsQuery": logs_query(meta["namespace"], meta["name"]),
             "conditions": conditions(
                 verdict, int(meta.get("generation") or 0), old.get("conditions") or [], now
             ),
