@@ -80,9 +80,9 @@ class PodWorker:
             await self._run()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("pod %s (%s): worker failed; it starts again on the next change",
-                          self.key, self.uid)
+        except Exception as err:  # e.g. the API server restarting: a new worker resumes from disk
+            log.warning("pod %s (%s): worker stopped on %r; a new one resumes in 1s", self.key, self.uid, err)
+            await asyncio.sleep(1.0)
 
     async def _run(self) -> None:
         while True:
@@ -92,8 +92,9 @@ class PodWorker:
                 self.forget()
                 return
             if pod["metadata"].get("deletionTimestamp"):
-                await self.stop(grace=self._grace(pod))
-                await self._report(pod)
+                if self.record() is not None:
+                    await self.stop(grace=self._grace(pod))
+                    await self._report(pod)
                 await self._confirm_deletion(pod)
                 self.forget()
                 return
