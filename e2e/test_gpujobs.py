@@ -261,7 +261,7 @@ async def test_failed_pod_retries_then_deleting_the_job_removes_its_pods(project
     await project.submit(job)
     failed = await project.wait("flaky", "Failed")
     assert failed["status"]["attempts"] == 2 and "after 2 attempts" in failed["status"]["message"]
-    long = {**job, "metadata": {"name": "long", "annotations": {}}}
+    long = {**job, "metadata": {"name": "long", "annotations": {"sim.lulea.io/simulated": "true"}}}
     await project.submit(long)
     await project.wait("long", "Running")
     await project.custom.delete_namespaced_custom_object(G, V, project.name, "gpujobs", "long")
@@ -275,7 +275,7 @@ async def test_deadline_fails_a_running_job(project: Project) -> None:
     job = {
         "apiVersion": f"{G}/{V}",
         "kind": "GpuJob",
-        "metadata": {"name": "slow"},
+        "metadata": {"name": "slow", "annotations": {"sim.lulea.io/simulated": "true"}},
         "spec": {"image": "x", "gpus": 1, "activeDeadlineSeconds": 3},
     }
     await project.submit(job)

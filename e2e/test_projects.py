@@ -41,7 +41,8 @@ def _dataset(name: str) -> dict[str, Any]:
 
 
 def _gpujob(name: str) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "GpuJob", "metadata": {"name": name},
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "GpuJob",
+            "metadata": {"name": name, "annotations": {"sim.lulea.io/simulated": "true"}},
             "spec": {"image": "busybox", "gpus": 1}}
 
 

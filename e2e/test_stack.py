@@ -51,7 +51,8 @@ async def test_fleet_nodes_carry_gpu_capacity_and_labels(
 def _pod(name: str, annotations: dict[str, str] | None = None) -> dict[str, object]:
     return {
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "annotations": annotations or {}},
+        # any sim.lulea.io/* annotation: kwok plays the pod (the local runtime runs the others)
+        "metadata": {"name": name, "annotations": annotations or {"sim.lulea.io/simulated": "true"}},
         "spec": {
             "containers": [{"name": "main", "image": "busybox",
                             "resources": {"limits": {"nvidia.com/gpu": "2"}}}],

@@ -30,6 +30,7 @@ class FakeKube:
         self.fail_pod_create: KubeError | None = None
         self.crash_after_pods: int | None = None  # die after this many pod creations
         self.created = 0
+        self.services: dict[str, Obj] = {}
 
     async def request(self, method: str, path: str, body: Any = None, **_: Any) -> Obj:
         if path == JOB_PATH and method == "GET":
@@ -44,6 +45,11 @@ class FakeKube:
                 raise KubeError(409, '{"message": "already exists"}')
             self.pods[name] = copy.deepcopy(body)
             self.created += 1
+            return body
+        if path.endswith("/services") and method == "POST":
+            if body["metadata"]["name"] in self.services:
+                raise KubeError(409, '{"message": "already exists"}')
+            self.services[body["metadata"]["name"]] = copy.deepcopy(body)
             return body
         if "/pods/" in path and method == "DELETE":
             if self.pods.pop(path.rsplit("/", 1)[1], None) is None:
@@ -126,3 +132,17 @@ async def test_an_api_error_becomes_a_condition_the_user_can_read(status: int, w
     assert ready["status"] == "False" and ready["reason"] == "ApiError"
     assert words in ready["message"] and "pods is forbidden: nope" in ready["message"]
     assert ready["observedGeneration"] == 1
+
+
+async def test_a_gang_gets_its_headless_service_once_across_a_crash_and_a_retry() -> None:
+    kube = FakeKube(job())
+    kube.crash_after_pods = 1
+    with pytest.raises(Crash):
+        await reconciler(kube).reconcile("p1", "train")
+    kube.crash_after_pods = None
+    await reconciler(kube).reconcile("p1", "train")  # the second POST answers 409: no error
+    (svc,) = kube.services.values()
+    assert svc["metadata"]["name"] == "train" and svc["spec"]["clusterIP"] == "None"
+    assert svc["spec"]["selector"] == {gangs.JOB: "train"}
+    assert svc["metadata"]["ownerReferences"][0]["uid"] == "u1"
+    assert all(p["spec"]["subdomain"] == "train" for p in kube.pods.values())

@@ -208,7 +208,7 @@ def _logs(program: str) -> Argv:
 
 def pod_logs(layout: Layout) -> Path:
     """Where the local collector reads CRI files: the kubelet's /var/log/pods of this stack."""
-    path = layout.state_dir / "pod-logs"
+    path = layout.pod_logs  # where the local pod runtime writes them
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -319,6 +319,9 @@ PLATFORM: list[Component] = [
                   "LULEA_GPUJOB_MEMBER_KAFKA_BOOTSTRAP": f"127.0.0.1:{lay.port('kafka-ssl')}",
                   "LULEA_GPUJOB_SCHEMA_REGISTRY_URL": f"https://127.0.0.1:{lay.port('schema-registry')}",
                   "LULEA_GPUJOB_RESYNC_SECONDS": "2",
+                  # the local runtime: every rank on the host's loopback, a port block per gang
+                  "LULEA_GPUJOB_NETWORK": "loopback",
+                  "LULEA_GPUJOB_LOOPBACK_PORTS": json.dumps(loopback_ports(lay)),
               }, python_module="lulea.operators.gpujob", needs=PLATFORM_NEEDS),
     # Topics: the Kafka topic, its subject in the registry and its ACLs (administers Kafka).
     Component("operator-topic", _python("lulea.operators.topic"),
@@ -374,8 +377,27 @@ PLATFORM: list[Component] = [
                   "LULEA_LOGS_GATEWAY_VICTORIALOGS_URL": victorialogs_url(lay),
                   "LULEA_LOGS_GATEWAY_SWEEP_SECONDS": "5",
               }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
+    # The kubelet of every fleet node for pods kwok does not simulate (docs/runtime.md). It acts
+    # with the stack's admin credentials: a development convenience, not a chart component.
+    Component("pod-runtime", _python("lulea.devstack.runtime"), _http_get("pod-runtime", "/readyz"),
+              ports=("pod-runtime",),
+              env=lambda lay: {
+                  "KUBECONFIG": str(lay.kubeconfig), "LULEA_RUNTIME_KUBECONFIG": str(lay.kubeconfig),
+                  "LULEA_RUNTIME_PODS_DIR": str(lay.state_dir / "pod-runtime"),
+                  "LULEA_RUNTIME_LOGS_DIR": str(lay.pod_logs),
+                  "LULEA_RUNTIME_PIDS_DIR": str(lay.pids),
+                  "LULEA_RUNTIME_API_PORT": str(lay.port("kube-apiserver")),
+                  "LULEA_RUNTIME_HOST": "127.0.0.1", "LULEA_RUNTIME_PORT": str(lay.port("pod-runtime")),
+              }, python_module="lulea.devstack.runtime", needs=("cluster",)),
 ]
 
+
+def loopback_ports(layout: Layout) -> list[int]:
+    """The ports this stack's gangs meet on (MASTER_PORT): 500 of 10000-19999 per port base, so
+    stacks on different bases (a developer's, the tests', each helper's) do not share any, and
+    none is in the kernel's ephemeral range (32768+) where outgoing connections take theirs."""
+    low = 10000 + ((layout.port_base // 1000) % 20) * 500
+    return [low, low + 499]
 
 
 def member_ports(layout: Layout) -> list[int]:

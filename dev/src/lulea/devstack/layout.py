@@ -44,6 +44,7 @@ PORT_OFFSETS: dict[str, int] = {
     "operator-topic": 32,
     "storage": 24,
     "operator-dataset": 33,
+    "pod-runtime": 34,
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
@@ -116,6 +117,11 @@ class Layout:
     @property
     def mongo_uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port('ferretdb')}/"
+
+    @property
+    def pod_logs(self) -> Path:
+        """CRI log files of the pods the local runtime runs (the logs collector reads them)."""
+        return self.state_dir / "pod-logs"
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"

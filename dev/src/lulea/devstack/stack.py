@@ -288,6 +288,7 @@ def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]
         "port_base": layout.port_base,
         "state_dir": str(layout.state_dir),
         "logs": str(layout.logs),
+        "pod_logs": str(layout.pod_logs),
     }
     layout.endpoints_file.write_text(json.dumps(endpoints, indent=2))
     layout.endpoints_file.chmod(0o600)

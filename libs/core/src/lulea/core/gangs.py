@@ -19,6 +19,9 @@ GANG_HOSTS = "lulea.io/gang-hosts"  # annotation: "k" when every pod needs its o
 GROUP_BY = "lulea.io/topology-group-by"  # annotation: node label all hosts must share
 PRIORITY = "lulea.io/priority"  # annotation: queue priority 0..1000
 SIM_PREFIX = "sim.lulea.io/"  # job annotations copied to pods (kwok's stages act on them)
+# Any SIM_PREFIX annotation makes kwok play the pod; without one the local runtime runs it for
+# real. `sim.lulea.io/simulated: "true"` alone: simulated, running until deleted.
+SIMULATED = "sim.lulea.io/simulated"
 
 # written by the scheduler
 PLAN = "placement.lulea.io/plan"  # annotation on the gang's first pod: JSON {pod: node}

@@ -12,17 +12,23 @@ from typing import Any
 
 from lulea.core import gangs
 from lulea.operators.gpujob import contract as c
+from lulea.operators.gpujob import rendezvous
 
 Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class PodEnvironment:
-    """What the platform injects into every job pod."""
+    """What the platform injects into every job pod (docs/gpu-jobs.md, "What every job gets")."""
 
     kafka_bootstrap: str | None = None
     schema_registry_url: str | None = None
+    storage_url: str | None = None
+    logs_url: str | None = None
     tolerate_kwok: bool = True
+    network: rendezvous.Network = "service"
+    rendezvous_port: int = rendezvous.DEFAULT_PORT
+    loopback_ports: tuple[int, int] = (10000, 10999)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -91,6 +97,10 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
         platform_env["LULEA_KAFKA_BOOTSTRAP"] = env.kafka_bootstrap
     if env.schema_registry_url:
         platform_env["LULEA_SCHEMA_REGISTRY_URL"] = env.schema_registry_url
+    if env.storage_url:
+        platform_env["LULEA_STORAGE_URL"] = env.storage_url
+    if env.logs_url:
+        platform_env["LULEA_LOGS_URL"] = env.logs_url
     volumes: list[Obj] = []
     mounts: list[Obj] = []
     if user:
@@ -119,7 +129,10 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
             "image": spec["image"],
             "env": user_env
             + [{"name": k, "value": v} for k, v in platform_env.items()]
-            + [{"name": "LULEA_RANK", "value": str(rank)}],
+            + [{"name": "LULEA_RANK", "value": str(rank)}]
+            + [{"name": k, "value": v} for k, v in rendezvous.variables(
+                namespace, name, gang, size, rank, network=env.network, port=env.rendezvous_port,
+                loopback_ports=env.loopback_ports).items()],
             "resources": {"limits": {gangs.GPU: str(per_pod)}, "requests": {gangs.GPU: str(per_pod)}},
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
         }
@@ -141,6 +154,9 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
             },
             "containers": [container],
         }
+        if size > 1:  # <pod>.<job>.<namespace>.svc through the job's headless Service
+            pod_spec["hostname"] = f"{gang}-{rank}"
+            pod_spec["subdomain"] = rendezvous.service_name(name)
         if spec.get("nodeSelector"):
             pod_spec["nodeSelector"] = dict(spec["nodeSelector"])
         if env.tolerate_kwok:
@@ -164,3 +180,16 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
             }
         )
     return pods
+
+
+def desired_service(job: Obj, env: PodEnvironment | None = None) -> Obj | None:
+    """The headless Service of a job whose gang has more than one pod, else None."""
+    env = env or PodEnvironment()
+    meta = job["metadata"]
+    size, _ = gang_shape(job["spec"])
+    if size < 2:
+        return None
+    labels = {gangs.PROJECT: meta["namespace"], gangs.JOB: meta["name"],
+              "app.kubernetes.io/managed-by": "lulea-operator-gpujob"}
+    return rendezvous.headless_service(meta["namespace"], meta["name"], meta["uid"], labels,
+                                       {gangs.JOB: meta["name"]}, env.rendezvous_port)

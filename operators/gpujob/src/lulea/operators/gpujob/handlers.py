@@ -57,7 +57,12 @@ async def startup(**kw: Any) -> None:
     env = PodEnvironment(
         kafka_bootstrap=conf.member_kafka_bootstrap,
         schema_registry_url=conf.schema_registry_url,
+        storage_url=conf.storage_url,
+        logs_url=conf.logs_url,
         tolerate_kwok=conf.tolerate_kwok,
+        network=conf.network,
+        rendezvous_port=conf.rendezvous_port,
+        loopback_ports=conf.loopback_ports,
     )
     STATE.update(api=api, events=events, settings=conf, reconciler=Reconciler(Kube(api), events, env))
 

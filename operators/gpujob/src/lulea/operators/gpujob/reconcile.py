@@ -24,7 +24,7 @@ from lulea.core.events import EventType
 from lulea.core.kube import Kube, KubeError
 from lulea.core.metrics import reconciling
 from lulea.operators.gpujob import contract as c
-from lulea.operators.gpujob.gang import PodEnvironment, desired_pods, gang_id, gang_shape
+from lulea.operators.gpujob.gang import PodEnvironment, desired_pods, desired_service, gang_id, gang_shape
 from lulea.operators.gpujob.lifecycle import TERMINAL, Action, Verdict, assess, conditions
 from lulea.operators.gpujob.publishing import JobEvents
 
@@ -167,6 +167,12 @@ class Reconciler:
 
     async def _create(self, job: Obj, attempt: int) -> None:
         namespace = job["metadata"]["namespace"]
+        if (service := desired_service(job, self.env)) is not None:
+            try:  # the gang's DNS names; owned by the job, so it goes with it
+                await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/services", body=service)
+            except KubeError as err:
+                if err.status != 409:
+                    raise
         for pod in desired_pods(job, attempt, self.env):
             try:
                 await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)

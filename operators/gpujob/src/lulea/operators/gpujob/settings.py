@@ -4,6 +4,8 @@ component shares (Kafka's platform listener, its certificate, LULEA_ENV) is
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,6 +22,17 @@ class GpuJobSettings(LeaderElectionSettings, BaseSettings):
     member's certificate), never the platform's listener."""
     schema_registry_url: str | None = None
     """What job pods get as LULEA_SCHEMA_REGISTRY_URL."""
+    storage_url: str | None = None
+    """What job pods get as LULEA_STORAGE_URL (the storage service's WebHDFS base); unset: absent."""
+    logs_url: str | None = None
+    """What job pods get as LULEA_LOGS_URL (the logs query gateway); unset: absent."""
+    network: Literal["service", "loopback"] = "service"
+    """How a gang's ranks reach each other: `service` (a cluster: a headless Service and DNS names,
+    every rank on rendezvous_port) or `loopback` (the local runtime: 127.0.0.1 and a block of
+    ports of loopback_ports per gang). See rendezvous.py."""
+    rendezvous_port: int = Field(default=29500, ge=1, le=65535)
+    loopback_ports: tuple[int, int] = (10000, 10999)
+    """First and last port of the range loopback gangs take their ports from."""
     publish_events: bool = True
     """JobSubmitted/JobPlaced/JobFinished on lulea.events.gpujob (needs LULEA_KAFKA_BOOTSTRAP)."""
     tolerate_kwok: bool = True
