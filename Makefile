@@ -10,7 +10,7 @@ STATE_DIR ?= $(CURDIR)/.lulea
 # every member's top package, type-checked strictly (pyproject's [tool.mypy])
 MYPY_PACKAGES := lulea.core lulea.devstack lulea.ca lulea.schema_registry lulea.placement \
 	lulea.operators.project lulea.operators.gpujob lulea.operators.topic lulea.storage \
-	lulea.operators.dataset lulea.logs
+	lulea.operators.dataset lulea.logs lulea.sdk
 
 .PHONY: help bootstrap sync tools up down status test unit e2e lint typecheck crds crds-check chart-check bench clean
 
@@ -53,7 +53,7 @@ crds-check:
 	@$(RUN) python -m lulea.core.crds generate --check
 
 unit:
-	@$(RUN) pytest -q libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests)
+	@$(RUN) pytest -q libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests) sdk/tests
 
 e2e:
 	@$(RUN) pytest -q e2e

@@ -226,8 +226,9 @@ def csr(common_name: str) -> str:
 @pytest.mark.parametrize("target", ["victim__bob", "own__alice", "victim__dave"])
 async def test_a_member_cannot_have_a_csr_signed_for_another_project_or_user(
         world: World, admin_api: k8s.ApiClient, target: str) -> None:
-    """With his API-server token (no `lulea` audience) and with his certificate (the CA's API
-    takes audience-bound tokens only): 401 both ways, nothing signed."""
+    """With his API-server token (no `lulea` audience: the CA takes it for a person's own member
+    CSR, as `lulea login` sends it) the CA refuses the subject (403); with his certificate (no
+    token at all) 401; nothing signed either way."""
     project, user = target.split("__")
     project = world.own if project == "own" else world.victim
     body = {"csr": csr(f"{project}__{user}"), "profile": "member", "project": project}
@@ -236,7 +237,7 @@ async def test_a_member_cannot_have_a_csr_signed_for_another_project_or_user(
             httpx.AsyncClient(base_url=world.stack.ca_url, verify=world.bob.tls(world.stack)) as ca:
         with_token = await ca.post("/v1/certificates/sign", json=body, headers=bobs_token)
         with_cert = await ca.post("/v1/certificates/sign", json=body)
-    assert with_token.status_code == 401 and with_cert.status_code == 401
+    assert with_token.status_code == 403 and with_cert.status_code == 401
 
 
 async def test_a_member_cannot_mint_a_token_for_a_service_account(world: World, user_api: Any) -> None:

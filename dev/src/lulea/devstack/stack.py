@@ -25,7 +25,7 @@ import yaml
 
 from lulea.devstack import accounts, credentials, fleet, kafka
 from lulea.devstack.components import Component, all_components, module_installed
-from lulea.devstack.layout import REPO, USERS, Layout
+from lulea.devstack.layout import PORT_OFFSETS, REPO, USERS, Layout
 from lulea.devstack.process import Managed, StackError, port_in_use, read_pidfile, spawn, stop
 
 
@@ -231,6 +231,7 @@ def up(layout: Layout, crds: bool = True) -> dict[str, object]:
             stop(managed)
         raise
     endpoints = write_endpoints(layout, tokens)
+    publish_endpoints(layout)
     return {**endpoints, **counts, "timings": timings}
 
 
@@ -293,6 +294,36 @@ def write_endpoints(layout: Layout, tokens: dict[str, str]) -> dict[str, object]
     layout.endpoints_file.write_text(json.dumps(endpoints, indent=2))
     layout.endpoints_file.chmod(0o600)
     return endpoints
+
+
+# Pre-assigned offsets of services other branches add (layout.PORT_OFFSETS once merged).
+_LATER_PORTS = {"storage": 24, "logs-gateway": 25}
+
+
+def member_endpoints(layout: Layout) -> dict[str, str]:
+    """Where a member on this machine reaches the platform (what `lulea login` discovers)."""
+    def port(name: str) -> int:
+        return layout.port(name) if name in PORT_OFFSETS else layout.port_base + _LATER_PORTS[name]
+
+    return {
+        "kafkaBootstrap": f"127.0.0.1:{layout.port('kafka-ssl')}",
+        "schemaRegistryUrl": f"https://127.0.0.1:{layout.port('schema-registry')}",
+        "storageUrl": f"https://127.0.0.1:{port('storage')}",
+        "logsUrl": f"https://127.0.0.1:{port('logs-gateway')}",
+        "caUrl": f"https://127.0.0.1:{layout.port('ca')}",
+        "ca.crt": kafka.trust_file(layout).read_text(),
+    }
+
+
+def publish_endpoints(layout: Layout) -> None:
+    """The ConfigMap lulea-endpoints (charts/lulea/templates/endpoints.yaml) with this stack's
+    loopback addresses; the chart's RBAC, applied with the accounts, lets people read it."""
+    kubectl(layout, "apply", "--server-side", "--force-conflicts", "-f", "-", input_text=yaml.safe_dump({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "lulea-endpoints", "namespace": accounts.PLATFORM_NAMESPACE,
+                     "labels": {"app.kubernetes.io/part-of": "lulea"}},
+        "data": member_endpoints(layout),
+    }))
 
 
 def component(name: str) -> Component:

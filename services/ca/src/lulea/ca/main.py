@@ -92,7 +92,9 @@ async def serve(settings: Settings, platform: PlatformSettings) -> None:
     state = CaState(hierarchy=hierarchy, records=records, crl=crl, members=members,
                     authenticate=partial(review_token, api, audiences=settings.token_audiences),
                     platform_namespaces=settings.platform_namespaces, role_of=memberships.role,
-                    ready=ready)
+                    ready=ready, member_csr_lifetime=settings.member_csr_lifetime,
+                    # no audiences: the API server's own, which people's tokens carry
+                    authenticate_person=partial(review_token, api) if settings.people_may_login else None)
     await crl.refresh()
     tasks = [
         asyncio.create_task(memberships.run()),

@@ -40,12 +40,22 @@ class Settings(BaseSettings):
     platform_namespaces: frozenset[str] = frozenset({"lulea-system"})
     token_audiences: tuple[str, ...] = (AUDIENCE,)
     """A token must be bound to one of these audiences (TokenReview): an API-server token is refused."""
+    people_may_login: bool = True
+    """A person's own API-server token (not bound to `lulea`: static tokens, OIDC) may ask for
+    that person's member certificate (`lulea login`); service accounts never, and only for a
+    project whose Project object lists them."""
+    member_csr_lifetime_hours: float = Field(24.0, gt=0.0, le=24.0 * 30)
+    """Member certificates signed from a member's own CSR (a laptop's) live this long at most."""
     consume_events: bool = True
     consumer_group: str = "lulea-ca"
 
     @property
     def lifetime(self) -> dt.timedelta:
         return dt.timedelta(days=self.lifetime_days)
+
+    @property
+    def member_csr_lifetime(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.member_csr_lifetime_hours)
 
     @property
     def crl_validity(self) -> dt.timedelta:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, Field
 
-from lulea.ca.api.deps import Caller, State
+from lulea.ca.api.deps import Caller, State, member_caller
+from lulea.ca.api.deps import caller as deps_caller  # the route picks by profile
 from lulea.ca.domain import csr as csr_policy
 from lulea.ca.domain.errors import CaError, ErrorCode, SubjectNotAllowed
 from lulea.ca.domain.issuance import sign
@@ -75,8 +76,15 @@ async def _principal(
 
 
 @router.post("/sign", status_code=201, response_model=SignedResponse, responses=ERRORS)
-async def sign_csr(body: SignRequest, state: State, caller: Caller) -> SignedResponse:
-    """Sign a CSR; the subject is computed from who is asking, never copied from the CSR."""
+async def sign_csr(body: SignRequest, state: State,
+                   authorization: Annotated[str | None, Header()] = None) -> SignedResponse:
+    """Sign a CSR; the subject is computed from who is asking, never copied from the CSR.
+    A member certificate may also be asked with the person's own API-server token (`lulea
+    login`); it lives `member_csr_lifetime` and is revoked with the membership."""
+    if body.profile is Profile.MEMBER:
+        caller = await member_caller(state, authorization)
+    else:
+        caller = await deps_caller(state, authorization)
     request = csr_policy.parse_csr(body.csr)
     principal, role = await _principal(state, caller, body)
     subject = csr_policy.authorize(
@@ -87,10 +95,12 @@ async def sign_csr(body: SignRequest, state: State, caller: Caller) -> SignedRes
         member_role=role,
     )
     members = state.members
-    signed = sign(
-        state.hierarchy, subject, request.csr.public_key(), lifetime=members.lifetime, crl_url=members.crl_url
-    )
     member = principal if isinstance(principal, MemberPrincipal) else None
+    lifetime = members.lifetime
+    if member is not None and state.member_csr_lifetime is not None:
+        lifetime = min(lifetime, state.member_csr_lifetime)
+    signed = sign(state.hierarchy, subject, request.csr.public_key(), lifetime=lifetime,
+                  crl_url=members.crl_url)
     await state.records.insert(
         CertificateRecord(
             serial=signed.serial_hex,

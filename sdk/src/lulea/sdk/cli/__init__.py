@@ -1,0 +1,1 @@
+"""The `lulea` command line (Typer + Rich), on top of lulea.sdk."""
