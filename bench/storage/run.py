@@ -55,6 +55,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--root", help="directory the Lulea run works under (default /bench-<id>)")
     p.add_argument("--peer", choices=["hdfs"], action="append", default=[],
                    help="also run the same workload against Apache HDFS (MiniDFSCluster)")
+    p.add_argument("--hdfs-url", help="with --peer hdfs: an HDFS already running (its WebHDFS base) "
+                   "instead of starting the MiniDFSCluster")
     p.add_argument("--mongo-uri", help="FerretDB/MongoDB for the raw baselines")
     p.add_argument("--stack", type=Path, help="a running stack's state dir: use its FerretDB")
     p.add_argument("--port-base", type=int, default=31000)
@@ -196,9 +198,12 @@ async def main_async(args: argparse.Namespace) -> int:
         subjects.append(mongo)
         hdfs_child: Child | None = None
         if "hdfs" in args.peer:
-            progress("starting the HDFS peer (MiniDFSCluster)")
-            hdfs_child, url = start_hdfs(args.port_base, scratch / "hdfs")
-            children.append(hdfs_child)
+            if args.hdfs_url:
+                url = args.hdfs_url
+            else:
+                progress("starting the HDFS peer (MiniDFSCluster)")
+                hdfs_child, url = start_hdfs(args.port_base, scratch / "hdfs")
+                children.append(hdfs_child)
             subjects.append(WebHdfsSubject(Target("hdfs", url, user="bench"), plan, f"/bench-{run_id}"))
             notes["hdfs"] = url
         if args.target == "lulea":
