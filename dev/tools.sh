@@ -3,7 +3,8 @@
 # keyed by version: ~/.cache/lulea/bin/<tool>-<version>. A tool already there is not rebuilt.
 #
 #   dev/tools.sh            build everything that is missing
-#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation victorialogs)
+#   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation victorialogs hdfs)
+#   dev/tools.sh hdfs       the Apache HDFS peer of bench/storage: optional, never built by default
 #   dev/tools.sh --print    print "<tool> <path>" for every tool (used by the stack)
 #
 # Go modules come through the module proxy with GOTOOLCHAIN=local. The checksum database is not
@@ -35,6 +36,7 @@ path_of() {
     kafka) echo "$CACHE/kafka-$KAFKA_VERSION/libs" ;;
     victoria-logs|vlogscli) echo "$CACHE/victorialogs-$VICTORIALOGS_VERSION/$1" ;;
     kafka-revocation) echo "$CACHE/kafka-revocation-$(revocation_version)-$(revocation_sources_hash)/lulea-kafka-revocation.jar" ;;
+    hdfs) echo "$CACHE/hdfs-$HDFS_VERSION/peer-$(hdfs_sources_hash).jar" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
 }
@@ -53,6 +55,10 @@ revocation_version() {
 }
 revocation_sources_hash() {
   (cd "$REVOCATION" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8)
+}
+HDFS=$HERE/tools/hdfs
+hdfs_sources_hash() {
+  (cd "$HDFS" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8)
 }
 
 # go_build <wrapper dir> <package> <output> [ldflags]: builds into a temp name, then renames,
@@ -136,9 +142,32 @@ build_kafka_revocation() {
   rm -rf "$work"
 }
 
+build_hdfs() {
+  # The bench's HDFS peer (dev/tools/hdfs): Hadoop's jars in hdfs-<version>/libs (keyed by the
+  # version, fetched once), our small main in peer-<sha8>.jar beside them (keyed by its sources,
+  # so an edit rebuilds only the jar). Built outside the checkout; renamed into place when complete.
+  local jar; jar=$(path_of hdfs)
+  local dir; dir=$(dirname "$jar")
+  [ -f "$jar" ] && [ -f "$dir/libs/.complete" ] && return 0
+  local log="$LOGS/hdfs-$HDFS_VERSION.log" work
+  work=$(mktemp -d "${TMPDIR:-/tmp}/hdfs-$HDFS_VERSION.XXXXXX")
+  echo "tools: building the HDFS $HDFS_VERSION peer from Maven Central (log: $log)"
+  if ! mvn -B -q -f "$HDFS/pom.xml" -Dhadoop.version="$HDFS_VERSION" -Dlulea.build.dir="$work" package >"$log" 2>&1; then
+    echo "tools: FAILED to build the HDFS peer; see $log" >&2; tail -n 20 "$log" >&2; rm -rf "$work"; return 1
+  fi
+  mkdir -p "$dir"
+  if [ ! -f "$dir/libs/.complete" ]; then
+    rm -rf "$dir/libs" "$dir/libs.tmp"
+    mv "$work/libs" "$dir/libs.tmp" && touch "$dir/libs.tmp/.complete" && mv "$dir/libs.tmp" "$dir/libs"
+  fi
+  cp "$work/lulea-hdfs-peer.jar" "$jar.tmp"
+  mv "$jar.tmp" "$jar"
+  rm -rf "$work"
+}
+
 ALL=(etcd kwok ferretdb helm kafka kafka-revocation k8s victorialogs)
 if [ "${1:-}" = "--print" ]; then
-  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation victoria-logs vlogscli; do
+  for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation victoria-logs vlogscli hdfs; do
     echo "$t $(path_of "$t")"
   done
   exit 0
@@ -147,7 +176,7 @@ fi
 command -v go >/dev/null || { echo "tools: go is not installed (need go >= 1.26)" >&2; exit 1; }
 for t in "${ALL[@]}"; do
   case $t in
-    kafka|kafka-revocation) command -v mvn >/dev/null || { echo "tools: mvn is not installed (Maven, for Kafka)" >&2; exit 1; } ;;
+    kafka|kafka-revocation|hdfs) command -v mvn >/dev/null || { echo "tools: mvn is not installed (Maven, for Kafka)" >&2; exit 1; } ;;
   esac
   "build_${t//-/_}"
 done
