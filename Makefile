@@ -52,7 +52,7 @@ crds-check:
 	@$(RUN) python -m lulea.core.crds generate --check
 
 unit:
-	@$(RUN) pytest -q libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests)
+	@$(RUN) pytest -q libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests) $(wildcard bench/*/test_*.py)
 
 e2e:
 	@$(RUN) pytest -q e2e

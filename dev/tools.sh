@@ -5,6 +5,7 @@
 #   dev/tools.sh            build everything that is missing
 #   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation)
 #   dev/tools.sh --print    print "<tool> <path>" for every tool (used by the stack)
+#   dev/tools.sh --path T   print where tool T lives (also optional tools: kueue, for bench/placement)
 #
 # Go modules come through the module proxy with GOTOOLCHAIN=local. The checksum database is not
 # reachable from our machines, so GOSUMDB=off and each wrapper module's committed go.sum is the
@@ -34,6 +35,7 @@ path_of() {
     helm) echo "$BIN/helm-v$HELM_VERSION" ;;
     kafka) echo "$CACHE/kafka-$KAFKA_VERSION/libs" ;;
     kafka-revocation) echo "$CACHE/kafka-revocation-$(revocation_version)-$(revocation_sources_hash)/lulea-kafka-revocation.jar" ;;
+    kueue) echo "$CACHE/kueue-$KUEUE_VERSION/kueue-manager" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
 }
@@ -121,7 +123,19 @@ build_kafka_revocation() {
   rm -rf "$work"
 }
 
+build_kueue() {
+  # Kueue's manager, for bench/placement's baseline only: never in the default build (ALL) nor in
+  # --print; `dev/tools.sh kueue` builds it, `dev/tools.sh --path kueue` says where.
+  local out; out=$(path_of kueue)
+  mkdir -p "$(dirname "$out")"
+  go_build kueue sigs.k8s.io/kueue/cmd/kueue "$out"
+}
+
 ALL=(etcd kwok ferretdb helm kafka kafka-revocation k8s)
+if [ "${1:-}" = "--path" ]; then
+  path_of "$2"
+  exit 0
+fi
 if [ "${1:-}" = "--print" ]; then
   for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation; do
     echo "$t $(path_of "$t")"
