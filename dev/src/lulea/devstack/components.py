@@ -5,6 +5,7 @@ to tell it is ready. Adding an operator or a service to `make up` means adding o
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import sys
 from collections.abc import Callable
@@ -97,6 +98,8 @@ def _apiserver(layout: Layout) -> list[str]:
         "--audit-log-format=json", "--audit-log-maxsize=2048", "--audit-log-maxbackup=1",
         "--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
         "--v=1",
+        # Extra flags for one stack, e.g. bench/placement's alpha gates and API groups.
+        *os.environ.get("LULEA_KUBE_APISERVER_ARGS", "").split(),
     ]
 
 

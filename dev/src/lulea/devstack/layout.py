@@ -36,6 +36,7 @@ PORT_OFFSETS: dict[str, int] = {
     "ca-public": 23,
     "operator-project": 30,
     "operator-gpujob": 31,
+    "kueue": 35,  # bench/placement only: Kueue's webhook server (its other ports: base + 1000 + 35..37)
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
