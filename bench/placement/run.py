@@ -67,7 +67,7 @@ STATE = Path("/tmp/lulea-bench-placement")
 PORT_BASE = 26000
 EXTRA_BASE = 27000  # this bench's second block: ports the layout does not name
 REPO = Path(__file__).resolve().parents[2]
-SCHEDULERS = ("kube-scheduler", "kube-gang", "kueue", "lulea-placement")
+SCHEDULERS = ("kube-scheduler", "kube-gang", "kueue", "kueue-tas", "lulea-placement")
 CASES = ("poisson", "batch")
 
 # The bench measures the control plane, kwok and one scheduler at a time: the platform's other
@@ -187,8 +187,10 @@ def kueue_config(timeout: float) -> Path:
         "internalCertManagement": {"enable": False},
         "clientConnection": {"qps": 500, "burst": 500},
         # all-or-nothing: a workload whose pods are not all Ready within the timeout is evicted
-        # and requeued, and admission waits until the admitted ones are Ready
-        "waitForPodsReady": {"timeout": f"{int(timeout)}s", "blockAdmission": True,
+        # and requeued. blockAdmission stays off: on, it admits one workload at a time until its
+        # pods are Ready, which serializes admission behind kwok's start lag; the quota equals the
+        # fleet, so what it admits fits by count anyway
+        "waitForPodsReady": {"timeout": f"{int(timeout)}s", "blockAdmission": False,
                              "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 5}},
         "integrations": {"frameworks": ["pod"]},
         "managedJobsNamespaceSelector": {"matchLabels": {"bench.lulea.io/kueue": "true"}},
@@ -198,9 +200,11 @@ def kueue_config(timeout: float) -> Path:
     return path
 
 
-async def kueue_setup(kube: Kube, namespace: str, gpus: int) -> None:
+async def kueue_setup(kube: Kube, namespace: str, gpus: int, tas: bool) -> None:
     """CRDs from the module's config, one ResourceFlavor, a ClusterQueue with the fleet's GPUs,
-    and the namespace's LocalQueue."""
+    and the namespace's LocalQueue. With `tas`, the flavor names a Topology (racks, then hosts):
+    Kueue's topology-aware scheduling then admits a gang only where its pods fit node by node,
+    and places them (preferring one rack) before kube-scheduler binds them."""
     crds = Path.home() / "go/pkg/mod/sigs.k8s.io" / "kueue@v0.17.0" / "config/components/crd/bases"
     if not crds.is_dir():
         raise RuntimeError(f"Kueue's CRDs are not in the module cache ({crds}): run dev/tools.sh kueue")
@@ -213,17 +217,25 @@ async def kueue_setup(kube: Kube, namespace: str, gpus: int) -> None:
             break
         except KubeError:
             await asyncio.sleep(1)
+    v = "kueue.x-k8s.io/v1beta2"
+    queue, flavor = (f"{KUEUE_QUEUE}-tas", "gpu-tas") if tas else (KUEUE_QUEUE, "gpu")
+    flavor_spec: dict[str, Any] = {}
+    if tas:
+        flavor_spec = {"nodeLabels": {"lulea.io/gpu-model": "a100"}, "topologyName": KUEUE_QUEUE}
     objs = [
+        ("/apis/kueue.x-k8s.io/v1beta2/topologies",
+         {"apiVersion": v, "kind": "Topology", "metadata": {"name": KUEUE_QUEUE},
+          "spec": {"levels": [{"nodeLabel": "lulea.io/rack"}, {"nodeLabel": "kubernetes.io/hostname"}]}}),
         ("/apis/kueue.x-k8s.io/v1beta2/resourceflavors",
-         {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "gpu"}}),
+         {"apiVersion": v, "kind": "ResourceFlavor", "metadata": {"name": flavor}, "spec": flavor_spec}),
         ("/apis/kueue.x-k8s.io/v1beta2/clusterqueues",
-         {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": KUEUE_QUEUE},
+         {"apiVersion": v, "kind": "ClusterQueue", "metadata": {"name": queue},
           "spec": {"namespaceSelector": {}, "queueingStrategy": "BestEffortFIFO",
                    "resourceGroups": [{"coveredResources": [c.GPU], "flavors": [
-                       {"name": "gpu", "resources": [{"name": c.GPU, "nominalQuota": gpus}]}]}]}}),
+                       {"name": flavor, "resources": [{"name": c.GPU, "nominalQuota": gpus}]}]}]}}),
         (f"/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues",
-         {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue",
-          "metadata": {"name": KUEUE_QUEUE, "namespace": namespace}, "spec": {"clusterQueue": KUEUE_QUEUE}}),
+         {"apiVersion": v, "kind": "LocalQueue",
+          "metadata": {"name": KUEUE_QUEUE, "namespace": namespace}, "spec": {"clusterQueue": queue}}),
     ]
     for path, body in objs:
         with contextlib.suppress(KubeError):  # 409: there from an earlier run
@@ -293,7 +305,7 @@ class Play:
                 spec["tolerations"] = [{"operator": "Exists"}]
                 if label == "kube-gang":
                     spec["schedulingGroup"] = {"podGroupName": gang_name}
-                if label == "kueue":  # what Kueue's pod webhook would add (docs: "Plain Pods", groups)
+                if label.startswith("kueue"):  # what Kueue's pod webhook would add (plain pods, groups)
                     meta["labels"].update({
                         "kueue.x-k8s.io/queue-name": KUEUE_QUEUE,
                         "kueue.x-k8s.io/managed": "true",
@@ -304,6 +316,9 @@ class Play:
                         "kueue.x-k8s.io/role-hash": "main",
                     })
                     spec["schedulingGates"] = [{"name": "kueue.x-k8s.io/admission"}]
+                    if label == "kueue-tas":
+                        meta["annotations"]["kueue.x-k8s.io/podset-preferred-topology"] = "lulea.io/rack"
+                        spec["schedulingGates"].append({"name": "kueue.x-k8s.io/topology"})
             gang = Gang(
                 id=gang_name, namespace=ns, project=ns, pods=tuple(p["metadata"]["name"] for p in pods),
                 gpus_per_pod=job.gpus_per_pod, distinct_hosts=bool(job.hosts and job.hosts > 1),
@@ -321,8 +336,8 @@ class Play:
     async def play(self, window: float) -> dict[str, float]:
         body = {"metadata": {"name": self.ns, "labels": {"bench.lulea.io/kueue": "true"}}}
         await self.kube.request("POST", "/api/v1/namespaces", body=body)
-        if self.label == "kueue":
-            await kueue_setup(self.kube, self.ns, self.total)
+        if self.label.startswith("kueue"):
+            await kueue_setup(self.kube, self.ns, self.total, tas=self.label == "kueue-tas")
         _, version = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
         self.t0 = time.monotonic()
         tasks = [asyncio.create_task(t) for t in (self.watch(version), self.create(), self.sample())]
@@ -539,10 +554,10 @@ def cpu_seconds(extra: dict[str, int]) -> dict[str, float]:
 async def wait_ready(kube: Kube, label: str) -> None:
     """The scheduler's process answers before the trace starts (and its informers synced)."""
     await asyncio.sleep(3)
-    if label == "kueue":
+    if label.startswith("kueue"):
         for _ in range(60):
             try:
-                await kube.list(f"/apis/kueue.x-k8s.io/v1beta2/clusterqueues/{KUEUE_QUEUE}")
+                await kube.list("/apis/kueue.x-k8s.io/v1beta2/clusterqueues")
                 break
             except KubeError:
                 await asyncio.sleep(1)
@@ -578,13 +593,13 @@ async def one(kube: Kube, args: argparse.Namespace, label: str, case: str, run_n
     ns = f"b-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
     procs = Procs()
     try:
-        if label in ("kube-scheduler", "kueue"):
+        if label in ("kube-scheduler", "kueue", "kueue-tas"):
             start_kube_scheduler(procs, gang=False)
         elif label == "kube-gang":
             start_kube_scheduler(procs, gang=True)
         elif label == "lulea-placement":
             start_placement(procs)
-        if label == "kueue":
+        if label.startswith("kueue"):
             start_kueue(procs, args.timeout)
         await wait_ready(kube, label)
         if dead := [n for n in procs.procs if n not in procs.alive()]:
@@ -680,22 +695,43 @@ ROWS = {
 }
 
 
+RATIOS = {
+    "poisson": ("jobs_completed", "gpu_utilization", "jct_p50_s", "jct_p99_s", "queue_p50_s", "queue_p99_s",
+                "sched_latency_p50_s", "partial_gangs_max", "expected_fragmentation"),
+    "batch": ("pods_bound_per_s", "gangs_whole_per_s", "sched_latency_p50_s", "sched_latency_p99_s"),
+}
+
+
 def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
     for case, by in results.items():
         labels = [x for x in SCHEDULERS if x in by]
         runs = max(len(v) for v in by.values())
         cores = sorted({k for rs in by.values() for r in rs for k in r if k.startswith("cores_")})
         print(f"\n== {case}: min / median / max over {runs} run(s)")
-        print(f"{'metric':26}" + "".join(f"{x:>26}" for x in labels))
+        print(f"{'metric':26}" + "".join(f"{x:>19}" for x in labels))
         for key in (*ROWS[case], *cores, "load_1m_before", "load_1m_after"):
             cells = []
             for x in labels:
                 s = m.spread(r.get(key) for r in by[x] if "error" not in r or key in r)
                 cells.append("-" if s is None else "/".join(_fmt(v) for v in s))
-            print(f"{key:26}" + "".join(f"{cell:>26}" for cell in cells))
+            print(f"{key:26}" + "".join(f"{cell:>19}" for cell in cells))
         errors = [(x, r["error"]) for x in labels for r in by[x] if "error" in r]
         for x, e in errors:
             print(f"  {x}: {e}")
+        if "lulea-placement" not in by:
+            continue
+        print(f"\n{case}: lulea-placement's median over each baseline's median (same run)")
+        print(f"{'metric':26}" + "".join(f"{x:>16}" for x in labels if x != "lulea-placement"))
+        for key in RATIOS[case]:
+            mine = m.spread(r.get(key) for r in by["lulea-placement"])
+            cells = []
+            for x in labels:
+                if x == "lulea-placement":
+                    continue
+                theirs = m.spread(r.get(key) for r in by[x])
+                ok = mine is not None and theirs is not None and theirs[1]
+                cells.append(f"{mine[1] / theirs[1]:.2f}" if ok and mine and theirs else "-")
+            print(f"{key:26}" + "".join(f"{cell:>16}" for cell in cells))
 
 
 def _fmt(v: float) -> str:
