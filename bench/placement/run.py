@@ -315,6 +315,7 @@ class Play:
                         "kueue.x-k8s.io/pod-group-total-count": str(len(pods)),
                         "kueue.x-k8s.io/role-hash": "main",
                     })
+                    meta["finalizers"] = ["kueue.x-k8s.io/managed"]
                     spec["schedulingGates"] = [{"name": "kueue.x-k8s.io/admission"}]
                     if label == "kueue-tas":
                         meta["annotations"]["kueue.x-k8s.io/podset-preferred-topology"] = "lulea.io/rack"
