@@ -40,6 +40,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,17 @@ def start_kueue(procs: Procs, timeout: float) -> None:
                 {"KUBECONFIG": str(STATE / "kubeconfig")})
 
 
+def start_schedulers(procs: Procs, label: str, timeout: float) -> None:
+    if label in ("kube-scheduler", "kueue", "kueue-tas"):
+        start_kube_scheduler(procs, gang=False)
+    elif label == "kube-gang":
+        start_kube_scheduler(procs, gang=True)
+    elif label == "lulea-placement":
+        start_placement(procs)
+    if label.startswith("kueue"):
+        start_kueue(procs, timeout)
+
+
 def start_placement(procs: Procs) -> None:
     env = {
         "KUBECONFIG": str(STATE / "kubeconfig"),
@@ -334,19 +346,32 @@ class Play:
     def now(self) -> float:
         return time.monotonic() - self.t0
 
-    async def play(self, window: float) -> dict[str, float]:
+    async def play(
+        self, window: float, prefill: Callable[[], Awaitable[None]] | None = None
+    ) -> dict[str, Any]:
+        """Play the jobs for `window` seconds. With `prefill`, every pod is created first and
+        `prefill` then starts the scheduler: the window (and scheduling latency) counts from then,
+        with the whole queue waiting: the scheduler's own throughput."""
         body = {"metadata": {"name": self.ns, "labels": {"bench.lulea.io/kueue": "true"}}}
         await self.kube.request("POST", "/api/v1/namespaces", body=body)
         if self.label.startswith("kueue"):
             await kueue_setup(self.kube, self.ns, self.total, tas=self.label == "kueue-tas")
         _, version = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
         self.t0 = time.monotonic()
-        tasks = [asyncio.create_task(t) for t in (self.watch(version), self.create(), self.sample())]
+        self.t_sched = 0.0
+        tasks = [asyncio.create_task(self.watch(version))]
+        if prefill:
+            await self.create()
+            await prefill()
+            self.t_sched = self.now()
+        else:
+            tasks.append(asyncio.create_task(self.create()))
+        tasks.append(asyncio.create_task(self.sample()))
         tasks += [asyncio.create_task(self.starter()) for _ in range(16)]
         for t in tasks:
             t.add_done_callback(_loud)
         try:
-            while self.now() < window:  # the same window for everyone: no early end
+            while self.now() < self.t_sched + window:  # the same window for everyone: no early end
                 await asyncio.sleep(0.5)
         finally:
             for t in tasks:
@@ -468,7 +493,7 @@ class Play:
                 "workload_fragmentation": expected_fragmentation(state, workload),
             })
 
-    def report(self, window: float) -> dict[str, float]:
+    def report(self, window: float) -> dict[str, Any]:
         runs = [r for r in self.runs.values() if not r.job.never_fits]
         never = [r for r in self.runs.values() if r.job.never_fits]
         created = [r for r in runs if r.created is not None]
@@ -477,7 +502,8 @@ class Play:
         binds = sorted(t for r in runs for t in r.bound.values())
         whole = [r for r in created if r.whole_at is not None]
         # scheduling latency per gang: all its pods created -> all bound (bind times, not kwok)
-        sched = [r.whole_at - r.created for r in whole if r.whole_at is not None and r.created is not None]
+        sched = [r.whole_at - max(r.created, self.t_sched) for r in whole
+                 if r.whole_at is not None and r.created is not None]
         # queueing delay: arrival -> work starts (every pod running); JCT: arrival -> done
         queue = [r.started - r.job.arrival for r in runs if r.started is not None]
         jct = [r.done - r.job.arrival for r in runs if r.done is not None]
@@ -498,7 +524,9 @@ class Play:
             "sched_latency_p99_s": m.pct(sched, 0.99),
             "pods_bound": len(binds),
             "pods_bound_per_s": len(binds) / span if span else None,
-            "gangs_whole_per_s": len(whole) / max((r.whole_at or 0.0) for r in whole) if whole else None,
+            "gangs_whole_per_s": (
+                len(whole) / (max(r.whole_at or 0.0 for r in whole) - self.t_sched) if whole else None
+            ),
             "kwok_lag_p50_s": m.pct(self.lags, 0.5),
             "kwok_lag_p99_s": m.pct(self.lags, 0.99),
             "create_late_p99_s": m.pct(self.creates_late, 0.99),
@@ -594,22 +622,24 @@ async def one(kube: Kube, args: argparse.Namespace, label: str, case: str, run_n
     ns = f"b-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
     procs = Procs()
     try:
-        if label in ("kube-scheduler", "kueue", "kueue-tas"):
-            start_kube_scheduler(procs, gang=False)
-        elif label == "kube-gang":
-            start_kube_scheduler(procs, gang=True)
-        elif label == "lulea-placement":
-            start_placement(procs)
-        if label.startswith("kueue"):
-            start_kueue(procs, args.timeout)
-        await wait_ready(kube, label)
-        if dead := [n for n in procs.procs if n not in procs.alive()]:
-            raise RuntimeError(f"{label}: {dead} exited at start; see {STATE / 'logs'}")
         window = args.window if case == "poisson" else args.batch_window
         play = Play(kube, ns, label, jobs, nodes)
         load_before = os.getloadavg()
-        before = cpu_seconds(procs.pids())
-        result = await play.play(window)
+        before: dict[str, float] = {}
+
+        async def start() -> None:
+            nonlocal before
+            start_schedulers(procs, label, args.timeout)
+            await wait_ready(kube, label)
+            if dead := [n for n in procs.procs if n not in procs.alive()]:
+                raise RuntimeError(f"{label}: {dead} exited at start; see {STATE / 'logs'}")
+            before = cpu_seconds(procs.pids())
+
+        if case == "poisson":
+            await start()
+            result = await play.play(window)
+        else:
+            result = await play.play(window, prefill=start)
         after = cpu_seconds(procs.pids())
         for name in (*CPU_OF, *procs.pids(), "bench"):  # cores used on average over the window
             result[f"cores_{name}"] = (after.get(name, 0.0) - before.get(name, 0.0)) / window
