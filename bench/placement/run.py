@@ -201,23 +201,28 @@ def kueue_config(timeout: float) -> Path:
     return path
 
 
-async def kueue_setup(kube: Kube, namespace: str, gpus: int, tas: bool) -> None:
-    """CRDs from the module's config, one ResourceFlavor, a ClusterQueue with the fleet's GPUs,
-    and the namespace's LocalQueue. With `tas`, the flavor names a Topology (racks, then hosts):
-    Kueue's topology-aware scheduling then admits a gang only where its pods fit node by node,
-    and places them (preferring one rack) before kube-scheduler binds them."""
+async def kueue_crds(kube: Kube) -> None:
+    """Kueue's CRDs from the module's own config (the version built), applied and established."""
     crds = Path.home() / "go/pkg/mod/sigs.k8s.io" / "kueue@v0.17.0" / "config/components/crd/bases"
     if not crds.is_dir():
         raise RuntimeError(f"Kueue's CRDs are not in the module cache ({crds}): run dev/tools.sh kueue")
     subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
                     str(STATE / "kubeconfig"), "apply", "--server-side", "-f", str(crds)],
                    check=True, capture_output=True, timeout=120)
-    for _ in range(60):  # the CRDs are established
+    for _ in range(60):
         try:
             await kube.list("/apis/kueue.x-k8s.io/v1beta2/resourceflavors")
-            break
+            return
         except KubeError:
             await asyncio.sleep(1)
+
+
+async def kueue_setup(kube: Kube, namespace: str, gpus: int, tas: bool) -> None:
+    """CRDs from the module's config, one ResourceFlavor, a ClusterQueue with the fleet's GPUs,
+    and the namespace's LocalQueue. With `tas`, the flavor names a Topology (racks, then hosts):
+    Kueue's topology-aware scheduling then admits a gang only where its pods fit node by node,
+    and places them (preferring one rack) before kube-scheduler binds them."""
+    await kueue_crds(kube)
     v = "kueue.x-k8s.io/v1beta2"
     queue, flavor = (f"{KUEUE_QUEUE}-tas", "gpu-tas") if tas else (KUEUE_QUEUE, "gpu")
     flavor_spec: dict[str, Any] = {}
@@ -629,6 +634,8 @@ async def one(kube: Kube, args: argparse.Namespace, label: str, case: str, run_n
 
         async def start() -> None:
             nonlocal before
+            if label.startswith("kueue"):
+                await kueue_crds(kube)
             start_schedulers(procs, label, args.timeout)
             await wait_ready(kube, label)
             if dead := [n for n in procs.procs if n not in procs.alive()]:

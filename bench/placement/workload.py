@@ -102,8 +102,8 @@ def mean_philly_minutes() -> float:
 
 
 def philly_size(rng: random.Random) -> int:
-    sizes, weights = zip(*PHILLY_SIZES, strict=True)
-    return rng.choices(sizes, weights)[0]
+    sizes = [g for g, _ in PHILLY_SIZES]
+    return rng.choices(sizes, [p for _, p in PHILLY_SIZES])[0]
 
 
 def philly_minutes(rng: random.Random) -> float:
