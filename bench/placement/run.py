@@ -47,6 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import metrics as m
+import httpx
 import psutil
 import workload as wl
 import yaml
@@ -253,7 +254,8 @@ def start_kueue(procs: Procs, timeout: float) -> None:
     if not path.exists():
         raise RuntimeError(f"Kueue is not built ({path}): run `bash dev/tools.sh kueue`")
     procs.start("kueue", [str(path), f"--config={kueue_config(timeout)}",
-                          f"--visibility-server-port={EXTRA_BASE + 37}", "--zap-log-level=error"],
+                          # its visibility API server wants certificates under /visibility: off
+                          "--feature-gates=VisibilityOnDemand=false", "--zap-log-level=error"],
                 {"KUBECONFIG": str(STATE / "kubeconfig")})
 
 
@@ -271,6 +273,7 @@ def start_schedulers(procs: Procs, label: str, timeout: float) -> None:
 def start_placement(procs: Procs) -> None:
     env = {
         "KUBECONFIG": str(STATE / "kubeconfig"),
+        "LULEA_ENV": "local",  # plain HTTP probes on loopback, as in make up
         "LULEA_PLACEMENT_PORT": str(PORT_BASE + 22),
         "LULEA_PLACEMENT_KUBE_EVENTS": "true",  # kube-scheduler and Kueue post theirs too
         "LULEA_PLACEMENT_LOG_LEVEL": os.environ.get("BENCH_PLACEMENT_LOG_LEVEL", "WARNING"),
@@ -587,7 +590,17 @@ def cpu_seconds(extra: dict[str, int]) -> dict[str, float]:
 
 async def wait_ready(kube: Kube, label: str) -> None:
     """The scheduler's process answers before the trace starts (and its informers synced)."""
-    await asyncio.sleep(3)
+    url = (f"http://127.0.0.1:{PORT_BASE + 22}/readyz" if label == "lulea-placement"
+           else f"https://127.0.0.1:{PORT_BASE + 4}/healthz")
+    async with httpx.AsyncClient(verify=False) as http:  # noqa: S501 (loopback, self-signed)
+        for _ in range(120):
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url, timeout=2)).status_code == 200:
+                    break
+            await asyncio.sleep(0.5)
+        else:
+            raise RuntimeError(f"{label}: {url} never answered 200")
+    await asyncio.sleep(2)
     if label.startswith("kueue"):
         for _ in range(60):
             try:
