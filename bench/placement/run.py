@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import metrics as m
 import httpx
+import metrics as m
 import psutil
 import workload as wl
 import yaml
@@ -592,7 +592,7 @@ async def wait_ready(kube: Kube, label: str) -> None:
     """The scheduler's process answers before the trace starts (and its informers synced)."""
     url = (f"http://127.0.0.1:{PORT_BASE + 22}/readyz" if label == "lulea-placement"
            else f"https://127.0.0.1:{PORT_BASE + 4}/healthz")
-    async with httpx.AsyncClient(verify=False) as http:  # noqa: S501 (loopback, self-signed)
+    async with httpx.AsyncClient(verify=False) as http:
         for _ in range(120):
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(url, timeout=2)).status_code == 200:
