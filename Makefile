@@ -53,7 +53,7 @@ crds-check:
 	@$(RUN) python -m lulea.core.crds generate --check
 
 unit:
-	@$(RUN) pytest -q libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests) sdk/tests
+	@$(RUN) pytest -q libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests) sdk/tests $(wildcard bench/*/test_*.py)
 
 e2e:
 	@$(RUN) pytest -q e2e
@@ -63,7 +63,8 @@ chart-check: sync tools
 
 # Unit tests first (fast, no I/O), then the e2e suite against a fresh stack on its own ports.
 test: sync tools lint typecheck crds-check
-	@$(RUN) pytest libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests) e2e
+	@$(RUN) pytest libs/core/tests dev/tests $(wildcard operators/*/tests) $(wildcard services/*/tests) sdk/tests \
+		$(wildcard bench/*/test_*.py) e2e
 
 bench:
 	@for b in bench/*/run.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done

@@ -6,6 +6,7 @@
 #   dev/tools.sh k8s etcd   build only these (k8s etcd kwok ferretdb helm kafka kafka-revocation victorialogs hdfs)
 #   dev/tools.sh hdfs       the Apache HDFS peer of bench/storage: optional, never built by default
 #   dev/tools.sh --print    print "<tool> <path>" for every tool (used by the stack)
+#   dev/tools.sh --path T   print where tool T lives (also optional tools: kueue, for bench/placement)
 #
 # Go modules come through the module proxy with GOTOOLCHAIN=local. The checksum database is not
 # reachable from our machines, so GOSUMDB=off and each wrapper module's committed go.sum is the
@@ -37,6 +38,7 @@ path_of() {
     victoria-logs|vlogscli) echo "$CACHE/victorialogs-$VICTORIALOGS_VERSION/$1" ;;
     kafka-revocation) echo "$CACHE/kafka-revocation-$(revocation_version)-$(revocation_sources_hash)/lulea-kafka-revocation.jar" ;;
     hdfs) echo "$CACHE/hdfs-$HDFS_VERSION/peer-$(hdfs_sources_hash).jar" ;;
+    kueue) echo "$CACHE/kueue-$KUEUE_VERSION/kueue-manager" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
 }
@@ -165,7 +167,19 @@ build_hdfs() {
   rm -rf "$work"
 }
 
+build_kueue() {
+  # Kueue's manager, for bench/placement's baseline only: never in the default build (ALL) nor in
+  # --print; `dev/tools.sh kueue` builds it, `dev/tools.sh --path kueue` says where.
+  local out; out=$(path_of kueue)
+  mkdir -p "$(dirname "$out")"
+  go_build kueue sigs.k8s.io/kueue/cmd/kueue "$out"
+}
+
 ALL=(etcd kwok ferretdb helm kafka kafka-revocation k8s victorialogs)
+if [ "${1:-}" = "--path" ]; then
+  path_of "$2"
+  exit 0
+fi
 if [ "${1:-}" = "--print" ]; then
   for t in kube-apiserver kube-controller-manager kube-scheduler etcd kwok ferretdb helm kafka kafka-revocation victoria-logs vlogscli hdfs; do
     echo "$t $(path_of "$t")"

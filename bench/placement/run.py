@@ -1,15 +1,31 @@
-"""bench/placement: lulea-placement vs kube-scheduler on one 1,000-node kwok fleet, same trace.
+"""bench/placement: lulea-placement against kube-scheduler, kube-scheduler's own gang scheduling
+and Kueue, on one kwok fleet, with the same seeded workload for every scheduler.
 
-    uv run --no-sync python bench/placement/run.py [--jobs 3000] [--window 150] [--seed 7]
+    uv run --no-sync python bench/placement/run.py            # 3 runs, every scheduler, both cases
+    uv run --no-sync python bench/placement/run.py --quick    # 1 run, short windows (a smoke run)
+    ... --schedulers kube-scheduler,lulea-placement --runs 3 --fleet-scale 0.2 --window 90
 
-For each scheduler it starts a fresh stack (lulea-stack: control plane and kwok only, port base
-24100, state in /tmp/lulea-bench-placement) with the fleet from workload.py and plays the same
-seeded trace: once with the pods left to kube-scheduler (schedulerName default, the same pod
-(anti-)affinity saying the shape), once with lulea-placement. The driver plays the gang runtime
-for both: a gang starts working (kwok finishes its pods after its run time) only once *all* its
-pods run; GPUs held by a partly placed gang are stranded. It prints, per scheduler, binding
-rate, jobs completed, utilization, stranded GPUs, partial gangs, three fragmentation measures,
-kwok's bind-to-start lag and the CPU each process used, then the table with ratios.
+One stack (lulea-stack: control plane and kwok only, its own kube-scheduler skipped; port base
+26000, state in /tmp/lulea-bench-placement) with the API server's alpha Workload API on. For each
+run and each case the schedulers take turns (the order rotates from run to run), each in a fresh
+namespace on an empty fleet, with only its own scheduler process running:
+
+- `kube-scheduler`: the 1.36 kube-scheduler, `clientConnection.qps`/`burst` 500 (a
+  KubeSchedulerConfiguration file), no gang support;
+- `kube-gang`: the same binary and file with the alpha gates GangScheduling and GenericWorkload;
+  each job gets a PodGroup (scheduling.k8s.io/v1alpha2, gang policy, minCount = its pods) and its
+  pods point at it (spec.schedulingGroup);
+- `kueue`: Kueue v0.17.0's manager (`dev/tools.sh kueue`) as a local process, all-or-nothing
+  admission (waitForPodsReady), one ClusterQueue holding the fleet's GPUs, the pods labelled as
+  its pod webhook would (pod groups); kube-scheduler (as in `kube-scheduler`) binds what it admits;
+- `lulea-placement`: the platform's gang scheduler (Kubernetes Events on, as everyone else's).
+
+Cases: `poisson` (jobs arrive over time: job completion time, queueing, utilization, partial
+gangs, fragmentation, never-fit jobs) and `batch` (a fleet's worth of long jobs at t0: scheduling
+latency per gang and throughput, the scheduler alone). The driver plays the gang runtime for all:
+a job's work starts once every pod of it runs, so GPUs held by a partly placed gang do nothing.
+Scheduling figures come from bind times, seen on the driver's watch; kwok's bind-to-Running lag
+is measured apart and reported (it is the simulator's, not the scheduler's).
 """
 
 from __future__ import annotations
@@ -24,15 +40,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import aiohttp
+import httpx
+import metrics as m
 import psutil
-import workload as bench_trace
+import workload as wl
+import yaml
 
+from lulea.core import gangs as c
 from lulea.core.kube import Kube, KubeError, connect
 from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
 from lulea.placement.domain import (
@@ -43,157 +63,359 @@ from lulea.placement.domain import (
     expected_fragmentation,
     fragmentation,
 )
-from lulea.placement.kube.objects import node_from, timestamp
+from lulea.placement.kube.objects import node_from
 
 STATE = Path("/tmp/lulea-bench-placement")
-PORT_BASE = 24100
-PLACEMENT_PORT = 24190
+PORT_BASE = 26000
+EXTRA_BASE = 27000  # this bench's second block: ports the layout does not name
 REPO = Path(__file__).resolve().parents[2]
+SCHEDULERS = ("kube-scheduler", "kube-gang", "kueue", "kueue-tas", "lulea-placement")
+CASES = ("poisson", "batch")
 
-
-# The bench measures the control plane, kwok and one scheduler: the platform's other parts would
-# only take CPU from them on a 2-core machine (and it runs its own placement, with its settings).
-SKIP = "kafka,ferretdb,operator-project,ca,schema-registry,placement,operator-gpujob,pod-runtime"
+# The bench measures the control plane, kwok and one scheduler at a time: the platform's other
+# parts (and the stack's own kube-scheduler, which the bench replaces) only take CPU from them.
+SKIP = "kafka,ferretdb,operator-project,ca,schema-registry,placement,operator-gpujob,kube-scheduler,"
+        "postgres,victorialogs,operator-topic,storage,operator-dataset,logs-collector,logs-indexer,"
+        "logs-gateway,pod-runtime"
+# KEP-4671's Workload API: the GenericWorkload gate serves scheduling.k8s.io/v1alpha2 (Workload,
+# PodGroup) and Pod.spec.schedulingGroup; GangScheduling is the scheduler's half.
+GATES = "GenericWorkload=true,GangScheduling=true"
+APISERVER_ARGS = f"--feature-gates={GATES} --runtime-config=scheduling.k8s.io/v1alpha2=true"
+KUEUE_QUEUE = "bench"
 
 
 def stack(cmd: str, fleet: Path | None = None) -> None:  # our own stack, never the dev one
-    argv = [
-        "uv",
-        "run",
-        "--no-sync",
-        "lulea-stack",
-        cmd,
-        "--state-dir",
-        str(STATE),
-        "--port-base",
-        str(PORT_BASE),
-    ]
+    argv = ["uv", "run", "--no-sync", "lulea-stack", cmd, "--state-dir", str(STATE)]
+    argv += ["--port-base", str(PORT_BASE)]
     if fleet:
         argv += ["--fleet", str(fleet)]
-    subprocess.run(argv, cwd=REPO, check=True, timeout=600, env={**os.environ, "LULEA_SKIP": SKIP})
+    env = {**os.environ, "LULEA_SKIP": SKIP, "LULEA_KUBE_APISERVER_ARGS": APISERVER_ARGS}
+    subprocess.run(argv, cwd=REPO, check=True, timeout=900, env=env)
+
+
+def tool(name: str) -> Path:
+    out = subprocess.run(["bash", str(REPO / "dev" / "tools.sh"), "--path", name], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    return Path(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduler processes
 
 
 @dataclass
-class GangRun:
-    pods: list[str]
-    gpus_per_pod: int
-    seconds: float
+class Procs:
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        log = (STATE / "logs" / f"bench-{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            argv, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def pids(self) -> dict[str, int]:
+        return {n: p.pid for n, p in self.procs.items()}
+
+    def alive(self) -> list[str]:
+        return [n for n, p in self.procs.items() if p.poll() is None]
+
+    def stop(self) -> None:
+        for p in self.procs.values():  # only what this bench started, by its own process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+        self.procs.clear()
+
+
+def scheduler_config(gang: bool) -> Path:
+    """kube-scheduler's configuration: client QPS/burst 500, so the client is not the limit."""
+    kubeconfig = STATE / "kubeconfig"
+    body = {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 500, "burst": 500},
+        "leaderElection": {"leaderElect": False},
+        "profiles": [{"schedulerName": "default-scheduler"}],
+    }
+    path = STATE / f"kube-scheduler-{'gang' if gang else 'plain'}.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def start_kube_scheduler(procs: Procs, gang: bool) -> None:
+    kubeconfig = STATE / "kubeconfig"
+    argv = [
+        str(tool("kube-scheduler")), f"--config={scheduler_config(gang)}",
+        f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1", f"--secure-port={PORT_BASE + 4}", "--v=1",
+    ]
+    if gang:
+        argv.append(f"--feature-gates={GATES}")
+    procs.start("kube-scheduler", argv)
+
+
+def kueue_certs() -> Path:
+    """Kueue's manager serves its webhooks and metrics over TLS even when nobody calls them (the
+    bench registers no webhook: it labels and gates pods as the pod webhook would). Without its
+    internal certificate manager it reads the metrics pair from a fixed path."""
+    certs = STATE / "kueue-certs"
+    certs.mkdir(parents=True, exist_ok=True)
+    if not (certs / "tls.crt").exists():
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")],
+            check=True, capture_output=True,
+        )
+    fixed = Path("/etc/kueue/metrics/certs")
+    fixed.mkdir(parents=True, exist_ok=True)
+    for f in ("tls.crt", "tls.key"):
+        shutil.copy(certs / f, fixed / f)
+    return certs
+
+
+def kueue_config(timeout: float) -> Path:
+    body = {
+        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+        "kind": "Configuration",
+        "health": {"healthProbeBindAddress": f"127.0.0.1:{EXTRA_BASE + 35}"},
+        "metrics": {"bindAddress": f"127.0.0.1:{EXTRA_BASE + 36}"},
+        "webhook": {"port": PORT_BASE + 35, "host": "127.0.0.1", "certDir": str(kueue_certs())},
+        "leaderElection": {"leaderElect": False},
+        "internalCertManagement": {"enable": False},
+        "clientConnection": {"qps": 500, "burst": 500},
+        # all-or-nothing: a workload whose pods are not all Ready within the timeout is evicted
+        # and requeued. blockAdmission stays off: on, it admits one workload at a time until its
+        # pods are Ready, which serializes admission behind kwok's start lag; the quota equals the
+        # fleet, so what it admits fits by count anyway
+        "waitForPodsReady": {"timeout": f"{int(timeout)}s", "blockAdmission": False,
+                             "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 5}},
+        "integrations": {"frameworks": ["pod"]},
+        "managedJobsNamespaceSelector": {"matchLabels": {"bench.lulea.io/kueue": "true"}},
+    }
+    path = STATE / "kueue.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+async def kueue_crds(kube: Kube) -> None:
+    """Kueue's CRDs from the module's own config (the version built), applied and established."""
+    crds = Path.home() / "go/pkg/mod/sigs.k8s.io" / "kueue@v0.17.0" / "config/components/crd/bases"
+    if not crds.is_dir():
+        raise RuntimeError(f"Kueue's CRDs are not in the module cache ({crds}): run dev/tools.sh kueue")
+    subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
+                    str(STATE / "kubeconfig"), "apply", "--server-side", "-f", str(crds)],
+                   check=True, capture_output=True, timeout=120)
+    for _ in range(60):
+        try:
+            await kube.list("/apis/kueue.x-k8s.io/v1beta2/resourceflavors")
+            return
+        except KubeError:
+            await asyncio.sleep(1)
+
+
+async def kueue_setup(kube: Kube, namespace: str, gpus: int, tas: bool) -> None:
+    """CRDs from the module's config, one ResourceFlavor, a ClusterQueue with the fleet's GPUs,
+    and the namespace's LocalQueue. With `tas`, the flavor names a Topology (racks, then hosts):
+    Kueue's topology-aware scheduling then admits a gang only where its pods fit node by node,
+    and places them (preferring one rack) before kube-scheduler binds them."""
+    await kueue_crds(kube)
+    v = "kueue.x-k8s.io/v1beta2"
+    queue, flavor = (f"{KUEUE_QUEUE}-tas", "gpu-tas") if tas else (KUEUE_QUEUE, "gpu")
+    flavor_spec: dict[str, Any] = {}
+    if tas:
+        flavor_spec = {"nodeLabels": {"lulea.io/gpu-model": "a100"}, "topologyName": KUEUE_QUEUE}
+    objs = [
+        ("/apis/kueue.x-k8s.io/v1beta2/topologies",
+         {"apiVersion": v, "kind": "Topology", "metadata": {"name": KUEUE_QUEUE},
+          "spec": {"levels": [{"nodeLabel": "lulea.io/rack"}, {"nodeLabel": "kubernetes.io/hostname"}]}}),
+        ("/apis/kueue.x-k8s.io/v1beta2/resourceflavors",
+         {"apiVersion": v, "kind": "ResourceFlavor", "metadata": {"name": flavor}, "spec": flavor_spec}),
+        ("/apis/kueue.x-k8s.io/v1beta2/clusterqueues",
+         {"apiVersion": v, "kind": "ClusterQueue", "metadata": {"name": queue},
+          "spec": {"namespaceSelector": {}, "queueingStrategy": "BestEffortFIFO",
+                   "resourceGroups": [{"coveredResources": [c.GPU], "flavors": [
+                       {"name": flavor, "resources": [{"name": c.GPU, "nominalQuota": gpus}]}]}]}}),
+        (f"/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues",
+         {"apiVersion": v, "kind": "LocalQueue",
+          "metadata": {"name": KUEUE_QUEUE, "namespace": namespace}, "spec": {"clusterQueue": queue}}),
+    ]
+    for path, body in objs:
+        with contextlib.suppress(KubeError):  # 409: there from an earlier run
+            await kube.request("POST", path, body=body)
+
+
+def start_kueue(procs: Procs, timeout: float) -> None:
+    path = tool("kueue")
+    if not path.exists():
+        raise RuntimeError(f"Kueue is not built ({path}): run `bash dev/tools.sh kueue`")
+    procs.start("kueue", [str(path), f"--config={kueue_config(timeout)}",
+                          # its visibility API server wants certificates under /visibility: off
+                          "--feature-gates=VisibilityOnDemand=false", "--zap-log-level=error"],
+                {"KUBECONFIG": str(STATE / "kubeconfig")})
+
+
+def start_schedulers(procs: Procs, label: str, timeout: float) -> None:
+    if label in ("kube-scheduler", "kueue", "kueue-tas"):
+        start_kube_scheduler(procs, gang=False)
+    elif label == "kube-gang":
+        start_kube_scheduler(procs, gang=True)
+    elif label == "lulea-placement":
+        start_placement(procs)
+    if label.startswith("kueue"):
+        start_kueue(procs, timeout)
+
+
+def start_placement(procs: Procs) -> None:
+    env = {
+        "KUBECONFIG": str(STATE / "kubeconfig"),
+        "LULEA_ENV": "local",  # plain HTTP probes on loopback, as in make up
+        "LULEA_PLACEMENT_PORT": str(PORT_BASE + 22),
+        "LULEA_PLACEMENT_KUBE_EVENTS": "true",  # kube-scheduler and Kueue post theirs too
+        "LULEA_PLACEMENT_LOG_LEVEL": os.environ.get("BENCH_PLACEMENT_LOG_LEVEL", "WARNING"),
+    }
+    procs.start("placement", [sys.executable, "-m", "lulea.placement"], env)
+
+
+# ---------------------------------------------------------------------------------------------
+# One scheduler, one case, one run
+
+
+@dataclass
+class JobRun:
+    job: wl.Job
     gang: Gang
-    created: set[str] = field(default_factory=set)
-    bound: set[str] = field(default_factory=set)
+    pods: list[dict[str, Any]]
+    created: float | None = None  # every pod created (driver clock, seconds from t0)
+    bound: dict[str, float] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
     succeeded: set[str] = field(default_factory=set)
-    started: bool = False
-    last_bind: float | None = None
-    started_at: float | None = None
-    done_at: float | None = None
+    whole_at: float | None = None
+    started: float | None = None
+    done: float | None = None
+    signal_at: float | None = None  # first PodScheduled=False seen
+    signal_reason: str = ""
 
 
-class TraceRun:
-    def __init__(
-        self, kube: Kube, namespace: str, scheduler: str, jobs: list[dict[str, Any]], nodes: ClusterState
-    ) -> None:
-        self.kube, self.ns, self.scheduler = kube, namespace, scheduler
+class Play:
+    def __init__(self, kube: Kube, ns: str, label: str, jobs: list[wl.Job], nodes: ClusterState) -> None:
+        self.kube, self.ns, self.label = kube, ns, label
         self.nodes, self.total = nodes, nodes.total_gpus()
-        self.gangs: dict[str, GangRun] = {}
-        self.workload: list[Gang] = []  # one gang per job of the trace: its mix of shapes
-        self.pods: list[dict[str, Any]] = []
-        self.gang_of: dict[str, str] = {}
+        self.runs: dict[str, JobRun] = {}
+        self.of_pod: dict[str, JobRun] = {}
         self.node_of: dict[str, str] = {}
-        self.binds: list[float] = []
-        self.bound_at: dict[str, float] = {}
-        self.run_lags: list[float] = []  # a pod's bind seen -> its Running seen (kwok's lag)
+        self.lags: list[float] = []  # bind seen -> Running seen, per pod (kwok's lag)
         self.samples: list[dict[str, float]] = []
-        self.start_queue: asyncio.Queue[str] = asyncio.Queue()
+        self.creates_late: list[float] = []
+        self.starts: asyncio.Queue[JobRun] = asyncio.Queue()
         self.relists = 0
+        scheduler = "lulea-placement" if label == "lulea-placement" else "default-scheduler"
         for job in jobs:
-            job = {**job, "metadata": {**job["metadata"], "namespace": namespace}}
-            pods = desired_pods(job, 1, PodEnvironment())
+            pods = desired_pods(job.gpujob(ns), 1, PodEnvironment())
+            gang_name = pods[0]["metadata"]["labels"][c.GANG]
             for p in pods:
-                p["spec"]["schedulerName"] = scheduler
-                del p["metadata"]["ownerReferences"]  # no GpuJob object: keep the GC away
-                # 1,000 kwok nodes on 2 cores: leases lag and the node controller taints nodes
-                # not-ready/unreachable now and then; both schedulers ignore that here
-                p["spec"]["tolerations"] = [{"operator": "Exists"}]
+                spec, meta = p["spec"], p["metadata"]
+                spec["schedulerName"] = scheduler
+                del meta["ownerReferences"]  # no GpuJob object: keep the GC away
+                # kwok nodes on a loaded machine: leases lag now and then; every scheduler ignores it
+                spec["tolerations"] = [{"operator": "Exists"}]
                 # kwok plays the pods (until the starter says how they end), not the local runtime
-                p["metadata"]["annotations"]["sim.lulea.io/simulated"] = "true"
-            first = pods[0]
-            gang_name = first["metadata"]["labels"]["lulea.io/gang"]
-            per = int(first["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"])
-            spec = job["spec"]
+                meta["annotations"]["sim.lulea.io/simulated"] = "true"
+                if label == "kube-gang":
+                    spec["schedulingGroup"] = {"podGroupName": gang_name}
+                if label.startswith("kueue"):  # what Kueue's pod webhook would add (plain pods, groups)
+                    meta["labels"].update({
+                        "kueue.x-k8s.io/queue-name": KUEUE_QUEUE,
+                        "kueue.x-k8s.io/managed": "true",
+                        "kueue.x-k8s.io/pod-group-name": gang_name,
+                    })
+                    meta["annotations"].update({
+                        "kueue.x-k8s.io/pod-group-total-count": str(len(pods)),
+                        "kueue.x-k8s.io/role-hash": "main",
+                    })
+                    meta["finalizers"] = ["kueue.x-k8s.io/managed"]
+                    spec["schedulingGates"] = [{"name": "kueue.x-k8s.io/admission"}]
+                    if label == "kueue-tas":
+                        meta["annotations"]["kueue.x-k8s.io/podset-preferred-topology"] = "lulea.io/rack"
+                        spec["schedulingGates"].append({"name": "kueue.x-k8s.io/topology"})
             gang = Gang(
-                id=gang_name,
-                namespace=namespace,
-                project=namespace,
-                pods=tuple(p["metadata"]["name"] for p in pods),
-                gpus_per_pod=per,
-                distinct_hosts="hosts" in spec,
-                node_selector=spec.get("nodeSelector", {}),
-                group_by=(spec.get("topology") or {}).get("groupBy"),
+                id=gang_name, namespace=ns, project=ns, pods=tuple(p["metadata"]["name"] for p in pods),
+                gpus_per_pod=job.gpus_per_pod, distinct_hosts=bool(job.hosts and job.hosts > 1),
+                node_selector=dict(job.node_selector), group_by=job.group_by,
                 tolerations=(Toleration("kwok.x-k8s.io/node", "Exists", "", "NoSchedule"),),
             )
-            self.gangs[gang_name] = GangRun(list(gang.pods), per, job["seconds"], gang)
-            self.workload.append(gang)
+            run = JobRun(job, gang, pods)
+            self.runs[gang_name] = run
             for p in pods:
-                self.gang_of[p["metadata"]["name"]] = gang_name
-            self.pods += pods
+                self.of_pod[p["metadata"]["name"]] = run
 
-    async def run(self, window: float) -> dict[str, float]:
-        with contextlib.suppress(KubeError):  # 409: it exists
-            await self.kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": self.ns}})
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    async def play(
+        self, window: float, prefill: Callable[[], Awaitable[None]] | None = None
+    ) -> dict[str, Any]:
+        """Play the jobs for `window` seconds. With `prefill`, every pod is created first and
+        `prefill` then starts the scheduler: the window (and scheduling latency) counts from then,
+        with the whole queue waiting: the scheduler's own throughput."""
+        body = {"metadata": {"name": self.ns, "labels": {"bench.lulea.io/kueue": "true"}}}
+        await self.kube.request("POST", "/api/v1/namespaces", body=body)
+        if self.label.startswith("kueue"):
+            await kueue_setup(self.kube, self.ns, self.total, tas=self.label == "kueue-tas")
         _, version = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
         self.t0 = time.monotonic()
-        tasks = [
-            asyncio.create_task(self.watch(version)),
-            asyncio.create_task(self.create()),
-            asyncio.create_task(self.sample()),
-        ]
+        self.t_sched = 0.0
+        tasks = [asyncio.create_task(self.watch(version))]
+        if prefill:
+            await self.create()
+            await prefill()
+            self.t_sched = self.now()
+        else:
+            tasks.append(asyncio.create_task(self.create()))
+        tasks.append(asyncio.create_task(self.sample()))
         tasks += [asyncio.create_task(self.starter()) for _ in range(16)]
         for t in tasks:
             t.add_done_callback(_loud)
         try:
-            while time.monotonic() - self.t0 < window:
-                if all(g.done_at for g in self.gangs.values()):
-                    break
+            while self.now() < self.t_sched + window:  # the same window for everyone: no early end
                 await asyncio.sleep(0.5)
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        report = self.report(time.monotonic() - self.t0)
-        report.update(await self.server_start_lags())
-        return report
-
-    async def server_start_lags(self) -> dict[str, float]:
-        """Bind -> Running as the API server recorded it (PodScheduled's transition, set by the
-        Binding, and the startTime kwok writes), whole seconds: what the driver's own watch
-        saw may lag behind when it is busy."""
-        items, _ = await self.kube.list(f"/api/v1/namespaces/{self.ns}/pods")
-        lags = []
-        for pod in items:
-            status = pod.get("status") or {}
-            sched = next((c for c in status.get("conditions") or () if c["type"] == "PodScheduled"), None)
-            if sched and sched.get("status") == "True" and status.get("startTime"):
-                lags.append(timestamp(status["startTime"]) - timestamp(sched["lastTransitionTime"]))
-        return {
-            "server_start_lag_p50_s": _pct(lags, 0.5),
-            "server_start_lag_p90_s": _pct(lags, 0.9),
-            "watch_relists": float(self.relists),
-        }
+        return self.report(window)
 
     async def create(self) -> None:
         slots = asyncio.Semaphore(24)
+        base = f"/api/v1/namespaces/{self.ns}/pods"
 
-        async def one(pod: dict[str, Any]) -> None:
+        async def one(run: JobRun) -> None:
+            delay = run.job.arrival - self.now()
+            if delay > 0:
+                await asyncio.sleep(delay)
             async with slots:
-                await self.kube.request("POST", f"/api/v1/namespaces/{self.ns}/pods", body=pod)
+                self.creates_late.append(max(0.0, self.now() - run.job.arrival))
+                if self.label == "kube-gang":
+                    group = {
+                        "apiVersion": "scheduling.k8s.io/v1alpha2", "kind": "PodGroup",
+                        "metadata": {"name": run.gang.id, "namespace": self.ns},
+                        "spec": {"schedulingPolicy": {"gang": {"minCount": len(run.pods)}}},
+                    }
+                    await self.kube.request(
+                        "POST", f"/apis/scheduling.k8s.io/v1alpha2/namespaces/{self.ns}/podgroups", body=group
+                    )
+                await asyncio.gather(*(self.kube.request("POST", base, body=p) for p in run.pods))
+                run.created = self.now()
 
-        await asyncio.gather(*(one(p) for p in self.pods))
+        await asyncio.gather(*(one(r) for r in self.runs.values()))
 
     async def watch(self, version: str) -> None:
-        """Every pod change, in order. A watch the API server ends is resumed where it stopped;
-        one that expired (410) is replaced by a fresh list, whose items all count: a missed
-        Running would leave its gang never started, its GPUs held forever."""
         path = f"/api/v1/namespaces/{self.ns}/pods"
         while True:
             try:
@@ -206,131 +428,160 @@ class TraceRun:
                         self.seen(obj)
             except KubeError as err:
                 self.relists += 1
-                print(f"{self.scheduler}: pod watch ended ({err}); listing again", flush=True)
+                print(f"{self.label}: pod watch ended ({err}); listing again", flush=True)
                 items, version = await self.kube.list(path)
                 for obj in items:
                     self.seen(obj)
 
     def seen(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
-        gang = self.gangs.get(self.gang_of.get(name, ""))
-        if gang is None:
+        run = self.of_pod.get(name)
+        if run is None:
             return
+        now = self.now()
         node = obj["spec"].get("nodeName")
-        phase = (obj.get("status") or {}).get("phase")
-        gang.created.add(name)
-        if node and name not in gang.bound:
-            gang.bound.add(name)
+        status = obj.get("status") or {}
+        phase = status.get("phase")
+        if node and name not in run.bound:
+            run.bound[name] = now
             self.node_of[name] = node
-            gang.last_bind = time.monotonic()
-            self.binds.append(gang.last_bind)
-            self.bound_at[name] = gang.last_bind
-        if phase == "Running" and name not in gang.running:
-            gang.running.add(name)
-            if name in self.bound_at:
-                self.run_lags.append(time.monotonic() - self.bound_at[name])
+            if len(run.bound) == len(run.pods):
+                run.whole_at = now
+        if not node and run.signal_at is None:
+            for cond in status.get("conditions") or ():
+                if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                    run.signal_at, run.signal_reason = now, str(cond.get("reason") or "")
+        if phase == "Running" and name not in run.running:
+            run.running.add(name)
+            if name in run.bound:
+                self.lags.append(now - run.bound[name])
         if phase == "Succeeded":
-            gang.succeeded.add(name)
-            if len(gang.succeeded) == len(gang.pods) and gang.done_at is None:
-                gang.done_at = time.monotonic()
-        if not gang.started and len(gang.running | gang.succeeded) == len(gang.pods):
-            gang.started = True
-            gang.started_at = time.monotonic()
-            self.start_queue.put_nowait(self.gang_of[name])
+            run.succeeded.add(name)
+            if len(run.succeeded) == len(run.pods) and run.done is None:
+                run.done = now
+        if run.started is None and len(run.running | run.succeeded) == len(run.pods):
+            run.started = now
+            self.starts.put_nowait(run)
 
     async def starter(self) -> None:
         """The gang runtime: work starts when every pod of the gang runs."""
         while True:
-            gang = self.gangs[await self.start_queue.get()]
-            notes = {"sim.lulea.io/outcome": "Succeeded", "sim.lulea.io/duration": f"{gang.seconds:.1f}s"}
-            for pod in gang.pods:
+            run = await self.starts.get()
+            notes = {"sim.lulea.io/outcome": "Succeeded", "sim.lulea.io/duration": f"{run.job.seconds:.1f}s"}
+            for pod in run.gang.pods:
                 with contextlib.suppress(KubeError):
                     await self.kube.patch(
                         f"/api/v1/namespaces/{self.ns}/pods/{pod}", {"metadata": {"annotations": notes}}
                     )
 
     async def sample(self) -> None:
+        workload = [r.gang for r in self.runs.values() if not r.job.never_fits]
         while True:
             await asyncio.sleep(1.0)
             state = self.nodes.copy()
-            busy = held = stranded = 0
-            queued = []  # submitted (every pod created) and not yet whole
-            for g in self.gangs.values():
-                if g.done_at:
+            held = stranded = 0
+            partial = 0
+            queued = []  # submitted (every pod created), fits the fleet, not yet whole
+            for r in self.runs.values():
+                if r.done is not None:
                     continue
-                live = [p for p in g.bound if p not in g.succeeded]
-                gpus = len(live) * g.gpus_per_pod
+                live = [p for p in r.bound if p not in r.succeeded]
                 for p in live:
-                    state.bind(p, BoundPod(self.node_of[p], g.gpus_per_pod, self.ns))
+                    state.bind(p, BoundPod(self.node_of[p], r.job.gpus_per_pod, self.ns))
+                gpus = len(live) * r.job.gpus_per_pod
                 held += gpus
-                if len(g.bound) == len(g.pods):
-                    busy += gpus
-                    continue
-                stranded += gpus
-                if len(g.created) == len(g.pods):
-                    queued.append(g.gang)
-            self.samples.append(
-                {
-                    "busy": busy / self.total,
-                    "held": held / self.total,
-                    "stranded": stranded / self.total,
-                    "fragmentation": fragmentation(state, queued),
-                    "expected_fragmentation": expected_fragmentation(state, queued),
-                    "workload_fragmentation": expected_fragmentation(state, self.workload),
-                    "free": state.free_gpus() / self.total,
-                }
-            )
+                if r.whole_at is None:
+                    if r.bound:
+                        stranded += gpus
+                        partial += 1
+                    if r.created is not None and not r.job.never_fits:
+                        queued.append(r.gang)
+            self.samples.append({
+                "held": held / self.total,
+                "stranded": stranded / self.total,
+                "partial": float(partial),
+                "fragmentation": fragmentation(state, queued),
+                "expected_fragmentation": expected_fragmentation(state, queued),
+                "workload_fragmentation": expected_fragmentation(state, workload),
+            })
 
-    def report(self, elapsed: float) -> dict[str, float]:
+    def report(self, window: float) -> dict[str, Any]:
+        runs = [r for r in self.runs.values() if not r.job.never_fits]
+        never = [r for r in self.runs.values() if r.job.never_fits]
+        created = [r for r in runs if r.created is not None]
         n = max(len(self.samples), 1)
-        span = (self.binds[-1] - self.binds[0]) if len(self.binds) > 1 else 0.0
-        partial = sum(1 for g in self.gangs.values() if 0 < len(g.bound) < len(g.pods))
-        keys = ("busy", "held", "stranded", "free")
-        keys += ("fragmentation", "expected_fragmentation", "workload_fragmentation")
-        avg = {k: sum(s[k] for s in self.samples) / n for k in keys}
-        lags = [g.started_at - g.last_bind for g in self.gangs.values() if g.started_at and g.last_bind]
-        return {
-            "elapsed_s": elapsed,
-            "pods_bound": len(self.binds),
-            "pods_bound_per_s": len(self.binds) / span if span else 0.0,
-            "jobs_completed": sum(1 for g in self.gangs.values() if g.done_at),
-            "gangs_whole": sum(1 for g in self.gangs.values() if len(g.bound) == len(g.pods)),
-            "gangs_started": sum(1 for g in self.gangs.values() if g.started),
-            "start_lag_p50_s": _pct(lags, 0.5),
-            "start_lag_p90_s": _pct(lags, 0.9),
-            "pod_run_lag_p50_s": _pct(self.run_lags, 0.5),
-            "pod_run_lag_p90_s": _pct(self.run_lags, 0.9),
-            "gpus_free": avg["free"],
-            "gpu_utilization": avg["busy"],
-            "gpu_allocated": avg["held"],
-            "stranded_share": avg["stranded"],
+        avg = {k: sum(s[k] for s in self.samples) / n for k in self.samples[0]} if self.samples else {}
+        binds = sorted(t for r in runs for t in r.bound.values())
+        whole = [r for r in created if r.whole_at is not None]
+        # scheduling latency per gang: all its pods created -> all bound (bind times, not kwok)
+        sched = [r.whole_at - max(r.created, self.t_sched) for r in whole
+                 if r.whole_at is not None and r.created is not None]
+        # queueing delay: arrival -> work starts (every pod running); JCT: arrival -> done
+        queue = [r.started - r.job.arrival for r in runs if r.started is not None]
+        jct = [r.done - r.job.arrival for r in runs if r.done is not None]
+        waiting = [window - r.job.arrival for r in created if r.started is None]
+        span = binds[-1] - binds[0] if len(binds) > 1 else 0.0
+        out: dict[str, Any] = {
+            "jobs_submitted": len(created),
+            "jobs_completed": sum(1 for r in runs if r.done is not None),
+            "gangs_whole": len(whole),
+            "gangs_started": sum(1 for r in runs if r.started is not None),
+            "jobs_never_started": len(waiting),
+            "jct_p50_s": m.pct(jct, 0.5),
+            "jct_p99_s": m.pct(jct, 0.99),
+            "queue_p50_s": m.pct(queue, 0.5),
+            "queue_p99_s": m.pct(queue, 0.99),
+            "waiting_at_end_p50_s": m.pct(waiting, 0.5),
+            "sched_latency_p50_s": m.pct(sched, 0.5),
+            "sched_latency_p99_s": m.pct(sched, 0.99),
+            "pods_bound": len(binds),
+            "pods_bound_per_s": len(binds) / span if span else None,
+            "gangs_whole_per_s": (
+                len(whole) / (max(r.whole_at or 0.0 for r in whole) - self.t_sched) if whole else None
+            ),
+            "kwok_lag_p50_s": m.pct(self.lags, 0.5),
+            "kwok_lag_p99_s": m.pct(self.lags, 0.99),
+            "create_late_p99_s": m.pct(self.creates_late, 0.99),
+            "gpu_utilization": m.utilization(
+                ((r.started, r.done, r.job.gpus) for r in runs), window=window, gpus=self.total
+            ),
+            "gpu_allocated": avg.get("held"),
+            "stranded_share": avg.get("stranded"),
             "stranded_max": max((s["stranded"] for s in self.samples), default=0.0),
-            "partial_gangs_at_end": partial,
-            "fragmentation": avg["fragmentation"],
-            "expected_fragmentation": avg["expected_fragmentation"],
-            "workload_fragmentation": avg["workload_fragmentation"],
+            "partial_gangs_at_end": sum(1 for r in runs if r.bound and r.whole_at is None and r.done is None),
+            "partial_gangs_max": max((s["partial"] for s in self.samples), default=0.0),
+            "fragmentation": avg.get("fragmentation"),
+            "expected_fragmentation": avg.get("expected_fragmentation"),
+            "workload_fragmentation": avg.get("workload_fragmentation"),
+            "never_fit_jobs": len(never),
+            "never_fit_signalled": sum(1 for r in never if r.signal_at is not None),
+            "never_fit_verdicts": sum(1 for r in never if r.signal_reason == c.NEVER_FITS),
+            "never_fit_signal_p50_s": m.pct(
+                [r.signal_at - r.created for r in never if r.signal_at is not None and r.created is not None],
+                0.5,
+            ),
+            "never_fit_bound_pods": sum(len(r.bound) for r in never),
+            "fit_jobs_called_never_fit": sum(1 for r in runs if r.signal_reason == c.NEVER_FITS),
+            "watch_relists": self.relists,
         }
+        return out
 
 
-def _node_ready(node: dict[str, Any]) -> bool:
-    conds = (node.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+def _loud(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        print(f"bench task failed: {task.exception()!r}", file=sys.stderr, flush=True)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(len(ordered) * q), len(ordered) - 1)] if ordered else 0.0
+CPU_OF = ("kube-apiserver", "etcd", "kwok", "kube-controller-manager")
 
 
-CPU_OF = ("kube-apiserver", "etcd", "kwok", "kube-scheduler", "kube-controller-manager")
-
-
-def cpu_seconds(state: Path, extra: dict[str, int]) -> dict[str, float]:
-    """User + system CPU seconds so far of the stack's processes, the bench and `extra`."""
+def cpu_seconds(extra: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds so far (psutil reads /proc/<pid>/stat) of the stack's processes,
+    the schedulers this bench started and the bench itself."""
     pids = {"bench": os.getpid(), **extra}
     for name in CPU_OF:
         with contextlib.suppress(FileNotFoundError, ValueError):
-            pids[name] = int((state / "pids" / f"{name}.pid").read_text().split()[0])
+            pids[name] = int((STATE / "pids" / f"{name}.pid").read_text().split()[0])
     out = {}
     for name, pid in pids.items():
         try:
@@ -341,135 +592,251 @@ def cpu_seconds(state: Path, extra: dict[str, int]) -> dict[str, float]:
     return out
 
 
-def _loud(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        print(f"bench task failed: {task.exception()!r}", file=sys.stderr, flush=True)
+async def wait_ready(kube: Kube, label: str) -> None:
+    """The scheduler's process answers before the trace starts (and its informers synced)."""
+    url = (f"http://127.0.0.1:{PORT_BASE + 22}/readyz" if label == "lulea-placement"
+           else f"https://127.0.0.1:{PORT_BASE + 4}/healthz")
+    async with httpx.AsyncClient(verify=False) as http:
+        for _ in range(120):
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url, timeout=2)).status_code == 200:
+                    break
+            await asyncio.sleep(0.5)
+        else:
+            raise RuntimeError(f"{label}: {url} never answered 200")
+    await asyncio.sleep(2)
+    if label.startswith("kueue"):
+        for _ in range(60):
+            try:
+                await kube.list("/apis/kueue.x-k8s.io/v1beta2/clusterqueues")
+                break
+            except KubeError:
+                await asyncio.sleep(1)
+        await asyncio.sleep(3)
 
 
-async def bench(
-    args: argparse.Namespace, only: tuple[str, ...] = ("kube-scheduler", "lulea-placement")
-) -> dict[str, dict[str, float]]:
-    kubeconfig = str(Path(args.reuse or STATE) / "kubeconfig")
-    api = await connect(kubeconfig, pool=64)
-    kube = Kube(api)
+async def clean(kube: Kube, ns: str) -> None:
+    """Take the namespace's pods away at once (no kwok in the way) and wait until they are gone,
+    so the next scheduler starts on an empty fleet."""
+    with contextlib.suppress(KubeError):
+        await kube.request("DELETE", f"/api/v1/namespaces/{ns}/pods", query={"gracePeriodSeconds": "0"})
+    with contextlib.suppress(KubeError):
+        await kube.request("DELETE", f"/api/v1/namespaces/{ns}")
     deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            items, _ = await kube.list(f"/api/v1/namespaces/{ns}/pods")
+        except KubeError:
+            items = []
+        if not items:
+            return
+        for pod in items:  # Kueue's or anyone's finalizers: not ours to wait for
+            if pod["metadata"].get("finalizers"):
+                with contextlib.suppress(KubeError):
+                    await kube.patch(f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}",
+                                     {"metadata": {"finalizers": None}})
+        await asyncio.sleep(2)
+    print(f"warning: {ns} still has pods after 300 s", flush=True)
+
+
+async def one(kube: Kube, args: argparse.Namespace, label: str, case: str, run_no: int,
+              jobs: list[wl.Job], nodes: ClusterState) -> dict[str, Any]:
+    ns = f"b-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
+    procs = Procs()
+    try:
+        window = args.window if case == "poisson" else args.batch_window
+        play = Play(kube, ns, label, jobs, nodes)
+        load_before = os.getloadavg()
+        before: dict[str, float] = {}
+
+        async def start() -> None:
+            nonlocal before
+            if label.startswith("kueue"):
+                await kueue_crds(kube)
+            start_schedulers(procs, label, args.timeout)
+            await wait_ready(kube, label)
+            if dead := [n for n in procs.procs if n not in procs.alive()]:
+                raise RuntimeError(f"{label}: {dead} exited at start; see {STATE / 'logs'}")
+            before = cpu_seconds(procs.pids())
+
+        if case == "poisson":
+            await start()
+            result = await play.play(window)
+        else:
+            result = await play.play(window, prefill=start)
+        after = cpu_seconds(procs.pids())
+        for name in (*CPU_OF, *procs.pids(), "bench"):  # cores used on average over the window
+            result[f"cores_{name}"] = (after.get(name, 0.0) - before.get(name, 0.0)) / window
+        result["load_1m_before"], result["load_1m_after"] = load_before[0], os.getloadavg()[0]
+        if dead := [n for n in procs.procs if n not in procs.alive()]:
+            result["error"] = f"{dead} exited during the run"
+        return result
+    finally:
+        with contextlib.suppress(Exception):
+            await clean(kube, ns)
+        procs.stop()
+
+
+async def bench(args: argparse.Namespace) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    api = await connect(str(STATE / "kubeconfig"), pool=64)
+    kube = Kube(api)
+    want = wl.fleet_nodes(args.fleet_scale)
+    deadline = time.monotonic() + 600
     while True:  # every node has its GPUs and kwok has made it Ready
         items, _ = await kube.list("/api/v1/nodes")
         ready = [n for n in items if node_from(n).gpus > 0 and _node_ready(n)]
-        if len(ready) >= (1 if args.reuse else 1000) or time.monotonic() > deadline:
+        if len(ready) >= want or time.monotonic() > deadline:
             break
         await asyncio.sleep(3)
     nodes = ClusterState(node_from(n) for n in ready)
     print(f"fleet: {len(nodes.nodes)} nodes, {nodes.total_gpus()} GPUs", flush=True)
-    jobs = bench_trace.jobs(args.jobs, args.seed)
-    pods = sum(int(j["spec"].get("hosts") or j["spec"]["gpus"]) for j in jobs)
-    demand = sum(int(j["spec"]["gpus"]) for j in jobs)
-    print(f"trace: {len(jobs)} jobs, {pods} pods, {demand} GPUs asked (seed {args.seed})", flush=True)
-    results = {}
-    for label, scheduler in (("kube-scheduler", "default-scheduler"), ("lulea-placement", "lulea-placement")):
-        if label not in only:
-            continue
-        proc = None
-        if scheduler == "lulea-placement":
-            env = {
-                **os.environ,
-                "KUBECONFIG": kubeconfig,
-                "LULEA_PLACEMENT_PORT": str(PLACEMENT_PORT),
-                "LULEA_PLACEMENT_KUBE_EVENTS": "false",
-                "LULEA_PLACEMENT_RESERVE_AFTER_SECONDS": "20",
-                "LULEA_PLACEMENT_LOG_LEVEL": os.environ.get("BENCH_PLACEMENT_LOG_LEVEL", "WARNING"),
-            }
-            proc = subprocess.Popen(  # noqa: ASYNC220 (a background service, not awaited)
-                [sys.executable, "-m", "lulea.placement"],
-                env=env,
-                stdout=Path("/tmp/lulea-bench-placement.log").open("wb"),  # noqa: SIM115
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        ns = f"bench-{label}"
-        state = Path(args.reuse or STATE)
-        extra = {"placement": proc.pid} if proc else {}
-        try:
-            run = TraceRun(kube, ns, scheduler, jobs, nodes)
-            before = cpu_seconds(state, extra)
-            try:
-                results[label] = await run.run(args.window)
-            except Exception as err:
-                print(f"{label}: run failed: {err!r}", flush=True)
-                raise
-            after = cpu_seconds(state, extra)
-            elapsed = results[label]["elapsed_s"]
-            for name in (*CPU_OF, "placement", "bench"):  # cores used on average during the run
-                used = after.get(name, 0.0) - before.get(name, 0.0)
-                results[label][f"cores_{name}"] = used / elapsed if elapsed else 0.0
-            print(label, json.dumps({k: round(v, 4) for k, v in results[label].items()}), flush=True)
-        finally:
-            if proc is not None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(15)
-            if args.reuse:  # a shared stack: take the trace's pods away (best effort)
-                with contextlib.suppress(KubeError, TimeoutError, aiohttp.ClientError, OSError):
-                    await kube.request("DELETE", f"/api/v1/namespaces/{ns}")
+    workloads = {
+        "poisson": wl.philly_jobs(args.seed, fleet_scale=args.fleet_scale, load=args.load,
+                                  minute_seconds=args.minute_seconds, arrival_seconds=args.arrival_seconds,
+                                  gpus_per_pod=args.gpus_per_pod),
+        "batch": wl.philly_jobs(args.seed, fleet_scale=args.fleet_scale, load=args.load,
+                                minute_seconds=args.minute_seconds, arrival_seconds=0,
+                                gpus_per_pod=args.gpus_per_pod, batch=True, batch_fill=args.batch_fill),
+    }
+    for case, jobs in workloads.items():
+        shape = {k: round(v, 1) for k, v in wl.summary(jobs).items()}
+        print(f"workload {case}: {json.dumps(shape)}", flush=True)
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    labels = list(args.schedulers)
+    for run_no in range(1, args.runs + 1):
+        order = labels[(run_no - 1) % len(labels):] + labels[: (run_no - 1) % len(labels)]
+        for case in args.cases:
+            for label in order:
+                print(f"run {run_no} {case} {label} ...", flush=True)
+                try:
+                    r = await one(kube, args, label, case, run_no, workloads[case], nodes)
+                except Exception as err:  # one scheduler failing must not hide the others
+                    print(f"run {run_no} {case} {label}: failed: {err!r}", flush=True)
+                    r = {"error": repr(err)}
+                results.setdefault(case, {}).setdefault(label, []).append(r)
+                print(f"run {run_no} {case} {label}: {json.dumps(_round(r))}", flush=True)
+                (STATE / "results.json").write_text(json.dumps(results, indent=1))
     await api.close()
     return results
 
 
-def table(results: dict[str, dict[str, float]]) -> None:
-    k, p = results["kube-scheduler"], results["lulea-placement"]
-    print(f"\n{'metric':28} {'kube-scheduler':>15} {'lulea-placement':>16} {'ratio':>8}")
-    for key in (
-        "pods_bound_per_s",
-        "jobs_completed",
-        "gangs_whole",
-        "gangs_started",
-        "start_lag_p50_s",
-        "start_lag_p90_s",
-        "pod_run_lag_p50_s",
-        "pod_run_lag_p90_s",
-        "server_start_lag_p50_s",
-        "server_start_lag_p90_s",
-        "watch_relists",
-        "gpu_utilization",
-        "gpus_free",
-        "gpu_allocated",
-        "stranded_share",
-        "stranded_max",
-        "partial_gangs_at_end",
-        "fragmentation",
-        "expected_fragmentation",
-        "workload_fragmentation",
-        "elapsed_s",
-        *(f"cores_{n}" for n in (*CPU_OF, "placement", "bench")),
-    ):
-        ratio = p[key] / k[key] if k[key] else float("nan")
-        print(f"{key:28} {k[key]:15.3f} {p[key]:16.3f} {ratio:8.2f}")
+def _round(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+
+
+def _node_ready(node: dict[str, Any]) -> bool:
+    conds = (node.get("status") or {}).get("conditions") or ()
+    return any(x.get("type") == "Ready" and x.get("status") == "True" for x in conds)
+
+
+ROWS = {
+    "poisson": (
+        "jobs_submitted", "jobs_completed", "gangs_started", "jobs_never_started",
+        "jct_p50_s", "jct_p99_s", "queue_p50_s", "queue_p99_s", "waiting_at_end_p50_s",
+        "sched_latency_p50_s", "sched_latency_p99_s",
+        "gpu_utilization", "gpu_allocated", "stranded_share", "stranded_max",
+        "partial_gangs_at_end", "partial_gangs_max",
+        "fragmentation", "expected_fragmentation", "workload_fragmentation",
+        "never_fit_jobs", "never_fit_signalled", "never_fit_verdicts", "never_fit_signal_p50_s",
+        "never_fit_bound_pods", "fit_jobs_called_never_fit",
+        "kwok_lag_p50_s", "kwok_lag_p99_s", "create_late_p99_s", "watch_relists",
+    ),
+    "batch": (
+        "jobs_submitted", "gangs_whole", "pods_bound", "pods_bound_per_s", "gangs_whole_per_s",
+        "sched_latency_p50_s", "sched_latency_p99_s", "partial_gangs_at_end", "stranded_max",
+        "fragmentation", "expected_fragmentation", "never_fit_signal_p50_s", "never_fit_verdicts",
+        "kwok_lag_p50_s", "kwok_lag_p99_s", "create_late_p99_s",
+    ),
+}
+
+
+RATIOS = {
+    "poisson": ("jobs_completed", "gpu_utilization", "jct_p50_s", "jct_p99_s", "queue_p50_s", "queue_p99_s",
+                "sched_latency_p50_s", "partial_gangs_max", "expected_fragmentation"),
+    "batch": ("pods_bound_per_s", "gangs_whole_per_s", "sched_latency_p50_s", "sched_latency_p99_s"),
+}
+
+
+def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+    for case, by in results.items():
+        labels = [x for x in SCHEDULERS if x in by]
+        runs = max(len(v) for v in by.values())
+        cores = sorted({k for rs in by.values() for r in rs for k in r if k.startswith("cores_")})
+        print(f"\n== {case}: min / median / max over {runs} run(s)")
+        print(f"{'metric':26}" + "".join(f"{x:>19}" for x in labels))
+        for key in (*ROWS[case], *cores, "load_1m_before", "load_1m_after"):
+            cells = []
+            for x in labels:
+                s = m.spread(r.get(key) for r in by[x] if "error" not in r or key in r)
+                cells.append("-" if s is None else "/".join(_fmt(v) for v in s))
+            print(f"{key:26}" + "".join(f"{cell:>19}" for cell in cells))
+        errors = [(x, r["error"]) for x in labels for r in by[x] if "error" in r]
+        for x, e in errors:
+            print(f"  {x}: {e}")
+        if "lulea-placement" not in by:
+            continue
+        print(f"\n{case}: lulea-placement's median over each baseline's median (same run)")
+        print(f"{'metric':26}" + "".join(f"{x:>16}" for x in labels if x != "lulea-placement"))
+        for key in RATIOS[case]:
+            mine = m.spread(r.get(key) for r in by["lulea-placement"])
+            cells = []
+            for x in labels:
+                if x == "lulea-placement":
+                    continue
+                theirs = m.spread(r.get(key) for r in by[x])
+                ok = mine is not None and theirs is not None and theirs[1]
+                cells.append(f"{mine[1] / theirs[1]:.2f}" if ok and mine and theirs else "-")
+            print(f"{key:26}" + "".join(f"{cell:>16}" for cell in cells))
+
+
+def _fmt(v: float) -> str:
+    if abs(v) >= 100 or float(v).is_integer():
+        return f"{v:.0f}"
+    return f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--window", type=float, default=150.0, help="seconds per scheduler")
-    parser.add_argument("--keep", action="store_true", help="leave the stack running")
-    parser.add_argument("--reuse", help="state dir of a running stack to use as is (smoke runs)")
-    args = parser.parse_args()
-    if args.reuse:
-        table(asyncio.run(bench(args)))
-        return
-    results: dict[str, dict[str, float]] = {}
-    for label in ("kube-scheduler", "lulea-placement"):
-        # each scheduler gets a fresh stack with the same empty fleet: no leftovers to clear
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--schedulers", default=",".join(SCHEDULERS))
+    p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--fleet-scale", type=float, default=0.2, help="share of the 1,000-node fleet")
+    p.add_argument("--load", type=float, default=0.9, help="offered GPU load of the Poisson case")
+    p.add_argument("--minute-seconds", type=float, default=0.05, help="bench seconds per trace minute")
+    p.add_argument("--arrival-seconds", type=float, default=60.0, help="Poisson arrivals for this long")
+    p.add_argument("--window", type=float, default=90.0, help="Poisson case: seconds per scheduler")
+    p.add_argument("--batch-window", type=float, default=40.0, help="batch case: seconds per scheduler")
+    p.add_argument("--batch-fill", type=float, default=0.9, help="batch: GPUs asked / fleet GPUs")
+    p.add_argument("--gpus-per-pod", type=int, default=1, help="largest pod of a job (1: a pod per GPU)")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="Kueue waitForPodsReady timeout (300: the gang plugin's fixed Permit timeout)")
+    p.add_argument("--quick", action="store_true", help="1 run, 30 s arrivals, 45 s / 25 s windows")
+    p.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
+    p.add_argument("--reuse", action="store_true", help="use the bench's stack if it already runs")
+    args = p.parse_args()
+    args.schedulers = [x for x in args.schedulers.split(",") if x]
+    args.cases = [x for x in args.cases.split(",") if x]
+    if bad := [x for x in args.schedulers if x not in SCHEDULERS] + [x for x in args.cases if x not in CASES]:
+        p.error(f"unknown: {bad}")
+    if args.quick:
+        args.runs, args.arrival_seconds, args.window, args.batch_window = 1, 30.0, 45.0, 25.0
+    up = args.reuse and (STATE / "kubeconfig").exists()
+    if not up:
         shutil.rmtree(STATE, ignore_errors=True)
-        STATE.mkdir(parents=True)
+        (STATE / "logs").mkdir(parents=True)
         fleet = STATE / "fleet.yaml"
-        fleet.write_text(bench_trace.fleet_yaml())
+        fleet.write_text(wl.fleet_yaml(args.fleet_scale))
         stack("up", fleet)
-        try:
-            results.update(asyncio.run(bench(args, only=(label,))))
-        finally:
-            if not args.keep or label != "lulea-placement":
-                stack("down")
+    (STATE / "logs").mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {os.getloadavg()} (a shared 2-core machine: other work runs too)")
+    try:
+        results = asyncio.run(bench(args))
+    finally:
+        if not args.keep:
+            stack("down")
     table(results)
+    print(f"\nraw results: {STATE / 'results.json'}")
 
 
 if __name__ == "__main__":

@@ -100,6 +100,8 @@ def _apiserver(layout: Layout) -> list[str]:
         "--audit-log-format=json", "--audit-log-maxsize=2048", "--audit-log-maxbackup=1",
         "--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
         "--v=1",
+        # Extra flags for one stack, e.g. bench/placement's alpha gates and API groups.
+        *os.environ.get("LULEA_KUBE_APISERVER_ARGS", "").split(),
     ]
 
 

@@ -45,6 +45,7 @@ PORT_OFFSETS: dict[str, int] = {
     "storage": 24,
     "operator-dataset": 33,
     "pod-runtime": 34,
+    "kueue": 35,  # bench/placement only: Kueue's webhook server (its other ports: base + 1000 + 35..37)
 }
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
