@@ -74,9 +74,9 @@ CASES = ("poisson", "batch")
 
 # The bench measures the control plane, kwok and one scheduler at a time: the platform's other
 # parts (and the stack's own kube-scheduler, which the bench replaces) only take CPU from them.
-SKIP = "kafka,ferretdb,operator-project,ca,schema-registry,placement,operator-gpujob,kube-scheduler,"
+SKIP = ("kafka,ferretdb,operator-project,ca,schema-registry,placement,operator-gpujob,kube-scheduler,"
         "postgres,victorialogs,operator-topic,storage,operator-dataset,logs-collector,logs-indexer,"
-        "logs-gateway,pod-runtime"
+        "logs-gateway,pod-runtime")
 # KEP-4671's Workload API: the GenericWorkload gate serves scheduling.k8s.io/v1alpha2 (Workload,
 # PodGroup) and Pod.spec.schedulingGroup; GangScheduling is the scheduler's half.
 GATES = "GenericWorkload=true,GangScheduling=true"
