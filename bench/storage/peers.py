@@ -125,7 +125,8 @@ def start_ferretdb(port_base: int, data: Path, timeout: float = 60.0) -> tuple[C
     log = data.parent / f"{data.name}.log"
     out = log.open("ab")
     proc = subprocess.Popen(
-        [str(tool), "-handler=sqlite", f"-sqlite-url=file:{data}/", f"-listen-addr=127.0.0.1:{port}", "-log-level=warn"],
+        [str(tool), "-handler=sqlite", f"-sqlite-url=file:{data}/", f"-listen-addr=127.0.0.1:{port}",
+         "-log-level=warn"],
         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     out.close()
     child = Child("ferretdb", proc, log)
