@@ -276,7 +276,10 @@ async def bench_project(stack: Stack) -> tuple[str, dict[str, str]]:
             pod = await core.create_namespaced_pod(name, {
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "writer", "labels": {"lulea.io/job": "bench"}},
-                "spec": {"containers": [{"name": "main", "image": "x"}]}})
+                "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 1000,
+                                             "seccompProfile": {"type": "RuntimeDefault"}},
+                         "containers": [{"name": "main", "image": "x", "securityContext": {
+                             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}})
         except k8s.ApiException:  # the namespace's service account is not there yet
             if time.monotonic() > deadline:
                 raise

@@ -68,3 +68,14 @@ def test_checkpoints_round_trip(tmp_path: Path) -> None:
 def test_file_names() -> None:
     assert is_current("0.log") and is_current("12.log") and not is_current("0.log.gz")
     assert is_rotated("0.log.20261202-004656") and not is_rotated("0.log.20261202-004656.gz")
+
+
+def test_truncation_noticed_when_the_file_grew_back_past_the_offset(tmp_path: Path) -> None:
+    f = tmp_path / "0.log"
+    f.write_bytes(cri("short"))
+    tail = Tail.open(f, 0, 0)
+    tail.read()
+    f.write_bytes(cri("2026 a longer line written after the truncation") * 2)
+    assert tail.check_truncated() and tail.generation == 1
+    assert [j.text for j in tail.read()] == [b"2026 a longer line written after the truncation"] * 2
+    assert not tail.check_truncated()

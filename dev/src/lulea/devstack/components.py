@@ -363,14 +363,14 @@ PLATFORM: list[Component] = [
                   "LULEA_LOGS_COLLECTOR_CHECKPOINT_FILE":
                       str(lay.state_dir / "logs-collector" / "checkpoints.json"),
                   "LULEA_LOGS_COLLECTOR_NODE_NAME": "local",
-              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
+              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs"), start_timeout=180),
     Component("logs-indexer", _logs("indexer"), _http_get("logs-indexer"), ports=("logs-indexer",),
               env=lambda lay: {
                   **platform_env(lay, "logs-indexer"),
                   "LULEA_LOGS_INDEXER_HOST": "127.0.0.1",
                   "LULEA_LOGS_INDEXER_PORT": str(lay.port("logs-indexer")),
                   "LULEA_LOGS_INDEXER_VICTORIALOGS_URL": victorialogs_url(lay),
-              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
+              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs"), start_timeout=180),
     Component("logs-gateway", _logs("gateway"), _https_get("logs-gateway"), ports=("logs-gateway",),
               env=lambda lay: {
                   **platform_env(lay, "logs-gateway", serves=True),
@@ -378,7 +378,7 @@ PLATFORM: list[Component] = [
                   "LULEA_LOGS_GATEWAY_PORT": str(lay.port("logs-gateway")),
                   "LULEA_LOGS_GATEWAY_VICTORIALOGS_URL": victorialogs_url(lay),
                   "LULEA_LOGS_GATEWAY_SWEEP_SECONDS": "5",
-              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs")),
+              }, python_module="lulea.logs", needs=(*PLATFORM_NEEDS, "victorialogs"), start_timeout=180),
     # The kubelet of every fleet node for pods kwok does not simulate (docs/runtime.md). It acts
     # with the stack's admin credentials: a development convenience, not a chart component.
     Component("pod-runtime", _python("lulea.devstack.runtime"), _http_get("pod-runtime", "/readyz"),

@@ -16,6 +16,7 @@ import asyncio
 import functools
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,9 @@ from lulea.core import gangs
 from lulea.core.kube import Kube, connect
 from lulea.core.kube.informer import Informer
 from lulea.core.platform import PlatformSettings, request_identity
-from lulea.core.probes import probe_server
 from lulea.logs.checkpoint import Checkpoints, Position
 from lulea.logs.cri import Joined, PodDir, pod_dir
+from lulea.logs.probes import serve_probes
 from lulea.logs.settings import CollectorSettings
 from lulea.logs.tailer import Tail, file_id
 from lulea.logs.tenancy import file_key
@@ -250,11 +251,12 @@ async def main() -> None:
     tasks = [asyncio.create_task(i.run()) for i in (pods, projects)]
     collector = Collector(settings, producer, pods, projects)
     ready = lambda: (pods.synced.is_set() and projects.synced.is_set(), "collector")  # noqa: E731
-    probes = asyncio.create_task(probe_server(settings.host, settings.port, ready).serve())
+    probes = asyncio.create_task(serve_probes(settings.host, settings.port, ready))
     await pods.synced.wait()
     await projects.synced.wait()
     stop = asyncio.Event()
-    probes.add_done_callback(lambda _t: stop.set())  # uvicorn took SIGTERM: flush, checkpoint, end
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a graceful stop: flush, checkpoint, end
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     log.info("collector reading %s (checkpoints %s)", settings.root, settings.checkpoint_file)
     try:
         await collector.run(stop)

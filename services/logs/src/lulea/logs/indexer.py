@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ import httpx
 from confluent_kafka import Consumer, KafkaException
 
 from lulea.core.platform import PlatformSettings, request_identity
-from lulea.core.probes import probe_server
+from lulea.logs.probes import serve_probes
 from lulea.logs.settings import IndexerSettings
 from lulea.logs.tenancy import tenant_of
 
@@ -107,11 +108,14 @@ async def main() -> None:
     consumer.subscribe([settings.topic])
     http = httpx.Client(base_url=settings.victorialogs_url, timeout=30)
     indexer = Indexer(settings, consumer, http)
-    probes = asyncio.create_task(probe_server(settings.host, settings.port,
-                                              lambda: (indexer.ready, "indexer")).serve())
+    probes = asyncio.create_task(serve_probes(settings.host, settings.port,
+                                              lambda: (indexer.ready, "indexer")))
     log.info("indexing %s into %s", settings.topic, settings.victorialogs_url)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a graceful stop ends after the current batch
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     try:
-        while not probes.done():
+        while not stop.is_set() and not probes.done():
             # librdkafka and httpx block: run a step in a thread, keep the probes answering
             await asyncio.to_thread(indexer.step)
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 from lulea.logs.cri import MAX_LINE_BYTES, BadLine, Joined, Joiner, parse_line
 
 READ_BYTES = 1 << 20
+HEAD_BYTES = 64  # a CRI line starts with its nanosecond timestamp: a rewritten head differs
 
 
 def file_id(st: os.stat_result) -> str:
@@ -33,6 +34,7 @@ class Tail:
     sent: int = 0  # bytes handed to the producer (whole lines)
     joiner: Joiner = field(default_factory=Joiner)
     bad_lines: int = 0
+    head: bytes = b""  # the file's first bytes as we read them: a truncation changes them
 
     @classmethod
     def open(cls, path: Path, offset: int, generation: int) -> Tail:
@@ -40,7 +42,9 @@ class Tail:
         st = os.fstat(fd)
         if st.st_size < offset:  # truncated while we were away
             offset, generation = 0, generation + 1
-        return cls(path, file_id(st), offset, generation, fd, acked=offset, sent=offset)
+        tail = cls(path, file_id(st), offset, generation, fd, acked=offset, sent=offset)
+        tail.head = os.pread(fd, min(HEAD_BYTES, offset), 0)
+        return tail
 
     def close(self) -> None:
         os.close(self.fd)
@@ -49,9 +53,12 @@ class Tail:
         return os.fstat(self.fd).st_size
 
     def check_truncated(self) -> bool:
-        """The file is shorter than what we read: it was truncated (copytruncate). Start over."""
-        if self.size() >= self.offset:
+        """The file is shorter than what we read, or its first bytes changed (it was truncated
+        and written past our offset again before we looked): truncated. Start over."""
+        if self.size() >= self.offset and (
+                not self.head or os.pread(self.fd, len(self.head), 0) == self.head):
             return False
+        self.head = b""
         self.offset = self.sent = self.acked = 0
         self.generation += 1
         self.joiner.reset()
@@ -62,6 +69,8 @@ class Tail:
         data = os.pread(self.fd, limit, self.offset)
         if not data:
             return []
+        if len(self.head) < HEAD_BYTES and self.offset < HEAD_BYTES:
+            self.head = (self.head + data)[:HEAD_BYTES] if self.offset == len(self.head) else self.head
         last = data.rfind(b"\n")
         if last < 0:
             if len(data) >= limit:  # one line longer than a read: no runtime writes that; skip it

@@ -94,6 +94,10 @@ def create_app(authenticator: Authenticator, project: Callable[[str], Mapping[st
             return not_found()
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED_HEADERS}
         headers |= tenant_of(name).headers()
+        if endpoint in STREAMED:
+            # read line by line here (dedup); and VictoriaLogs' gzip writer holds a live tail's
+            # response headers back until the first line, which a client takes for a hang
+            headers["accept-encoding"] = "identity"
         upstream = victorialogs.build_request(
             request.method, f"/select/logsql/{endpoint}", params=request.url.query,
             content=await request.body() if request.method == "POST" else None, headers=headers,
