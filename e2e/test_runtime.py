@@ -226,7 +226,7 @@ async def test_a_two_host_gang_meets_at_its_rendezvous(jobs: Jobs) -> None:
     pods = await jobs.pods("gang")
     assert len({p.spec.node_name for p in pods}) == 2
     first, second = [await jobs.output(p) for p in pods]
-    (master,) = {tuple(out[0].split()[4:]) for out in (first, second)}  # same address and port
+    (master,) = {tuple(out[0].split()[5:]) for out in (first, second)}  # same address and port
     assert master[0] == "127.0.0.1"
     ranks = [first[0].split()[:4], second[0].split()[:4]]
     assert ranks == [["rank", "0", "of", "2"], ["rank", "1", "of", "2"]]
