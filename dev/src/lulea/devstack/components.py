@@ -324,6 +324,9 @@ PLATFORM: list[Component] = [
                   # the local runtime: every rank on the host's loopback, a port block per gang
                   "LULEA_GPUJOB_NETWORK": "loopback",
                   "LULEA_GPUJOB_LOOPBACK_PORTS": json.dumps(loopback_ports(lay)),
+                  # what the SDK in a job reaches (docs/sdk.md): WebHDFS and the logs gateway
+                  "LULEA_GPUJOB_STORAGE_URL": f"https://127.0.0.1:{lay.port('storage')}",
+                  "LULEA_GPUJOB_LOGS_URL": f"https://127.0.0.1:{lay.port('logs-gateway')}",
               }, python_module="lulea.operators.gpujob", needs=PLATFORM_NEEDS),
     # Topics: the Kafka topic, its subject in the registry and its ACLs (administers Kafka).
     Component("operator-topic", _python("lulea.operators.topic"),
@@ -404,7 +407,8 @@ def loopback_ports(layout: Layout) -> list[int]:
 
 def member_ports(layout: Layout) -> list[int]:
     """The platform ports a project's pods may reach (its NetworkPolicy)."""
-    return [layout.port("kafka-ssl"), layout.port("schema-registry"), layout.port("storage")]
+    return [layout.port("kafka-ssl"), layout.port("schema-registry"), layout.port("storage"),
+            layout.port("logs-gateway")]
 
 
 def httpx_ok(url: str) -> bool:
