@@ -146,7 +146,7 @@ async def test_mongo_insert_and_find(mongo_uri: str) -> None:
 async def test_ferretdb_keeps_its_data_in_the_stacks_postgresql(stack: Stack, mongo_uri: str) -> None:
     """Where PostgreSQL is installed, `make up` runs FerretDB on it (SQLite only as the fallback):
     a database written through the MongoDB wire protocol is a schema of the stack's cluster."""
-    layout = stack.layout()
+    layout = stack.layout
     why = postgres.unavailable(layout)
     if why is not None:
         pytest.skip(f"FerretDB runs on SQLite here: {why}")

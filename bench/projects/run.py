@@ -277,7 +277,18 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--stack", type=Path, default=None,
+                        help="reuse this running stack (its CA is stopped for the run, then started)")
     args = parser.parse_args()
+    if args.stack is not None:
+        s = Stack.from_endpoints(args.stack.resolve())
+        layout = s.layout
+        stack.kill(layout, "ca")
+        try:
+            asyncio.run(measure(layout, s, args.projects, args.rounds, args.concurrency))
+        finally:
+            stack.start_one(layout, "ca")
+        return 0
     shutil.rmtree(STATE, ignore_errors=True)
     os.environ["LULEA_SKIP"] = "schema-registry,placement,operator-gpujob"
     layout = Layout(STATE, PORT_BASE, tools=tool_paths())

@@ -33,6 +33,7 @@ class FakeCluster:
         self.objects: dict[tuple[str, str | None, str], Obj] = {}
         self.refuse: ApiException | None = None
         self.drop_subject: str | None = None  # an admission webhook that strips a member
+        self.created: list[tuple[str, str]] = []
 
     async def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         found = self.objects.get((kind, namespace, name))
@@ -52,6 +53,12 @@ class FakeCluster:
         meta = manifest["metadata"]
         self.objects[manifest["kind"], meta.get("namespace"), meta["name"]] = manifest
         return manifest
+
+    async def create(self, manifest: Obj) -> Obj:
+        meta = manifest["metadata"]
+        if (manifest["kind"], meta.get("namespace"), meta["name"]) not in self.objects:
+            self.created.append((manifest["kind"], meta["name"]))
+        return await self.apply(manifest)
 
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         return self.objects.pop((kind, namespace, name), None) is not None
@@ -169,3 +176,15 @@ async def test_a_repair_re_announces_the_membership_once_per_generation() -> Non
     assert [p.type.value for p in again] == ["ProjectCreated", "ProjectCreated"]
     assert len({p.id_parts for p in again}) == 1  # the same id: consumers drop the second
     assert plan.desired_members(project()) == {"alice": "DataOwner", "bob": "DataScientist"}
+
+
+async def test_a_new_project_is_created_and_a_second_pass_applies() -> None:
+    cluster, events = FakeCluster(), FakeEvents()
+    await reconcile.reconcile(project(), {}, cluster, events, ())  # type: ignore[arg-type]
+    kinds = sorted(k for k, _ in cluster.created)
+    # everything but the quota (none in this spec) is created on a new namespace
+    assert kinds == sorted(["Namespace", "ClusterRole", "ClusterRole", "RoleBinding", "RoleBinding",
+                            "RoleBinding", "ClusterRoleBinding", "ClusterRoleBinding", "NetworkPolicy"])
+    cluster.created.clear()
+    await reconcile.reconcile(project(), {"observedGeneration": 3}, cluster, events, ())  # type: ignore[arg-type]
+    assert cluster.created == []  # the namespace exists: applied, not created

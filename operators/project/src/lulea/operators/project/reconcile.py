@@ -63,18 +63,22 @@ async def bound_members(cluster: Cluster, project: Project) -> dict[str, str]:
     return plan.bound_members(bindings)
 
 
-async def apply_children(cluster: Cluster, project: Project, member_ports: tuple[int, ...]) -> dict[str, str]:
+async def apply_children(cluster: Cluster, project: Project, member_ports: tuple[int, ...], *,
+                         fresh: bool = False) -> dict[str, str]:
     """Independent objects in an existing namespace: applied concurrently, except that the
     project's ClusterRoles go before the bindings that name them (RBAC checks, at a binding's
     creation, that its creator holds what the role grants: the role must exist by then).
     Returns the members bound, read from the RoleBindings the API server answered with (what
-    it stored, after any admission webhook), so no list is needed to report them."""
+    it stored, after any admission webhook), so no list is needed to report them.
+    `fresh`: the namespace was just made, so its objects are created rather than applied
+    (all but the quota, whose keys may later be removed: see Cluster.create)."""
+    write = cluster.create if fresh else cluster.apply
     rbac = plan.cluster_rbac(project)
-    await asyncio.gather(*(cluster.apply(m) for m in rbac if m["kind"] == "ClusterRole"))
+    await asyncio.gather(*(write(m) for m in rbac if m["kind"] == "ClusterRole"))
     quota = plan.resource_quota(project)
     bindings = plan.role_bindings(project)
     written = await asyncio.gather(
-        *(cluster.apply(m) for m in [*bindings, *plan.platform_bindings(project),
+        *(write(m) for m in [*bindings, *plan.platform_bindings(project),
                                      *(m for m in rbac if m["kind"] != "ClusterRole"),
                                      *plan.network_policies(project, member_ports)]),
         cluster.apply(quota) if quota is not None
@@ -113,10 +117,14 @@ async def reconcile(project: Project, status: dict[str, Any], cluster: Cluster, 
             await events.publish_many(publications)
         except Exception as err:  # the broker is away: nothing changes until it answers
             raise events_unavailable(err) from err
-    # Step 3: apply the namespace and everything in it (server-side apply: idempotent).
+    # Step 3: the namespace and everything in it: created if the namespace was not there,
+    # else server-side applied (idempotent either way: AlreadyExists falls back to apply).
     try:
-        await cluster.apply(plan.namespace(project))
-        now_bound = await apply_children(cluster, project, member_ports)
+        if existing is None:  # a new project: created, one call each, no merge to compute
+            await cluster.create(plan.namespace(project))
+        else:
+            await cluster.apply(plan.namespace(project))
+        now_bound = await apply_children(cluster, project, member_ports, fresh=existing is None)
     except ApiException as err:
         if err.status in (401, 403, 422):
             raise api_refused(err) from err

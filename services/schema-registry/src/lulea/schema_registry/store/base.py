@@ -48,12 +48,17 @@ class VersionRecord:
         return not self.deleted and not self.purged
 
 
+# Separates the parts of a stored key. Not NUL: PostgreSQL's jsonb (FerretDB's main backend)
+# refuses \u0000 in any string ("unsupported Unicode escape sequence"), in a key or a query.
+SEP = "\x1f"
+
+
 def live_key(subject: str, schema_id: int) -> str:
-    return f"{subject}\x00{schema_id}"
+    return f"{subject}{SEP}{schema_id}"
 
 
 def tombstone_key(subject: str, version: int) -> str:
-    return f"{subject}\x00v{version}"
+    return f"{subject}{SEP}v{version}"
 
 
 class DuplicateError(Exception):

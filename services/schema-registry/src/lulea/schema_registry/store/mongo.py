@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from lulea.schema_registry.store.base import (
+    SEP,
     DuplicateError,
     Reference,
     SchemaRecord,
@@ -34,7 +35,7 @@ CAS_ATTEMPTS = 32
 
 
 def _ref_key(subject: str, version: int) -> str:
-    return f"{subject}\x00{version}"
+    return f"{subject}{SEP}{version}"
 
 
 class MongoStore:
@@ -178,23 +179,23 @@ class MongoStore:
         return sorted([int(d["_id"]) async for d in cursor])
 
     async def get_setting(self, kind: str, subject: str | None) -> dict[str, object] | None:
-        doc = await self.settings.find_one({"_id": f"{kind}\x00{subject or ''}"})
+        doc = await self.settings.find_one({"_id": f"{kind}{SEP}{subject or ''}"})
         return None if doc is None else {k: v for k, v in doc.items() if k != "_id"}
 
     async def get_settings(self, subject: str) -> dict[tuple[str, str], dict[str, object]]:
-        ids = [f"{k}\x00{s}" for k in ("config", "mode") for s in (subject, "")]
+        ids = [f"{k}{SEP}{s}" for k in ("config", "mode") for s in (subject, "")]
         found: dict[tuple[str, str], dict[str, object]] = {}
         async for doc in self.settings.find({"_id": {"$in": ids}}):
-            kind, _, scope = doc["_id"].partition("\x00")
+            kind, _, scope = doc["_id"].partition(SEP)
             found[(kind, scope)] = {k: v for k, v in doc.items() if k != "_id"}
         return found
 
     async def put_setting(self, kind: str, subject: str | None, value: dict[str, object]) -> None:
-        await self.settings.replace_one({"_id": f"{kind}\x00{subject or ''}"}, dict(value),
+        await self.settings.replace_one({"_id": f"{kind}{SEP}{subject or ''}"}, dict(value),
                                         upsert=True)
 
     async def delete_setting(self, kind: str, subject: str | None) -> None:
-        await self.settings.delete_one({"_id": f"{kind}\x00{subject or ''}"})
+        await self.settings.delete_one({"_id": f"{kind}{SEP}{subject or ''}"})
 
     async def is_empty(self) -> bool:
         return await self.hashes.find_one({}, projection={"_id": 1}) is None
