@@ -785,6 +785,22 @@ def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
             print(f"{key:26}" + "".join(f"{cell:>16}" for cell in cells))
 
 
+def markdown(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+    """The same table as markdown (min / median / max per cell), for docs/benchmarks.md."""
+    for case, by in results.items():
+        labels = [x for x in SCHEDULERS if x in by]
+        cores = sorted({k for rs in by.values() for r in rs for k in r if k.startswith("cores_")})
+        print(f"\n{case} ({max(len(v) for v in by.values())} runs; min / median / max)\n")
+        print("| metric | " + " | ".join(labels) + " |")
+        print("|---|" + "---|" * len(labels))
+        for key in (*ROWS[case], *cores, "load_1m_before", "load_1m_after"):
+            cells = []
+            for x in labels:
+                sp = m.spread(r.get(key) for r in by[x])
+                cells.append("-" if sp is None else " / ".join(_fmt(v) for v in sp))
+            print(f"| {key} | " + " | ".join(cells) + " |")
+
+
 def _fmt(v: float) -> str:
     if abs(v) >= 100 or float(v).is_integer():
         return f"{v:.0f}"
@@ -810,7 +826,13 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="1 run, 30 s arrivals, 45 s / 25 s windows")
     p.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
     p.add_argument("--reuse", action="store_true", help="use the bench's stack if it already runs")
+    p.add_argument("--markdown", help="print the tables of a saved results.json as markdown, run nothing")
     args = p.parse_args()
+    if args.markdown:
+        saved = json.loads(Path(args.markdown).read_text())
+        table(saved)
+        markdown(saved)
+        return
     args.schedulers = [x for x in args.schedulers.split(",") if x]
     args.cases = [x for x in args.cases.split(",") if x]
     if bad := [x for x in args.schedulers if x not in SCHEDULERS] + [x for x in args.cases if x not in CASES]:
