@@ -207,9 +207,12 @@ async def kueue_crds(kube: Kube) -> None:
     crds = Path.home() / "go/pkg/mod/sigs.k8s.io" / "kueue@v0.17.0" / "config/components/crd/bases"
     if not crds.is_dir():
         raise RuntimeError(f"Kueue's CRDs are not in the module cache ({crds}): run dev/tools.sh kueue")
-    subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
-                    str(STATE / "kubeconfig"), "apply", "--server-side", "-f", str(crds)],
-                   check=True, capture_output=True, timeout=120)
+    done = subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
+                           str(STATE / "kubeconfig"), "apply", "--server-side", "--force-conflicts",
+                           "--request-timeout=300s", "-f", str(crds)],
+                          capture_output=True, text=True, timeout=400, check=False)
+    if done.returncode:
+        raise RuntimeError(f"applying Kueue's CRDs failed: {done.stderr.strip()[-500:]}")
     for _ in range(60):
         try:
             await kube.list("/apis/kueue.x-k8s.io/v1beta2/resourceflavors")
@@ -593,7 +596,7 @@ async def wait_ready(kube: Kube, label: str) -> None:
     url = (f"http://127.0.0.1:{PORT_BASE + 22}/readyz" if label == "lulea-placement"
            else f"https://127.0.0.1:{PORT_BASE + 4}/healthz")
     async with httpx.AsyncClient(verify=False) as http:
-        for _ in range(120):
+        for _ in range(360):  # Python's start alone took over a minute at load 30
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(url, timeout=2)).status_code == 200:
                     break
