@@ -69,6 +69,7 @@ STATE = Path("/tmp/lulea-bench-placement")
 PORT_BASE = 26000
 EXTRA_BASE = 27000  # this bench's second block: ports the layout does not name
 REPO = Path(__file__).resolve().parents[2]
+START = time.time()
 SCHEDULERS = ("kube-scheduler", "kube-gang", "kueue", "kueue-tas", "lulea-placement")
 CASES = ("poisson", "batch")
 
@@ -625,10 +626,16 @@ async def clean(kube: Kube, ns: str) -> None:
     while time.monotonic() < deadline:
         try:
             items, _ = await kube.list(f"/api/v1/namespaces/{ns}/pods")
-        except KubeError:
-            items = []
+        except (KubeError, TimeoutError, OSError) as err:  # a slow API server is not an empty namespace
+            if isinstance(err, KubeError) and err.status == 404:
+                return
+            await asyncio.sleep(2)
+            continue
         if not items:
             return
+        if any(not p["metadata"].get("deletionTimestamp") for p in items):  # the first DELETE failed
+            with contextlib.suppress(KubeError, TimeoutError, OSError):
+                await kube.request("DELETE", f"/api/v1/namespaces/{ns}/pods", query={"gracePeriodSeconds": "0"})
         for pod in items:  # Kueue's or anyone's finalizers: not ours to wait for
             if pod["metadata"].get("finalizers"):
                 with contextlib.suppress(KubeError):
@@ -640,7 +647,8 @@ async def clean(kube: Kube, ns: str) -> None:
 
 async def one(kube: Kube, args: argparse.Namespace, label: str, case: str, run_no: int,
               jobs: list[wl.Job], nodes: ClusterState) -> dict[str, Any]:
-    ns = f"b-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
+    # unique per invocation: an earlier run's namespace may still be terminating
+    ns = f"b{int(START) % 100000}-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
     procs = Procs()
     try:
         window = args.window if case == "poisson" else args.batch_window
