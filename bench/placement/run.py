@@ -633,9 +633,10 @@ async def clean(kube: Kube, ns: str) -> None:
             continue
         if not items:
             return
-        if any(not p["metadata"].get("deletionTimestamp") for p in items):  # the first DELETE failed
+        if any(not p["metadata"].get("deletionTimestamp") for p in items):  # first DELETE failed
             with contextlib.suppress(KubeError, TimeoutError, OSError):
-                await kube.request("DELETE", f"/api/v1/namespaces/{ns}/pods", query={"gracePeriodSeconds": "0"})
+                await kube.request("DELETE", f"/api/v1/namespaces/{ns}/pods",
+                                   query={"gracePeriodSeconds": "0"})
         for pod in items:  # Kueue's or anyone's finalizers: not ours to wait for
             if pod["metadata"].get("finalizers"):
                 with contextlib.suppress(KubeError):
