@@ -69,6 +69,7 @@ STATE = Path("/tmp/lulea-bench-placement")
 PORT_BASE = 26000
 EXTRA_BASE = 27000  # this bench's second block: ports the layout does not name
 REPO = Path(__file__).resolve().parents[2]
+START = time.time()
 SCHEDULERS = ("kube-scheduler", "kube-gang", "kueue", "kueue-tas", "lulea-placement")
 CASES = ("poisson", "batch")
 
@@ -209,9 +210,12 @@ async def kueue_crds(kube: Kube) -> None:
     crds = Path.home() / "go/pkg/mod/sigs.k8s.io" / "kueue@v0.17.0" / "config/components/crd/bases"
     if not crds.is_dir():
         raise RuntimeError(f"Kueue's CRDs are not in the module cache ({crds}): run dev/tools.sh kueue")
-    subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
-                    str(STATE / "kubeconfig"), "apply", "--server-side", "-f", str(crds)],
-                   check=True, capture_output=True, timeout=120)
+    done = subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
+                           str(STATE / "kubeconfig"), "apply", "--server-side", "--force-conflicts",
+                           "--request-timeout=300s", "-f", str(crds)],
+                          capture_output=True, text=True, timeout=400, check=False)
+    if done.returncode:
+        raise RuntimeError(f"applying Kueue's CRDs failed: {done.stderr.strip()[-500:]}")
     for _ in range(60):
         try:
             await kube.list("/apis/kueue.x-k8s.io/v1beta2/resourceflavors")
@@ -597,7 +601,7 @@ async def wait_ready(kube: Kube, label: str) -> None:
     url = (f"http://127.0.0.1:{PORT_BASE + 22}/readyz" if label == "lulea-placement"
            else f"https://127.0.0.1:{PORT_BASE + 4}/healthz")
     async with httpx.AsyncClient(verify=False) as http:
-        for _ in range(120):
+        for _ in range(360):  # Python's start alone took over a minute at load 30
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(url, timeout=2)).status_code == 200:
                     break
@@ -626,10 +630,17 @@ async def clean(kube: Kube, ns: str) -> None:
     while time.monotonic() < deadline:
         try:
             items, _ = await kube.list(f"/api/v1/namespaces/{ns}/pods")
-        except KubeError:
-            items = []
+        except (KubeError, TimeoutError, OSError) as err:  # a slow API server is not an empty namespace
+            if isinstance(err, KubeError) and err.status == 404:
+                return
+            await asyncio.sleep(2)
+            continue
         if not items:
             return
+        if any(not p["metadata"].get("deletionTimestamp") for p in items):  # first DELETE failed
+            with contextlib.suppress(KubeError, TimeoutError, OSError):
+                await kube.request("DELETE", f"/api/v1/namespaces/{ns}/pods",
+                                   query={"gracePeriodSeconds": "0"})
         for pod in items:  # Kueue's or anyone's finalizers: not ours to wait for
             if pod["metadata"].get("finalizers"):
                 with contextlib.suppress(KubeError):
@@ -641,7 +652,8 @@ async def clean(kube: Kube, ns: str) -> None:
 
 async def one(kube: Kube, args: argparse.Namespace, label: str, case: str, run_no: int,
               jobs: list[wl.Job], nodes: ClusterState) -> dict[str, Any]:
-    ns = f"b-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
+    # unique per invocation: an earlier run's namespace may still be terminating
+    ns = f"b{int(START) % 100000}-{case}-{label}-{run_no}".replace("lulea-placement", "placement")
     procs = Procs()
     try:
         window = args.window if case == "poisson" else args.batch_window
@@ -789,6 +801,22 @@ def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
             print(f"{key:26}" + "".join(f"{cell:>16}" for cell in cells))
 
 
+def markdown(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+    """The same table as markdown (min / median / max per cell), for docs/benchmarks.md."""
+    for case, by in results.items():
+        labels = [x for x in SCHEDULERS if x in by]
+        cores = sorted({k for rs in by.values() for r in rs for k in r if k.startswith("cores_")})
+        print(f"\n{case} ({max(len(v) for v in by.values())} runs; min / median / max)\n")
+        print("| metric | " + " | ".join(labels) + " |")
+        print("|---|" + "---|" * len(labels))
+        for key in (*ROWS[case], *cores, "load_1m_before", "load_1m_after"):
+            cells = []
+            for x in labels:
+                sp = m.spread(r.get(key) for r in by[x])
+                cells.append("-" if sp is None else " / ".join(_fmt(v) for v in sp))
+            print(f"| {key} | " + " | ".join(cells) + " |")
+
+
 def _fmt(v: float) -> str:
     if abs(v) >= 100 or float(v).is_integer():
         return f"{v:.0f}"
@@ -814,7 +842,13 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="1 run, 30 s arrivals, 45 s / 25 s windows")
     p.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
     p.add_argument("--reuse", action="store_true", help="use the bench's stack if it already runs")
+    p.add_argument("--markdown", help="print the tables of a saved results.json as markdown, run nothing")
     args = p.parse_args()
+    if args.markdown:
+        saved = json.loads(Path(args.markdown).read_text())
+        table(saved)
+        markdown(saved)
+        return
     args.schedulers = [x for x in args.schedulers.split(",") if x]
     args.cases = [x for x in args.cases.split(",") if x]
     if bad := [x for x in args.schedulers if x not in SCHEDULERS] + [x for x in args.cases if x not in CASES]:
