@@ -57,6 +57,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also run the same workload against Apache HDFS (MiniDFSCluster)")
     p.add_argument("--hdfs-url", help="with --peer hdfs: an HDFS already running (its WebHDFS base) "
                    "instead of starting the MiniDFSCluster")
+    p.add_argument("--hdfs-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Hadoop property for the HDFS peer (default: Hadoop's defaults)")
     p.add_argument("--mongo-uri", help="FerretDB/MongoDB for the raw baselines")
     p.add_argument("--stack", type=Path, help="a running stack's state dir: use its FerretDB")
     p.add_argument("--port-base", type=int, default=31000)
@@ -202,10 +204,11 @@ async def main_async(args: argparse.Namespace) -> int:
                 url = args.hdfs_url
             else:
                 progress("starting the HDFS peer (MiniDFSCluster)")
-                hdfs_child, url = start_hdfs(args.port_base, scratch / "hdfs")
+                hdfs_child, url = start_hdfs(args.port_base, scratch / "hdfs",
+                                             conf=tuple(args.hdfs_conf))
                 children.append(hdfs_child)
             subjects.append(WebHdfsSubject(Target("hdfs", url, user="bench"), plan, f"/bench-{run_id}"))
-            notes["hdfs"] = url
+            notes["hdfs"] = url + (f" with {', '.join(args.hdfs_conf)}" if args.hdfs_conf else "")
         if args.target == "lulea":
             token = args.token or (args.token_file.read_text().strip() if args.token_file else None)
             target = Target("lulea", args.url, user=args.user, cert=args.cert, key=args.key,
