@@ -79,7 +79,7 @@ def _tail(log: Path, n: int = 15) -> str:
         return ""
 
 
-def start_hdfs(port_base: int, data: Path, timeout: float = 180.0,
+def start_hdfs(port_base: int, data: Path, timeout: float = 600.0,
                conf: tuple[str, ...] = ()) -> tuple[Child, str]:
     """Starts the MiniDFSCluster; returns it and its WebHDFS URL once the DataNode is up.
     `conf` holds Hadoop properties as key=value (the defaults are Hadoop's own)."""
