@@ -186,6 +186,7 @@ async def main_async(args: argparse.Namespace) -> int:
     children: list[Child] = []
     subjects: list[Subject] = []
     results = Results()
+    targets: list[str] = []
     notes: dict[str, Any] = {"plan": plan.__dict__, "run_id": run_id,
                              "load average at start": os.getloadavg()}
     try:
@@ -219,7 +220,13 @@ async def main_async(args: argparse.Namespace) -> int:
         progress(f"measuring {', '.join(s.name for s in subjects)} + disk; "
                  f"{plan.files:,} files, {plan.runs} runs, concurrency {plan.concurrency}")
         disk = DiskSubject(plan, scratch)
-        await measure(plan, subjects, disk, results)
+        try:
+            await measure(plan, subjects, disk, results)
+        except Exception as e:
+            # What was measured before the failure is still printed (and the run exits 1).
+            failure = f"{type(e).__name__}: {e}"
+            notes["FAILED"] = failure
+            progress(f"the run failed: {failure}")
         notes["load average at end"] = os.getloadavg()
         notes["mongo_plans"] = await mongo.explain_plans()
         if hdfs_child is not None:
@@ -250,7 +257,7 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"notes": notes, "samples": results.as_json()}, indent=1))
-    return 0
+    return 1 if "FAILED" in notes else 0
 
 
 def main(argv: list[str] | None = None) -> int:
