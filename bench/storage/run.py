@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from figures import Row, Summary, rate, split, table
+from figures import Row, Summary, fmt_number, rate, split, table
 from peers import Child, start_ferretdb, start_hdfs
 from subjects import MIB, DiskSubject, MongoSubject, Plan, Subject, WebHdfsSubject
 from webhdfs_client import Target
@@ -124,22 +124,22 @@ async def measure(plan: Plan, subjects: list[Subject], disk: DiskSubject, result
         for s in subjects:
             n, sec = await s.create(items)
             results.add(s.name, "creates", rate(n, sec))
-            progress(f"run {r + 1}: {s.name} creates {rate(n, sec):,.0f}/s ({n} files, {sec:.1f} s)")
+            progress(f"run {r + 1}: {s.name} creates {fmt_number(rate(n, sec))}/s ({n} files, {sec:.1f} s)")
     for r in range(plan.runs):
         for s in subjects:
             n, sec = await s.stat()
             results.add(s.name, "stats", rate(n, sec))
-            msg = f"run {r + 1}: {s.name} stats {rate(n, sec):,.0f}/s"
+            msg = f"run {r + 1}: {s.name} stats {fmt_number(rate(n, sec))}/s ({n} in {sec:.1f} s)"
             if isinstance(s, MongoSubject):
                 n, sec = await s.stat_fields()
                 results.add(s.name, "stats_fields", rate(n, sec))
-                msg += f", by (parent, name) fields {rate(n, sec):,.1f}/s"
+                msg += f", by (parent, name) fields {fmt_number(rate(n, sec))}/s"
             progress(msg)
     for r in range(plan.runs):
         for s in subjects:
             n, sec = await s.listing()
             results.add(s.name, "listings", rate(n, sec))
-            progress(f"run {r + 1}: {s.name} listings {rate(n, sec):,.1f}/s")
+            progress(f"run {r + 1}: {s.name} listings {fmt_number(rate(n, sec))}/s ({n} in {sec:.1f} s)")
     for r in range(plan.runs):
         for s in [*subjects, disk]:
             b, sec = await s.stream_write(r)
@@ -148,7 +148,7 @@ async def measure(plan: Plan, subjects: list[Subject], disk: DiskSubject, result
             b, sec = await s.stream_read(r)
             rd = rate(b / MIB, sec)
             results.add(s.name, "stream_read", rd)
-            progress(f"run {r + 1}: {s.name} stream write {w:,.0f} / read {rd:,.0f} MiB/s")
+            progress(f"run {r + 1}: {s.name} stream write {fmt_number(w)} / read {fmt_number(rd)} MiB/s")
 
 
 def rows(plan: Plan, res: Results, targets: list[str]) -> list[Row]:
