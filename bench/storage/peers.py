@@ -79,8 +79,10 @@ def _tail(log: Path, n: int = 15) -> str:
         return ""
 
 
-def start_hdfs(port_base: int, data: Path, timeout: float = 180.0) -> tuple[Child, str]:
-    """Starts the MiniDFSCluster; returns it and its WebHDFS URL once the DataNode is up."""
+def start_hdfs(port_base: int, data: Path, timeout: float = 600.0,
+               conf: tuple[str, ...] = ()) -> tuple[Child, str]:
+    """Starts the MiniDFSCluster; returns it and its WebHDFS URL once the DataNode is up.
+    `conf` holds Hadoop properties as key=value (the defaults are Hadoop's own)."""
     tool = hdfs_tool()
     if isinstance(tool, str):
         raise RuntimeError(tool)
@@ -90,7 +92,8 @@ def start_hdfs(port_base: int, data: Path, timeout: float = 180.0) -> tuple[Chil
     http, rpc = port_base + HDFS_HTTP_OFFSET, port_base + HDFS_RPC_OFFSET
     argv = ["java", "-Xmx2g", *[f"--add-opens={m}=ALL-UNNAMED" for m in JVM_OPENS],
             "-cp", f"{jar}:{libs}/*", "io.lulea.dev.hdfs.HdfsPeer",
-            "--http-port", str(http), "--rpc-port", str(rpc), "--data", str(data / "dfs")]
+            "--http-port", str(http), "--rpc-port", str(rpc), "--data", str(data / "dfs"),
+            *[a for kv in conf for a in ("--conf", kv)]]
     errors = log.open("ab")
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, start_new_session=True)
     errors.close()

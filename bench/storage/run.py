@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from figures import Row, Summary, rate, split, table
+from figures import Row, Summary, fmt_number, rate, split, table
 from peers import Child, start_ferretdb, start_hdfs
 from subjects import MIB, DiskSubject, MongoSubject, Plan, Subject, WebHdfsSubject
 from webhdfs_client import Target
@@ -57,6 +57,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also run the same workload against Apache HDFS (MiniDFSCluster)")
     p.add_argument("--hdfs-url", help="with --peer hdfs: an HDFS already running (its WebHDFS base) "
                    "instead of starting the MiniDFSCluster")
+    p.add_argument("--hdfs-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Hadoop property for the HDFS peer (default: Hadoop's defaults)")
     p.add_argument("--mongo-uri", help="FerretDB/MongoDB for the raw baselines")
     p.add_argument("--stack", type=Path, help="a running stack's state dir: use its FerretDB")
     p.add_argument("--port-base", type=int, default=31000)
@@ -122,22 +124,22 @@ async def measure(plan: Plan, subjects: list[Subject], disk: DiskSubject, result
         for s in subjects:
             n, sec = await s.create(items)
             results.add(s.name, "creates", rate(n, sec))
-            progress(f"run {r + 1}: {s.name} creates {rate(n, sec):,.0f}/s ({n} files, {sec:.1f} s)")
+            progress(f"run {r + 1}: {s.name} creates {fmt_number(rate(n, sec))}/s ({n} files, {sec:.1f} s)")
     for r in range(plan.runs):
         for s in subjects:
             n, sec = await s.stat()
             results.add(s.name, "stats", rate(n, sec))
-            msg = f"run {r + 1}: {s.name} stats {rate(n, sec):,.0f}/s"
+            msg = f"run {r + 1}: {s.name} stats {fmt_number(rate(n, sec))}/s ({n} in {sec:.1f} s)"
             if isinstance(s, MongoSubject):
                 n, sec = await s.stat_fields()
                 results.add(s.name, "stats_fields", rate(n, sec))
-                msg += f", by (parent, name) fields {rate(n, sec):,.1f}/s"
+                msg += f", by (parent, name) fields {fmt_number(rate(n, sec))}/s"
             progress(msg)
     for r in range(plan.runs):
         for s in subjects:
             n, sec = await s.listing()
             results.add(s.name, "listings", rate(n, sec))
-            progress(f"run {r + 1}: {s.name} listings {rate(n, sec):,.1f}/s")
+            progress(f"run {r + 1}: {s.name} listings {fmt_number(rate(n, sec))}/s ({n} in {sec:.1f} s)")
     for r in range(plan.runs):
         for s in [*subjects, disk]:
             b, sec = await s.stream_write(r)
@@ -146,7 +148,7 @@ async def measure(plan: Plan, subjects: list[Subject], disk: DiskSubject, result
             b, sec = await s.stream_read(r)
             rd = rate(b / MIB, sec)
             results.add(s.name, "stream_read", rd)
-            progress(f"run {r + 1}: {s.name} stream write {w:,.0f} / read {rd:,.0f} MiB/s")
+            progress(f"run {r + 1}: {s.name} stream write {fmt_number(w)} / read {fmt_number(rd)} MiB/s")
 
 
 def rows(plan: Plan, res: Results, targets: list[str]) -> list[Row]:
@@ -184,6 +186,7 @@ async def main_async(args: argparse.Namespace) -> int:
     children: list[Child] = []
     subjects: list[Subject] = []
     results = Results()
+    targets: list[str] = []
     notes: dict[str, Any] = {"plan": plan.__dict__, "run_id": run_id,
                              "load average at start": os.getloadavg()}
     try:
@@ -202,10 +205,11 @@ async def main_async(args: argparse.Namespace) -> int:
                 url = args.hdfs_url
             else:
                 progress("starting the HDFS peer (MiniDFSCluster)")
-                hdfs_child, url = start_hdfs(args.port_base, scratch / "hdfs")
+                hdfs_child, url = start_hdfs(args.port_base, scratch / "hdfs",
+                                             conf=tuple(args.hdfs_conf))
                 children.append(hdfs_child)
             subjects.append(WebHdfsSubject(Target("hdfs", url, user="bench"), plan, f"/bench-{run_id}"))
-            notes["hdfs"] = url
+            notes["hdfs"] = url + (f" with {', '.join(args.hdfs_conf)}" if args.hdfs_conf else "")
         if args.target == "lulea":
             token = args.token or (args.token_file.read_text().strip() if args.token_file else None)
             target = Target("lulea", args.url, user=args.user, cert=args.cert, key=args.key,
@@ -216,7 +220,13 @@ async def main_async(args: argparse.Namespace) -> int:
         progress(f"measuring {', '.join(s.name for s in subjects)} + disk; "
                  f"{plan.files:,} files, {plan.runs} runs, concurrency {plan.concurrency}")
         disk = DiskSubject(plan, scratch)
-        await measure(plan, subjects, disk, results)
+        try:
+            await measure(plan, subjects, disk, results)
+        except Exception as e:
+            # What was measured before the failure is still printed (and the run exits 1).
+            failure = f"{type(e).__name__}: {e}"
+            notes["FAILED"] = failure
+            progress(f"the run failed: {failure}")
         notes["load average at end"] = os.getloadavg()
         notes["mongo_plans"] = await mongo.explain_plans()
         if hdfs_child is not None:
@@ -247,7 +257,7 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"notes": notes, "samples": results.as_json()}, indent=1))
-    return 0
+    return 1 if "FAILED" in notes else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,7 +105,14 @@ class WebHdfs:
 
     async def _json(self, method: str, path: str, op: str, expected: tuple[int, ...] = (200,),
                     **extra: str) -> Any:
-        r = await self._http.request(method, self._url(path), params=self._params(op, **extra))
+        try:
+            r = await self._http.request(method, self._url(path), params=self._params(op, **extra))
+        except httpx.RemoteProtocolError:
+            # A pooled connection the server closed while idle (uvicorn's keep-alive is 5 s);
+            # only a read is retried, once.
+            if method != "GET":
+                raise
+            r = await self._http.request(method, self._url(path), params=self._params(op, **extra))
         _raise_for(r, expected)
         return r.json() if r.content else None
 

@@ -13,7 +13,9 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
  * Prints one line {@code HDFS_PEER_READY <webhdfs url>} on stdout once the DataNode has
  * registered, then runs until it is killed (SIGTERM shuts the cluster down cleanly).
  *
- * <pre>java --add-opens ... -cp 'libs/*:peer.jar' io.lulea.dev.hdfs.HdfsPeer --http-port N --rpc-port M --data DIR</pre>
+ * <pre>java --add-opens ... -cp 'libs/*:peer.jar' io.lulea.dev.hdfs.HdfsPeer --http-port N --rpc-port M --data DIR
+ *     [--conf key=value ...]</pre>
+ * ({@code --conf} sets any Hadoop property, e.g. to tune the peer for a second measurement.)
  *
  * Permissions are off and authentication is "simple" (user.name): the peer is a throughput
  * reference on loopback, not a security one.
@@ -25,12 +27,18 @@ public final class HdfsPeer {
         int httpPort = -1;
         int rpcPort = -1;
         String data = null;
+        java.util.List<String[]> overrides = new java.util.ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--http-port" -> { httpPort = Integer.parseInt(value); i++; }
                 case "--rpc-port" -> { rpcPort = Integer.parseInt(value); i++; }
                 case "--data" -> { data = value; i++; }
+                case "--conf" -> {
+                    if (value == null || !value.contains("=")) usage("--conf takes key=value");
+                    overrides.add(value.split("=", 2));
+                    i++;
+                }
                 default -> usage("unknown argument " + args[i]);
             }
         }
@@ -50,6 +58,10 @@ public final class HdfsPeer {
         conf.set("dfs.datanode.address", "127.0.0.1:0");
         conf.set("dfs.datanode.http.address", "127.0.0.1:0");
         conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
+
+        for (String[] kv : overrides) {
+            conf.set(kv[0], kv[1]);
+        }
 
         MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf, new File(data))
                 .numDataNodes(1)
@@ -74,7 +86,7 @@ public final class HdfsPeer {
 
     private static void usage(String why) {
         System.err.println("hdfs-peer: " + why);
-        System.err.println("usage: HdfsPeer --http-port N --rpc-port M --data DIR");
+        System.err.println("usage: HdfsPeer --http-port N --rpc-port M --data DIR [--conf key=value ...]");
         System.exit(2);
     }
 }
