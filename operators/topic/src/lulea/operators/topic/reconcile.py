@@ -10,6 +10,7 @@ same name is a ResourceConflict and is left untouched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -110,7 +111,12 @@ class Reconciler:
         except KafkaRefused as refused:
             if refused.code != "TOPIC_ALREADY_EXISTS":
                 raise st.kafka_refused(name, "create", refused.code, refused.message) from refused
-        created = (await self.admin.describe([name]))[name]
+        created = None
+        for _ in range(20):  # the metadata of a new topic reaches the broker's cache soon after
+            created = (await self.admin.describe([name]))[name]
+            if created is not None:
+                break
+            await asyncio.sleep(0.1)
         if created is None:
             raise st.kafka_unavailable(RuntimeError(f"topic {name} created but not described yet"))
         fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)
