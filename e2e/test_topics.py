@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import statistics
 import time
 import uuid
@@ -271,7 +272,8 @@ async def test_schema_changes_through_the_registry(world: dict[str, Any], admin_
     assert refused["status"]["schemaVersion"] == first["status"]["schemaVersion"] == 1
     subject = f"{p1}.schemas-value"
     token = platform_token(stack, "operator-topic")
-    async with httpx.AsyncClient(base_url=stack.schema_registry_url, verify=str(stack.trust_file),
+    trust = ssl.create_default_context(cafile=str(stack.trust_file))
+    async with httpx.AsyncClient(base_url=stack.schema_registry_url, verify=trust,
                                  headers={"Authorization": f"Bearer {token}"}) as sr:
         assert (await sr.get(f"/subjects/{subject}/versions")).json() == [1]
         await patch_topic(admin_api, p1, "schemas", {"spec": {"avroSchema": json.dumps(CLICK_V2)}})
@@ -343,7 +345,8 @@ async def test_deletion_and_orphan(world: dict[str, Any], admin_api: k8s.ApiClie
             await asyncio.sleep(0.2)
     assert f"{p1}.kept" in admin.list_topics(timeout=10).topics
     token = platform_token(stack, "operator-topic")
-    async with httpx.AsyncClient(base_url=stack.schema_registry_url, verify=str(stack.trust_file),
+    trust = ssl.create_default_context(cafile=str(stack.trust_file))
+    async with httpx.AsyncClient(base_url=stack.schema_registry_url, verify=trust,
                                  headers={"Authorization": f"Bearer {token}"}) as sr:
         assert f"{p1}.gone-value" not in (await sr.get("/subjects")).json()  # soft-deleted
         assert f"{p1}.gone-value" in (await sr.get("/subjects", params={"deleted": "true"})).json()

@@ -71,7 +71,7 @@ def test_a_late_joiner_of_a_sharing_project_is_granted_without_touching_the_topi
     (Grant("User:lulea-ca", "GROUP", "lulea-ca", "PREFIXED", "READ"), False),
     (Grant("User:lulea-operator-topic", "TOPIC", "*", "LITERAL", "ALTER"), False),
     (Grant("User:x", "TOPIC", "legacy", "LITERAL", "READ"), False),
-    (Grant("User:x", "CLUSTER", "kafka-cluster", "LITERAL", "ALTER"), False),
+    (Grant("User:x", "BROKER", "kafka-cluster", "LITERAL", "ALTER"), False),
 ])
 def test_only_luleas_patterns_are_managed(grant: Grant, managed: bool) -> None:
     assert ours(grant) is managed

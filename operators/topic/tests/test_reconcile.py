@@ -41,6 +41,9 @@ class FakeKube:
     def __init__(self) -> None:
         self.patches: list[dict[str, Any]] = []
 
+    async def request(self, method: str, path: str) -> dict[str, Any]:
+        return {"status": {}}
+
     async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         self.patches.append(body)
         return body

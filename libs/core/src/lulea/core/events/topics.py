@@ -95,8 +95,9 @@ CLUSTER = "kafka-cluster"  # the one resource name of Kafka's CLUSTER resource t
 #: What administering the projects' topics takes: create topics, ACLs (ALTER/DESCRIBE on the
 #: cluster) and client quotas (ALTER_CONFIGS/DESCRIBE_CONFIGS on the cluster); on topics,
 #: grow, configure, describe and delete them.
+# confluent-kafka names Kafka's CLUSTER resource type BROKER (librdkafka's RD_KAFKA_RESOURCE_BROKER).
 ADMIN_OPERATIONS = {
-    "CLUSTER": ("CREATE", "ALTER", "DESCRIBE", "ALTER_CONFIGS", "DESCRIBE_CONFIGS"),
+    "BROKER": ("CREATE", "ALTER", "DESCRIBE", "ALTER_CONFIGS", "DESCRIBE_CONFIGS"),
     "TOPIC": ("ALTER", "DELETE", "DESCRIBE", "ALTER_CONFIGS", "DESCRIBE_CONFIGS"),
 }
 
@@ -106,7 +107,7 @@ class Grant:
     """One Kafka ACL binding: ALLOW `operation` on a resource for `principal` from any host."""
 
     principal: str  # "User:<cn>"
-    resource: str  # "TOPIC" | "GROUP" | "TRANSACTIONAL_ID" | "CLUSTER"
+    resource: str  # "TOPIC" | "GROUP" | "TRANSACTIONAL_ID" | "BROKER" (the cluster)
     name: str
     pattern: str  # "LITERAL" | "PREFIXED"
     operation: str  # "READ" | "WRITE" | "DESCRIBE"
@@ -126,7 +127,7 @@ def platform_grants(components: Iterable[Component] = PLATFORM) -> set[Grant]:
         if c.parks:
             grants.add(Grant(user, "TOPIC", DEAD_LETTER_TOPIC, "LITERAL", "WRITE"))
         if c.administers:
-            grants |= {Grant(user, "CLUSTER", CLUSTER, "LITERAL", op) for op in ADMIN_OPERATIONS["CLUSTER"]}
+            grants |= {Grant(user, "BROKER", CLUSTER, "LITERAL", op) for op in ADMIN_OPERATIONS["BROKER"]}
             grants |= {Grant(user, "TOPIC", "*", "LITERAL", op) for op in ADMIN_OPERATIONS["TOPIC"]}
     return grants
 

@@ -2,7 +2,8 @@
 that keep ACLs right (membership events and the periodic pass of `grants`).
 
 Verbs it needs (checked against the chart's RBAC by e2e/test_rbac_audit.py): topics list,
-watch, patch; topics/status patch; projects list; leases (the election).
+watch, patch; topics/status get (a fresh read before calling a Kafka topic not ours) and
+patch; projects list; leases (the election).
 """
 
 from __future__ import annotations

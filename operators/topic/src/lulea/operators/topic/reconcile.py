@@ -10,6 +10,7 @@ same name is a ResourceConflict and is left untouched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -95,11 +96,14 @@ class Reconciler:
     async def ensure_topic(self, topic: Topic, name: str, old: Obj, fields: Obj) -> TopicState:
         state = (await self.admin.describe([name]))[name]
         if state is not None:
-            adopting = not old.get("topicId") and old.get("kafkaTopic") == name  # our own, crashed
-            if state.topic_id == old.get("topicId") or adopting:
-                fields.update(kafkaTopic=name, topicId=state.topic_id, partitions=state.partitions)
-                return state
-            raise st.conflict(name, state.topic_id)
+            if not self._ours(state, name, old):
+                # kopf's copy may be older than our last status write: ask the API server
+                fresh = await self.kube.request("GET", status_path(str(topic.metadata.namespace),
+                                                                   topic.metadata.name))
+                if not self._ours(state, name, fresh.get("status") or {}):
+                    raise st.conflict(name, state.topic_id)
+            fields.update(kafkaTopic=name, topicId=state.topic_id, partitions=state.partitions)
+            return state
         # Not there: record the intent first, then create (a crash in between adopts it).
         if old.get("kafkaTopic") != name or old.get("topicId"):
             await self.kube.patch(status_path(str(topic.metadata.namespace), topic.metadata.name),
@@ -110,11 +114,22 @@ class Reconciler:
         except KafkaRefused as refused:
             if refused.code != "TOPIC_ALREADY_EXISTS":
                 raise st.kafka_refused(name, "create", refused.code, refused.message) from refused
-        created = (await self.admin.describe([name]))[name]
+        created = None
+        for _ in range(20):  # the metadata of a new topic reaches the broker's cache soon after
+            created = (await self.admin.describe([name]))[name]
+            if created is not None:
+                break
+            await asyncio.sleep(0.1)
         if created is None:
             raise st.kafka_unavailable(RuntimeError(f"topic {name} created but not described yet"))
         fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)
         return created
+
+    @staticmethod
+    def _ours(state: TopicState, name: str, status: Obj) -> bool:
+        """The recorded id, or the recorded intent to create it (a crash in between)."""
+        adopting = not status.get("topicId") and status.get("kafkaTopic") == name
+        return state.topic_id == status.get("topicId") or adopting
 
     async def ensure_partitions(self, topic: Topic, name: str, state: TopicState) -> int:
         """Grow to the spec's count; returns the count the topic has now."""
