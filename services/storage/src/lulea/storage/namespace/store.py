@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lulea.storage.namespace import quota
 from lulea.storage.namespace.blocks import BlockStore, MongoBlockStore
+from lulea.storage.namespace.busy import retrying
 from lulea.storage.namespace.errors import Hadoop, StorageError, illegal, not_found
 from lulea.storage.namespace.inodes import (
     INLINE_LIMIT,
@@ -60,8 +61,8 @@ class Namespace:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], *, blocks: BlockStore | None = None,
                  project_quota: ProjectQuota = lambda _p: None, block_bytes: int = 4 * 1024 * 1024) -> None:
         self.db = db
-        self.inodes = db["inodes"]
-        self.writers = db["writers"]
+        self.inodes = retrying(db["inodes"])
+        self.writers = retrying(db["writers"])
         self.blocks: BlockStore = blocks if blocks is not None else MongoBlockStore(db)
         self.project_quota = project_quota
         self.block_bytes = block_bytes
