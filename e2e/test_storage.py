@@ -69,6 +69,8 @@ async def world(admin_api: k8s.ApiClient, tmp_path_factory: pytest.TempPathFacto
         await delete_project(admin_api, other)
 
 
+pytestmark = pytest.mark.timeout(900)
+
 FRAME = pd.DataFrame({"id": [1, 2, 3], "city": ["Luleå", "Kiruna", "Umeå"], "t": [-3.5, -12.0, 1.25]})
 
 
@@ -290,6 +292,7 @@ def _eventually_clean(stack: Stack, timeout: float = 120) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 async def test_sigkill_during_a_200_mib_upload_and_a_10000_file_delete(world: World,
                                                                        stack: Stack) -> None:
     layout = stack.layout
