@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,21 @@ class World:
     @property
     def root(self) -> str:
         return f"/Projects/{self.project}/{self.dataset}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def requests_trusts_the_platform(stack: Stack) -> Iterator[None]:
+    """requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's own `verify`
+    (fsspec's session_verify, HdfsCLI's session): point them at the platform root here."""
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    for key in saved:
+        os.environ[key] = str(stack.trust_file)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
