@@ -230,9 +230,14 @@ def test_bad_input_answers_the_right_remote_exception_never_5xx(world: World, st
             if got != (status, exception):
                 failures.append((method, path, query, got, answer.text[:200]))
         assert not failures, failures
-        # oversized: a query string far past what any op needs is refused by the server, not a 5xx
-        answer = alice.get(world.root, params={"op": "LISTSTATUS", "x": "y" * 200_000})
-        assert answer.status_code < 500
+        # oversized: a request line far past what any op needs is refused (4xx, or the server
+        # closes the connection before routing it), never a 5xx
+        try:
+            answer = alice.get(world.root, params={"op": "LISTSTATUS", "x": "y" * 200_000})
+        except httpx.RemoteProtocolError:
+            pass
+        else:
+            assert answer.status_code < 500
 
 
 async def test_quota_exceeded_leaves_nothing_partly_written(world: World, stack: Stack,
