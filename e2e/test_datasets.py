@@ -30,6 +30,8 @@ from .datasets import (
 from .identities import MemberFiles, member_files
 from .projects import create_project, delete_project, set_members, unique, wait_ready
 
+pytestmark = pytest.mark.timeout(600)
+
 
 @dataclass
 class Projects:

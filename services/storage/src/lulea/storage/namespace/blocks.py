@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from lulea.storage.namespace.busy import retrying
+
 
 @dataclass(frozen=True)
 class BlockInfo:
@@ -54,7 +56,7 @@ class MongoBlockStore:
     """Blocks as documents `{_id, inode, writer, size, reserved, data}` in `blocks`."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.blocks = db["blocks"]
+        self.blocks = retrying(db["blocks"])
 
     async def create_indexes(self) -> None:
         await self.blocks.create_index([("inode", 1)])

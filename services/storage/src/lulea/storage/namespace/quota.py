@@ -9,6 +9,8 @@ reports the difference and `fsck --repair` recomputes it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,11 @@ class Account:
 
 
 NOWHERE = Account(None)
+# FerretDB on SQLite applies an update as read, modify, write without holding the row, so two
+# concurrent $inc on one counter can lose one. Within a process, one counter move at a time
+# keeps the figures exact there; MongoDB (and FerretDB on PostgreSQL) make $inc atomic
+# across replicas by themselves.
+_COUNTER_LOCKS: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 def _condition(field: str, limit: int | None, amount: int) -> dict[str, Any]:
@@ -44,6 +51,12 @@ async def reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nby
     """Take `nbytes` and `nfiles` from the dataset's and the project's limits, or raise."""
     if nbytes == 0 and nfiles == 0:
         return
+    async with _COUNTER_LOCKS[account.dataset or 0], _COUNTER_LOCKS[account.pdir or 1]:
+        await _reserve(inodes, account, nbytes, nfiles)
+
+
+async def _reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
+                   nfiles: int) -> None:
     if account.dataset is not None:
         query = {"_id": account.dataset,
                  **_condition("usage.bytes", account.bytes_quota, nbytes),
@@ -65,10 +78,12 @@ async def reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nby
 
 async def release(inodes: AsyncCollection[dict[str, Any]], dataset: int | None, pdir: int | None,
                   nbytes: int, nfiles: int) -> None:
-    if dataset is not None and (nbytes or nfiles):
-        await inodes.update_one({"_id": dataset}, {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
-    if pdir is not None and nbytes:
-        await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
+    async with _COUNTER_LOCKS[dataset or 0], _COUNTER_LOCKS[pdir or 1]:
+        if dataset is not None and (nbytes or nfiles):
+            await inodes.update_one({"_id": dataset},
+                                    {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+        if pdir is not None and nbytes:
+            await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
 
 
 async def _exceeded(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lulea.storage.namespace import quota
 from lulea.storage.namespace.blocks import BlockStore, MongoBlockStore
+from lulea.storage.namespace.busy import retrying
 from lulea.storage.namespace.errors import Hadoop, StorageError, illegal, not_found
 from lulea.storage.namespace.inodes import (
     INLINE_LIMIT,
@@ -44,6 +46,8 @@ from lulea.storage.namespace.paths import PROJECTS, Path
 
 log = logging.getLogger("lulea.storage.namespace")
 WRITER_DEAD_AFTER = timedelta(seconds=15)
+TOP_CACHE_SECONDS = 2.0
+TOP_DEPTH = 3  # `/Projects/<p>/<d>`: made and removed only by the platform
 ProjectQuota = Callable[[str], int | None]
 
 
@@ -60,13 +64,16 @@ class Namespace:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], *, blocks: BlockStore | None = None,
                  project_quota: ProjectQuota = lambda _p: None, block_bytes: int = 4 * 1024 * 1024) -> None:
         self.db = db
-        self.inodes = db["inodes"]
-        self.writers = db["writers"]
+        self.inodes = retrying(db["inodes"])
+        self.writers = retrying(db["writers"])
         self.blocks: BlockStore = blocks if blocks is not None else MongoBlockStore(db)
         self.project_quota = project_quota
         self.block_bytes = block_bytes
         self.writer = uuid.uuid4().hex
         self.rounds = 0
+        # the top of the tree (/, /Projects, projects, dataset roots) changes only when the
+        # platform adds or removes a dataset: a short cache saves most lookups of a path
+        self.top: dict[tuple[str, ...], tuple[float, Doc]] = {}
 
     # -- set-up ---------------------------------------------------------------------------
     async def create_indexes(self) -> None:
@@ -90,18 +97,32 @@ class Namespace:
     async def chain(self, path: Path) -> list[Doc]:
         """The inodes from `/` down to `path`, stopping at the first that is missing."""
         docs: list[Doc] = []
-        current = await self.inodes.find_one({"_id": ROOT}, STAT)
+        now = time.monotonic()
+        current = self._top((), now) or await self.inodes.find_one({"_id": ROOT}, STAT)
         if current is None:
             return docs
         docs.append(current)
-        for name in path.parts:
+        for depth, name in enumerate(path.parts, start=1):
             if current["type"] != "DIRECTORY":
                 break
-            current = await self.inodes.find_one({"parent": current["_id"], "name": name}, STAT)
+            key = path.parts[:depth]
+            cached = self._top(key, now) if depth <= TOP_DEPTH else None
+            current = cached or await self.inodes.find_one({"parent": current["_id"], "name": name}, STAT)
             if current is None:
                 break
+            if depth <= TOP_DEPTH and cached is None and current["type"] == "DIRECTORY":
+                self.top[key] = (now + TOP_CACHE_SECONDS, current)
             docs.append(current)
         return docs
+
+    def _top(self, key: tuple[str, ...], now: float) -> Doc | None:
+        hit = self.top.get(key)
+        if hit is None or hit[0] < now:
+            return None
+        return hit[1]
+
+    def forget_top(self) -> None:
+        self.top.clear()
 
     async def stat(self, path: Path) -> Doc:
         docs = await self.chain(path)
@@ -396,6 +417,7 @@ class Namespace:
         doc = await self.stat(path)
         limits = {"files": files, "bytes": nbytes}
         await self.inodes.update_one({"_id": doc["_id"]}, {"$set": {"quota": limits}})
+        self.forget_top()
 
     async def rename(self, src: Path, dst: Path) -> bool:
         source = await self.chain(src)
@@ -416,6 +438,8 @@ class Namespace:
             return False  # into its own subtree
         if self.account(source, src).dataset != self.account(parent_chain, final).dataset:
             raise StorageError(Hadoop.UNSUPPORTED, f"rename of {src} to {dst} crosses datasets: copy it")
+        if moving["type"] == "DIRECTORY":
+            self.forget_top()
         try:
             done = await self.inodes.update_one(
                 {"_id": moving["_id"], "parent": moving["parent"], "name": moving["name"]},
@@ -440,6 +464,8 @@ class Namespace:
 
     async def _trash(self, doc: Doc) -> bool:
         """Make a subtree invisible in one update; the reclaimer removes it."""
+        if doc["type"] == "DIRECTORY":
+            self.forget_top()
         done = await self.inodes.update_one(
             {"_id": doc["_id"], "parent": doc["parent"], "name": doc["name"]},
             {"$set": {"parent": TRASH, "name": str(doc["_id"]), "state": "deleting"}})

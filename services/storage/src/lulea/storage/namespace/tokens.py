@@ -24,6 +24,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from lulea.storage.namespace.busy import retrying
 from lulea.storage.namespace.errors import Hadoop, StorageError
 
 GRANT_SECONDS = 60
@@ -87,7 +88,7 @@ class Signer:
 
 class DelegationTokens:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], signer: Signer) -> None:
-        self.tokens = db["delegation_tokens"]
+        self.tokens = retrying(db["delegation_tokens"])
         self.signer = signer
 
     async def issue(self, caller: dict[str, Any], renewer: str | None) -> str:
