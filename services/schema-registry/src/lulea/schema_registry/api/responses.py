@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pymongo.errors import ExecutionTimeout, NetworkTimeout, PyMongoError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from lulea.schema_registry.domain.errors import ErrorCode, RegistryError
@@ -57,7 +58,15 @@ async def _store_error(_: Request, exc: Exception) -> Response:
     return error_response(ErrorCode.STORE_ERROR, "Error while talking to the schema store")
 
 
+async def _client_gone(request: Request, _: Exception) -> Response:
+    """The caller went away while sending its body: nothing of it was stored, and no one reads
+    the answer; a line in the log, not a traceback (a client's timeout is not a server fault)."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return error_response(ErrorCode.BAD_REQUEST, "Client disconnected before sending the whole request")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(RegistryError, _registry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
