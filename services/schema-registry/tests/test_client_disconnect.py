@@ -28,7 +28,8 @@ async def test_a_client_disconnect_is_a_log_line_and_a_400(caplog: pytest.LogCap
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/subjects/x/versions",
-             "raw_path": b"/subjects/x/versions", "query_string": b"", "headers": [], "http_version": "1.1", "scheme": "http",
+             "raw_path": b"/subjects/x/versions", "query_string": b"", "headers": [],
+             "http_version": "1.1", "scheme": "http",
              "server": ("t", 80), "client": ("c", 1), "root_path": ""}
     with caplog.at_level(logging.INFO, logger="lulea.schema_registry"):
         await app(scope, receive, send)
