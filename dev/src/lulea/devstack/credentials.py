@@ -59,7 +59,9 @@ def installer_rbac() -> str:
     rules = [
         {"apiGroups": [""], "resources": ["serviceaccounts", "services", "configmaps"],
          "verbs": ["get", "list", "create", "update", "patch", "delete"]},
-        {"apiGroups": ["apps"], "resources": ["deployments", "daemonsets"],
+        {"apiGroups": ["apps"], "resources": ["deployments", "daemonsets", "statefulsets"],
+         "verbs": ["get", "list", "create", "update", "patch", "delete"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
          "verbs": ["get", "list", "create", "update", "patch", "delete"]},
         {"apiGroups": ["batch"], "resources": ["jobs"],
          "verbs": ["get", "list", "create", "update", "patch", "delete"]},
