@@ -49,6 +49,7 @@ from lulea.core.crds import (
     TopicStatus,
     Topology,
 )
+from lulea.core.crds.dataset import DatasetShareStatus, ShareState
 from lulea.core.crds.definition import KINDS
 from lulea.devstack.endpoints import Stack
 
@@ -288,11 +289,12 @@ async def test_status_subresource_and_printer_columns(crds: k8s.CustomObjectsApi
         assert header == ["NAME", "PHASE", "GPUS", "HOSTS", "NODES", "READY", "AGE"], table
         assert row[0] == name and row[2:4] == ["20", "2"], table
         wide = await kubectl(stack, "get", "gj", "-n", NS, name, "-o", "wide")
-        assert wide.split()[:9] == [
+        assert wide.split()[:10] == [
             "NAME",
             "PHASE",
             "GPUS",
             "HOSTS",
+            "NODES",
             "PRIORITY",
             "ATTEMPTS",
             "READY",
@@ -382,7 +384,10 @@ FULL_SPECS: dict[str, BaseModel] = {
     ),
 }
 FULL_STATUSES: dict[str, BaseModel] = {
-    "Dataset": DatasetStatus(observed_generation=1, conditions=[CONDITION], path="/p/d", used_bytes=3),
+    "Dataset": DatasetStatus(
+        observed_generation=1, conditions=[CONDITION], path="/p/d", used_bytes=3, files=4,
+        shares=[DatasetShareStatus(project="p2", access=DatasetAccess.READ_ONLY, state=ShareState.PENDING)],
+    ),
     "Topic": TopicStatus(
         observed_generation=1,
         conditions=[CONDITION],
@@ -390,6 +395,7 @@ FULL_STATUSES: dict[str, BaseModel] = {
         partitions=2,
         schema_id=7,
         schema_version=1,
+        topic_id="AAAAAAAAAAAAAAAAAAAAAA",
     ),
     "GpuJob": GpuJobStatus(
         observed_generation=1,
@@ -401,6 +407,7 @@ FULL_STATUSES: dict[str, BaseModel] = {
         message="m",
         start_time=WHEN,
         completion_time=WHEN,
+        logs_query='{project="p",job="j"}',
     ),
 }
 
