@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from kubernetes_asyncio import client as k8s
 
 import lulea.sdk
 from lulea.devstack.endpoints import Stack
 
-from .identities import create_topic, grant, member_files
 from .projects import create_project, delete_project, unique, wait_ready
 from .test_sdk_kafka import CLICK
+from .test_topics import create_topic_cr, wait_topic
 
 LULEA = shutil.which("lulea", path=str(Path(sys.executable).parent)) or "lulea"
 
@@ -51,13 +50,9 @@ async def world(stack: Stack, admin_api: k8s.ApiClient, tmp_path_factory: pytest
     await create_project(admin_api, project, [("alice", "DataOwner")])
     try:
         await wait_ready(admin_api, project)
-        # the Topic operator's part, by hand: topic, ACLs, schema (alice registers it, as an owner)
-        topic = create_topic(stack.kafka_admin, f"{project}.clicks")
-        grant(stack.kafka_admin, f"User:{project}__alice", topic=topic)
-        grant(stack.kafka_admin, f"User:{project}__alice", group=f"{project}.")
-        alice = await member_files(admin_api, project, "alice", tmp_path_factory.mktemp("certs"))
-        SchemaRegistryClient(alice.registry(stack)).register_schema(
-            f"{project}.clicks-value", Schema(json.dumps(CLICK), "AVRO"))
+        # the Topic as a DataOwner declares it: the Topic operator makes topic, ACLs and schema
+        await create_topic_cr(admin_api, project, "clicks", {"avroSchema": json.dumps(CLICK)})
+        await wait_topic(admin_api, project, "clicks")
         yield World(stack, project, tmp_path_factory.mktemp("home"))
     finally:
         await delete_project(admin_api, project, wait=False)

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 from kubernetes_asyncio import client as k8s
 
 import lulea.sdk
 from lulea.devstack.endpoints import Stack
 from lulea.sdk.errors import LuleaError, NotFound
 
-from .identities import MemberFiles, create_topic, grant, member_files
+from .identities import MemberFiles, create_topic, member_files
 from .projects import create_project, delete_project, unique, wait_ready
+from .test_topics import create_topic_cr, wait_topic
 
 CLICK = {"type": "record", "name": "Click", "namespace": "lulea.examples", "fields": [
     {"name": "user", "type": "string"}, {"name": "page", "type": "string"},
@@ -50,13 +51,11 @@ async def world(stack: Stack, admin_api: k8s.ApiClient, tmp_path_factory: pytest
     try:
         await wait_ready(admin_api, project)
         alice = await member_files(admin_api, project, "alice", tmp_path_factory.mktemp("certs"))
-        principal = f"User:{project}__alice"
+        # the Topics as a DataOwner declares them: the Topic operator makes topic, ACLs, schema
+        await create_topic_cr(admin_api, project, "clicks", {"avroSchema": json.dumps(CLICK)})
+        await create_topic_cr(admin_api, project, "noschema", {})
         for name in ("clicks", "noschema"):
-            create_topic(stack.kafka_admin, f"{project}.{name}")
-            grant(stack.kafka_admin, principal, topic=f"{project}.{name}")
-        grant(stack.kafka_admin, principal, group=f"{project}.")
-        registry = SchemaRegistryClient(alice.registry(stack))  # alice, as a DataOwner would
-        registry.register_schema(f"{project}.clicks-value", Schema(json.dumps(CLICK), "AVRO"))
+            await wait_topic(admin_api, project, name)
         yield World(stack, project, alice, job_env(stack, alice))
     finally:
         await delete_project(admin_api, project, wait=False)
