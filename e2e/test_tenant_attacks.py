@@ -52,6 +52,23 @@ SAMPLES: dict[EventType, dict[str, Any]] = {
     EventType.JOB_PLACED: {"project": "{victim}", "job": "x", "nodes": ["n1"], "attempt": 1},
     EventType.JOB_FINISHED: {"project": "{victim}", "job": "x", "phase": "Failed", "reason": "x",
                              "attempt": 1},
+    # what a forged Topic or Dataset event would claim: the victim's data now shared with mallory
+    EventType.TOPIC_READY: {"project": "{victim}", "topic": "x", "kafkaTopic": "{victim}.x",
+                            "topicId": "nXq1rZ2WQ7mV0aLh4r3b8g", "partitions": 1, "schemaId": 1,
+                            "generation": 1},
+    EventType.TOPIC_SHARED: {"project": "{victim}", "topic": "x", "kafkaTopic": "{victim}.x",
+                             "sharedWith": "mallory", "access": "ReadWrite"},
+    EventType.TOPIC_UNSHARED: {"project": "{victim}", "topic": "x", "kafkaTopic": "{victim}.x",
+                               "sharedWith": "dave"},
+    EventType.TOPIC_DELETED: {"project": "{victim}", "topic": "x", "kafkaTopic": "{victim}.x",
+                              "orphaned": False},
+    EventType.DATASET_CREATED: {"project": "{victim}", "dataset": "x", "path": "/Projects/{victim}/x"},
+    EventType.DATASET_SHARED: {"project": "{victim}", "dataset": "x", "target": "mallory",
+                               "access": "ReadWrite"},
+    EventType.DATASET_SHARE_ACCEPTED: {"project": "{victim}", "dataset": "x", "target": "mallory",
+                                       "access": "ReadWrite"},
+    EventType.DATASET_UNSHARED: {"project": "{victim}", "dataset": "x", "target": "dave"},
+    EventType.DATASET_DELETED: {"project": "{victim}", "dataset": "x", "retained": False},
 }
 EVENT_TOPICS = [*platform_topics(PLATFORM), "lulea.events"]
 BASELINE: dict[str, dict[str, Any]] = {}  # the world as the attacks found it
