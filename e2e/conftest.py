@@ -112,14 +112,17 @@ def platform_tracebacks(logs: Path) -> list[str]:
                   if p.stem in platform and TRACEBACK.search(p.read_text(errors="replace")))
 
 
+E2E = Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The RBAC audit check reads what every other test made the components do: it runs last.
     Tests marked `slow` (crash tests that move hundreds of MiB and thousands of files, many
     minutes each) run only when LULEA_E2E_SLOW=1 asks for them."""
     if os.environ.get("LULEA_E2E_SLOW") != "1":
         wait = pytest.mark.skip(reason="a slow crash test (many minutes): LULEA_E2E_SLOW=1 runs it")
-        for item in items:
-            if item.get_closest_marker("slow"):
+        for item in items:  # only this suite's: other suites' `slow` tests are theirs to run
+            if item.get_closest_marker("slow") and E2E in item.path.parents:
                 item.add_marker(wait)
     last = [i for i in items if i.module is not None and i.module.__name__.endswith("test_rbac_audit")]
     items[:] = [i for i in items if i not in last] + last
