@@ -90,6 +90,7 @@ class World:
     victorialogs: str
     root: Path
     sa_token: str  # p1's default service account, audience `lulea`
+    carol_token: str  # an authenticated caller in no project (a service account of `default`)
     admin: k8s.ApiClient
     files: dict[str, CriFile] = field(default_factory=dict)
 
@@ -159,13 +160,18 @@ async def world(stack: Stack, admin_api: k8s.ApiClient, gpu_platform: Path, tmp_
     dave = await member_files(admin_api, p2, "dave", tmp)
     request = k8s.AuthenticationV1TokenRequest(spec=k8s.V1TokenRequestSpec(audiences=["lulea"]))
     minted = await core.create_namespaced_service_account_token("default", p1, request)
+    carol = f"carol-{suffix}"
+    await core.create_namespaced_service_account("default", {"metadata": {"name": carol}})
+    carol_token = await core.create_namespaced_service_account_token(carol, "default", request)
     layout = stack.layout
     yield World(stack, p1, p2, job, pods, alice, dave,
                 gateway=f"https://127.0.0.1:{layout.port('logs-gateway')}",
                 victorialogs=f"http://127.0.0.1:{layout.port('victorialogs')}",
-                root=stack.state_dir / "pod-logs", sa_token=minted.status.token, admin=admin_api)
+                root=stack.state_dir / "pod-logs", sa_token=minted.status.token,
+                carol_token=carol_token.status.token, admin=admin_api)
     await delete_project(admin_api, p1, wait=False)
     await delete_project(admin_api, p2, wait=False)
+    await core.delete_namespaced_service_account(carol, "default")
 
 
 async def test_lines_are_searchable_in_order_with_job_fields_and_latency(world: World) -> None:
@@ -344,9 +350,10 @@ async def query_direct(world: World, logsql: str) -> list[bytes]:
 
 
 async def test_isolation_matrix(world: World) -> None:
-    """alice (p1) reads p1. dave (p2) gets 404 for p1 whatever he sends, and his own p2 holds
-    nothing of p1 whatever he asks. carol has no project and no Lulea credential: 401, the same
-    for p1 as for a project that does not exist. API-server tokens are refused (audience)."""
+    """alice (p1) reads p1. dave (p2) and carol (authenticated, in no project) get 404 for p1
+    whatever they send, the same answer as for a project that does not exist; dave's own p2
+    holds nothing of p1 whatever he asks. Without a credential the gateway can verify (none,
+    or an API-server token: wrong audience) the answer is 401, the same for every project."""
     token = f"iso{uuid.uuid4().hex[:8]}"
     world.file(world.pods[0]).write(f"{token} secret of p1")
     from lulea.logs.tenancy import tenant_of
@@ -378,6 +385,16 @@ async def test_isolation_matrix(world: World) -> None:
                 answer = await anonymous.get(f"/projects/{project}/select/logsql/query",
                                              params={"query": "*"}, headers=api_token)
                 assert answer.status_code == 401
+        carol = {"Authorization": f"Bearer {world.carol_token}"}
+        for endpoint in ("query", "tail", "hits", "field_values", "streams"):
+            for headers in ({}, forged):
+                answer = await anonymous.get(f"/projects/{world.p1}/select/logsql/{endpoint}",
+                                             params={"query": token, "field": "pod"},
+                                             headers={**headers, **carol})
+                assert answer.status_code == 404, (endpoint, answer.status_code)
+                nothing = await anonymous.get(f"/projects/nope-{token}/select/logsql/{endpoint}",
+                                              params={"query": "*"}, headers=carol)
+                assert nothing.status_code == 404 and nothing.content == answer.content
         sa = {"Authorization": f"Bearer {world.sa_token}"}
         assert token in (await anonymous.get(f"/projects/{world.p1}/select/logsql/query",
                                              params={"query": token}, headers=sa)).text

@@ -216,9 +216,13 @@ async def kueue_crds(kube: Kube) -> None:
                           capture_output=True, text=True, timeout=400, check=False)
     if done.returncode:
         raise RuntimeError(f"applying Kueue's CRDs failed: {done.stderr.strip()[-500:]}")
+    # every kind Kueue's manager indexes at start must be served, or it exits ("no matches for
+    # kind Workload"): the last CRDs applied are the first ones missing from discovery
+    kinds = ("resourceflavors", "clusterqueues", "localqueues", "workloads", "topologies")
     for _ in range(60):
         try:
-            await kube.list("/apis/kueue.x-k8s.io/v1beta2/resourceflavors")
+            for kind in kinds:
+                await kube.list(f"/apis/kueue.x-k8s.io/v1beta2/{kind}")
             return
         except KubeError:
             await asyncio.sleep(1)

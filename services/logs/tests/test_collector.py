@@ -4,6 +4,7 @@ there with the same line ids; rotated and deleted files are followed."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class HeldProducer:
         return 0
 
     def flush(self, _t: float = 0) -> int:
+        self.ack_all()
         return 0
 
     def __len__(self) -> int:
@@ -131,3 +133,26 @@ def test_unknown_namespaces_are_not_read(tmp_path: Path) -> None:
     c = collector(tmp_path, HeldProducer())
     c.scan()
     assert not c.tails
+
+
+def test_a_renewed_producer_sends_only_after_the_old_one_delivered(tmp_path: Path) -> None:
+    """A certificate renewal: the old producer delivers what it holds (its acks still move the
+    checkpoint) before the new one gets anything, so a container's lines keep their order."""
+    d = tmp_path / "pods" / f"p1_train-0_{UID}" / "main"
+    d.mkdir(parents=True)
+    (d / "0.log").write_bytes(f"{T} stdout F one\n".encode())
+    old, new = HeldProducer(), HeldProducer()
+    c = collector(tmp_path, old)
+    c.scan()
+    c.step()
+    assert len(old.held) == 1
+    c.renew(new)
+    asyncio.run(c.swap())
+    assert not old.held and c.producer is new
+    tail = next(iter(c.tails.values()))
+    assert tail.acked == tail.sent == (d / "0.log").stat().st_size
+    with open(d / "0.log", "ab") as f:
+        f.write(f"{T} stdout F two\n".encode())
+    c.step()
+    new.ack_all()
+    assert [x["msg"] for x in lines(old)] == ["one"] and [x["msg"] for x in lines(new)] == ["two"]

@@ -27,7 +27,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from lulea.core import gangs
 from lulea.core.kube import Kube, connect
 from lulea.core.kube.informer import Informer
-from lulea.core.platform import PlatformSettings, request_identity
+from lulea.core.platform import Identity, PlatformSettings, renew_forever, request_identity
 from lulea.logs.checkpoint import Checkpoints, Position
 from lulea.logs.cri import Joined, PodDir, pod_dir
 from lulea.logs.probes import serve_probes
@@ -59,6 +59,7 @@ class Collector:
         self.first_seen: dict[str, float] = {}
         self.failed: str | None = None
         self.lines = 0
+        self.next_producer: Any = None  # set by a certificate renewal, taken by `run`
 
     # ---- discovery ------------------------------------------------------------------
     def _pod_fields(self, pd: PodDir, container: str) -> dict[str, str] | None:
@@ -188,6 +189,24 @@ class Collector:
                 self.producer.poll(0.05)
         tail.sent = end
 
+    def renew(self, producer: Any) -> None:
+        """A renewed certificate: librdkafka reads its files at creation only, so a new
+        producer takes over between two steps (`swap`)."""
+        self.next_producer = producer
+
+    async def swap(self) -> None:
+        """The old producer delivers everything it holds before the new one sends anything, so
+        a container's lines keep their order; checkpoints follow its callbacks. While Kafka is
+        away this waits (the files are the buffer), with the probes still answering."""
+        new, self.next_producer = self.next_producer, None
+        if new is None:
+            return
+        old = self.producer
+        while (left := await asyncio.to_thread(old.flush, 5)) > 0:
+            log.warning("%d messages of the old certificate's producer still undelivered", left)
+        self.producer = new
+        log.info("producer replaced after a certificate renewal")
+
     def save(self) -> None:
         for fid, tail in self.tails.items():
             pending = tail.joiner.pending_start
@@ -219,6 +238,8 @@ class Collector:
             if now - last_scan >= self.settings.scan_seconds:
                 self.scan()
                 last_scan = now
+            if self.next_producer is not None:
+                await self.swap()
             busy = self.step()
             if self.failed:
                 raise RuntimeError(self.failed)
@@ -250,6 +271,11 @@ async def main() -> None:
     pods, projects = Informer(kube, PODS), Informer(kube, PROJECTS)
     tasks = [asyncio.create_task(i.run()) for i in (pods, projects)]
     collector = Collector(settings, producer, pods, projects)
+
+    def renewed(new: Identity) -> None:
+        collector.renew(Producer(producer_config(settings, platform.kafka(new).confluent())))
+
+    tasks.append(asyncio.create_task(renew_forever(platform, identity, renewed)))
     ready = lambda: (pods.synced.is_set() and projects.synced.is_set(), "collector")  # noqa: E731
     probes = asyncio.create_task(serve_probes(settings.host, settings.port, ready))
     await pods.synced.wait()

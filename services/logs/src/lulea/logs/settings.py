@@ -46,6 +46,8 @@ class IndexerSettings(BaseSettings):
     batch_messages: Annotated[int, Field(ge=1, le=100_000)] = 500
     batch_wait_seconds: Annotated[float, Field(ge=0, le=10)] = 0.05
     retry_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    visibility_seconds: Annotated[float, Field(ge=0, le=10)] = 0.2
+    """Ask VictoriaLogs to make written lines searchable at most this often (0: never ask)."""
     log_level: Level = "INFO"
 
 

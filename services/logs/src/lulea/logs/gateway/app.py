@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -40,6 +41,20 @@ ENDPOINTS = frozenset({
 STREAMED = frozenset({"query", "tail"})  # JSON lines, one log entry each: deduplicated
 NOT_FOUND = {"error": "not found"}
 FORWARDED_HEADERS = ("accept", "accept-encoding", "content-type")
+# A live tail's defaults when the caller does not choose (VictoriaLogs' own: 5 s behind, every
+# second). The indexer makes lines searchable within ~200 ms (force_flush), so a tail need not
+# wait: lines show within a refresh of being searchable. VictoriaLogs' tail still looks 5 s back
+# on each refresh, so a line that reaches it later than that shows in queries, not in the tail.
+TAIL_DEFAULTS = (("offset", "0s"), ("refresh_interval", "250ms"))
+
+
+def upstream_query(endpoint: str, query: str) -> str:
+    """The caller's query string, with the tail defaults added where the caller set nothing."""
+    if endpoint != "tail":
+        return query
+    given = {k for k, _ in parse_qsl(query, keep_blank_values=True)}
+    extra = [(k, v) for k, v in TAIL_DEFAULTS if k not in given]
+    return "&".join(part for part in (query, urlencode(extra)) if part)
 
 
 def not_found() -> JSONResponse:
@@ -99,7 +114,7 @@ def create_app(authenticator: Authenticator, project: Callable[[str], Mapping[st
             # response headers back until the first line, which a client takes for a hang
             headers["accept-encoding"] = "identity"
         upstream = victorialogs.build_request(
-            request.method, f"/select/logsql/{endpoint}", params=request.url.query,
+            request.method, f"/select/logsql/{endpoint}", params=upstream_query(endpoint, request.url.query),
             content=await request.body() if request.method == "POST" else None, headers=headers,
             timeout=None if endpoint == "tail" else 60.0)
         try:
