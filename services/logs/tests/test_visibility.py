@@ -4,6 +4,7 @@ only where the caller chose nothing; a renewed certificate's consumer replaces t
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -14,8 +15,20 @@ from lulea.logs.settings import IndexerSettings
 
 
 class Message:
-    def __init__(self, value: bytes, project: str = "p1") -> None:
-        self._value, self._project = value, project
+    offsets = iter(range(10**6))
+
+    def __init__(self, value: bytes, project: str = "p1", partition: int = 0) -> None:
+        self._value, self._project, self._partition = value, project, partition
+        self._offset = next(Message.offsets)
+
+    def topic(self) -> str:
+        return "lulea.logs"
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
 
     def error(self) -> None:
         return None
@@ -31,20 +44,22 @@ class Batches:
     """A consumer handing out prepared batches, then nothing."""
 
     def __init__(self, batches: list[list[Message]]) -> None:
-        self.batches, self.waits, self.commits, self.closed = batches, [], 0, False
+        self.batches, self.waits, self.closed = batches, [], False
+        self.commits: list[dict[tuple[str, int], int]] = []
 
     def consume(self, _n: int, wait: float) -> list[Message]:
         self.waits.append(wait)
         return self.batches.pop(0) if self.batches else []
 
-    def commit(self, asynchronous: bool = True) -> None:
-        self.commits += 1
+    def commit(self, offsets: Any = None, asynchronous: bool = True) -> None:
+        self.commits.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
 
     def close(self) -> None:
         self.closed = True
 
 
-def indexer(batches: list[list[Message]], visibility: float) -> tuple[Indexer, list[str]]:
+def indexer(batches: list[list[Message]], visibility: float, lag: float = 0
+            ) -> tuple[Indexer, list[str]]:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -52,13 +67,14 @@ def indexer(batches: list[list[Message]], visibility: float) -> tuple[Indexer, l
         return httpx.Response(200)
 
     http = httpx.Client(base_url="http://vl", transport=httpx.MockTransport(handler))
-    settings = IndexerSettings(visibility_seconds=visibility, batch_wait_seconds=0.05)
+    settings = IndexerSettings(visibility_seconds=visibility, batch_wait_seconds=0.05,
+                               commit_lag_seconds=lag)
     return Indexer(settings, Batches(batches), http), seen
 
 
 def test_a_write_is_followed_by_one_flush_and_nothing_without_writes() -> None:
     ix, seen = indexer([[Message(b'{"msg":"a"}\n')], [Message(b'{"msg":"b"}\n')]], visibility=10)
-    ix.step()  # write, commit, flush
+    ix.step()  # write, flush
     assert seen == ["/insert/jsonline", "/internal/force_flush"]
     ix.step()  # write again: within the period, no flush yet
     assert seen[2:] == ["/insert/jsonline"] and ix.unflushed
@@ -99,3 +115,30 @@ def test_tail_defaults_only_where_the_caller_chose_nothing() -> None:
         "query": "x", "offset": "5s", "refresh_interval": "250ms"}
     assert upstream_query("query", "query=x") == "query=x"
     assert dict(parse_qsl(upstream_query("tail", ""))) == {"offset": "0s", "refresh_interval": "250ms"}
+
+
+def test_offsets_are_committed_only_once_victorialogs_had_time_to_make_them_durable() -> None:
+    first = [Message(b"a\n", partition=0), Message(b"b\n", partition=1), Message(b"c\n", partition=0)]
+    second = [Message(b"d\n", partition=1)]
+    ix, _ = indexer([first, second], visibility=0, lag=10)
+    consumer = ix.consumer
+    assert isinstance(consumer, Batches)
+    ix.step()
+    ix.step()
+    assert consumer.commits == [] and len(ix.pending) == 2  # written, not yet durable
+    written_first = ix.pending[0][0]
+    ix.commit_due(now=written_first + 10)
+    assert consumer.commits == [{("lulea.logs", 0): first[2].offset() + 1,
+                                 ("lulea.logs", 1): first[1].offset() + 1}]
+    ix.commit_due(now=written_first + 1000)  # the second batch: partition 1 moves on
+    assert consumer.commits[1] == {("lulea.logs", 1): second[0].offset() + 1}
+    assert not ix.pending
+
+
+def test_a_renewal_commits_everything_written_before_closing() -> None:
+    ix, _ = indexer([[Message(b"a\n")]], visibility=0, lag=0.05)
+    ix.step()
+    old = ix.consumer
+    assert isinstance(old, Batches) and old.commits == []  # not durable yet
+    ix.renew(Batches([]))
+    assert isinstance(old, Batches) and old.closed and len(old.commits) == 1 and not ix.pending

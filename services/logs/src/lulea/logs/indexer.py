@@ -3,7 +3,8 @@
 A consumer group (librdkafka) reads batches of messages; each message is already JSON lines
 of one container (the collector wrote them for VictoriaLogs), with its project in a header.
 The batch is grouped by project and POSTed to `/insert/jsonline` under that project's
-tenant headers; only when every write of the batch succeeded are the offsets committed.
+tenant headers; only when every write of the batch succeeded, and VictoriaLogs has had the time
+to make it durable (`commit_lag_seconds`), are its offsets committed.
 A crash between the write and the commit delivers the batch again: the same lines with the
 same `lid`, which the gateway shows once (docs/logs.md, "Duplicates").
 
@@ -20,10 +21,11 @@ import asyncio
 import logging
 import signal
 import time
+from collections import deque
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from lulea.core.platform import Identity, PlatformSettings, renew_forever, request_identity
 from lulea.logs.probes import serve_probes
@@ -33,6 +35,15 @@ from lulea.logs.tenancy import tenant_of
 log = logging.getLogger("lulea.logs.indexer")
 STREAM_FIELDS = "project,job,pod,container"
 INSERT_PARAMS = {"_stream_fields": STREAM_FIELDS, "_msg_field": "msg", "_time_field": "time"}
+
+
+def last_offsets(messages: list[Any]) -> dict[tuple[str, int], int]:
+    """The offset to commit per partition after `messages`: the last one's plus one."""
+    out: dict[tuple[str, int], int] = {}
+    for m in messages:
+        if m.error() is None:
+            out[(m.topic(), m.partition())] = max(out.get((m.topic(), m.partition()), 0), m.offset() + 1)
+    return out
 
 
 def group_by_project(messages: list[Any]) -> dict[str, list[bytes]]:
@@ -56,6 +67,8 @@ class Indexer:
         self.unflushed = False  # written since the last force_flush
         self.flushed_at = 0.0
         self.flushes = 0
+        self.pending: deque[tuple[float, dict[tuple[str, int], int]]] = deque()  # written, not committed
+        self.committed = 0
 
     def write(self, project: str, values: list[bytes]) -> None:
         """One POST per project; retried until VictoriaLogs takes it (a restart of it waits here)."""
@@ -81,6 +94,7 @@ class Indexer:
         """A renewed certificate: librdkafka reads its files at creation only. Between two
         steps (everything written is committed then) the old consumer leaves the group and the
         new one joins it; partitions resume at the committed offsets."""
+        self.commit_due(everything=True)
         old, self.consumer = self.consumer, consumer
         old.close()
         log.info("consumer replaced after a certificate renewal")
@@ -102,30 +116,53 @@ class Indexer:
         self.flushes += 1
 
     def step(self) -> int:
-        wait = self.settings.batch_wait_seconds
-        if self.unflushed and self.settings.visibility_seconds > 0:  # wake up in time to flush
-            wait = min(wait, max(0.0, self.flushed_at + self.settings.visibility_seconds - time.monotonic()))
+        wait, now, conf = self.settings.batch_wait_seconds, time.monotonic(), self.settings
+        if self.unflushed and conf.visibility_seconds > 0:  # wake up in time to flush
+            wait = min(wait, max(0.0, self.flushed_at + conf.visibility_seconds - now))
+        if self.pending:  # and in time to commit what became durable
+            wait = min(wait, max(0.0, self.pending[0][0] + conf.commit_lag_seconds - now))
         messages = self.consumer.consume(self.settings.batch_messages, wait)
         self.ready = True
         if not messages:
             self.flush()
+            self.commit_due()
             return 0
         for project, values in group_by_project(messages).items():
             self.write(project, values)
+        self.pending.append((time.monotonic(), last_offsets(messages)))
+        self.written += len(messages)
+        self.flush()
+        self.commit_due()
+        return len(messages)
+
+    def commit_due(self, now: float | None = None, *, everything: bool = False) -> None:
+        """Commit the offsets of batches VictoriaLogs has made durable: written more than
+        `commit_lag_seconds` ago (its -inmemoryDataFlushInterval plus a margin). A SIGKILLed
+        VictoriaLogs loses at most what it held in memory, and those lines are not committed
+        yet: the next owner of their partitions writes them again (shown once, by lid)."""
+        now = time.monotonic() if now is None else now
+        if everything:  # a graceful stop or a renewal: wait until the last batch is durable
+            if self.pending:
+                time.sleep(max(0.0, self.pending[-1][0] + self.settings.commit_lag_seconds - now))
+            now = time.monotonic()
+        due: dict[tuple[str, int], int] = {}
+        while self.pending and now - self.pending[0][0] >= self.settings.commit_lag_seconds:
+            due.update(self.pending.popleft()[1])
+        if not due:
+            return
+        offsets = [TopicPartition(t, part, off) for (t, part), off in due.items()]
         for attempt in range(3):
             try:
-                self.consumer.commit(asynchronous=False)
-                break
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+                self.committed += 1
+                return
             except KafkaException as err:
                 if err.args[0].code() == -168:  # _NO_OFFSET: nothing new to commit
-                    break
-                # a rebalance took the partitions: their next owner reads the batch again,
+                    return
+                # a rebalance took the partitions: their next owner reads the batches again,
                 # which the read path shows once (lid); retrying a fenced commit cannot help
                 log.warning("commit failed (%s), attempt %d", err, attempt + 1)
                 time.sleep(self.settings.retry_seconds)
-        self.written += len(messages)
-        self.flush()
-        return len(messages)
 
 
 def consumer_config(settings: IndexerSettings, kafka: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +202,7 @@ async def main() -> None:
                 renewals.clear()
                 indexer.renew(new)
     finally:
+        indexer.commit_due(everything=True)
         indexer.consumer.close()
         probes.cancel()
         renewal.cancel()

@@ -48,6 +48,10 @@ class IndexerSettings(BaseSettings):
     retry_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
     visibility_seconds: Annotated[float, Field(ge=0, le=10)] = 0.2
     """Ask VictoriaLogs to make written lines searchable at most this often (0: never ask)."""
+    commit_lag_seconds: Annotated[float, Field(ge=0, le=120)] = 3.0
+    """Commit a batch's offsets this long after its write: VictoriaLogs' -inmemoryDataFlushInterval
+    (1 s locally, the chart's logs.victorialogs.flushIntervalSeconds) plus the second its rows
+    buffer may hold them, plus a margin."""
     log_level: Level = "INFO"
 
 
