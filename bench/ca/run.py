@@ -26,8 +26,9 @@ import json
 import os
 import secrets
 import statistics
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 from pymongo import AsyncMongoClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench._common import loadavg, spread
 from lulea.ca.domain.hierarchy import Hierarchy, create_intermediate, create_root
 from lulea.ca.domain.issuance import issue_member
 from lulea.ca.domain.membership import MemberCertificates
@@ -64,29 +68,6 @@ def local_rate(hierarchy: Hierarchy, seconds: float) -> float:
         issue_member(hierarchy, subject).secret_data()
         n += 1
     return n / (time.perf_counter() - start)
-
-
-def loadavg() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-async def for_seconds(seconds: float, concurrency: int, op: Callable[[int], Awaitable[object]]) -> float:
-    counter = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker() -> int:
-        nonlocal counter
-        done = 0
-        while time.monotonic() < deadline:
-            counter += 1
-            await op(counter)
-            done += 1
-        return done
-
-    t0 = time.monotonic()
-    total = sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
-    return total / (time.monotonic() - t0)
 
 
 async def bench(stack: Path, projects: int, rounds: int, concurrency: int) -> None:
@@ -152,9 +133,6 @@ async def bench(stack: Path, projects: int, rounds: int, concurrency: int) -> No
         await asyncio.gather(*(bounded(core.delete_namespace(ns)) for ns in namespaces))
         await api.close()
     load_after = loadavg()
-
-    def spread(v: list[float]) -> str:
-        return f"{min(v):8.1f} {statistics.median(v):8.1f} {max(v):8.1f}"
 
     print(f"\n{rounds} alternating rounds of {projects} projects x 3 members, {concurrency} in flight, one "
           f"kubernetes_asyncio client; {os.cpu_count()} cores shared; load average {load_before} "

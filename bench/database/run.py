@@ -38,6 +38,9 @@ import httpx
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench._common import for_seconds, loadavg, spread
 from lulea.devstack import postgres, process
 from lulea.devstack.layout import Layout, tool_paths
 
@@ -64,25 +67,6 @@ def wait(probe: Callable[[], bool], managed: process.Managed, timeout: float = 6
             return
         time.sleep(0.2)
     sys.exit(f"{managed.name} not ready after {timeout}s")
-
-
-async def for_seconds(seconds: float, concurrency: int, op: Callable[[int], Awaitable[None]]) -> float:
-    """Operations per second: `concurrency` workers calling op(i) with fresh i until time is up."""
-    counter = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker() -> int:
-        nonlocal counter
-        done = 0
-        while time.monotonic() < deadline:
-            counter += 1
-            await op(counter)
-            done += 1
-        return done
-
-    t0 = time.monotonic()
-    total = sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
-    return total / (time.monotonic() - t0)
 
 
 async def load(uri: str, documents: int) -> None:
@@ -327,14 +311,6 @@ def _plan_line(plan: dict[str, Any]) -> str:
     return str(qp)[:220]
 
 
-def spread(values: list[float]) -> str:
-    return f"{min(values):8.0f} {statistics.median(values):8.0f} {max(values):8.0f}"
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -417,14 +393,14 @@ def main() -> int:
     print(f"{'ops/s (min median max)':34} {'PostgreSQL':>26} {'SQLite':>26} {'PG/SQLite':>10}")
     for k in ("insert", "find _id", "find key", "register"):
         pg_v, sq_v = results["PostgreSQL"][k], results["SQLite"][k]
-        print(f"{k:34} {spread(pg_v):>26} {spread(sq_v):>26} "
+        print(f"{k:34} {spread(pg_v, 0):>26} {spread(sq_v, 0):>26} "
               f"{statistics.median(pg_v) / statistics.median(sq_v):10.2f}")
     for k in ("find _id", "find key"):
         gin, sq_v = results["PostgreSQL+GIN"][k], results["SQLite"][k]
-        print(f"{k + ', PG + GIN by hand':34} {spread(gin):>26} {'':>26} "
+        print(f"{k + ', PG + GIN by hand':34} {spread(gin, 0):>26} {'':>26} "
               f"{statistics.median(gin) / statistics.median(sq_v):10.2f}")
     mem = results["in-memory"]["register"]
-    print(f"{'register, in-memory store (baseline)':34} {spread(mem):>26}")
+    print(f"{'register, in-memory store (baseline)':34} {spread(mem, 0):>26}")
     print(f"finds over {args.documents} documents (unique index on (parent, name)); one at a time, "
           "median ms, and plans:")
     for b, p in plans.items():

@@ -37,6 +37,9 @@ from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench._common import loadavg, spread
 from lulea.core.crds.project import Project
 from lulea.devstack import accounts, stack
 from lulea.devstack.components import audit_log
@@ -59,11 +62,6 @@ def api_client(s: Stack, concurrency: int) -> k8s.ApiClient:
     cfg.api_key_prefix = {"BearerToken": "Bearer"}
     cfg.connection_pool_maxsize = concurrency * 2
     return k8s.ApiClient(cfg)
-
-
-def loadavg() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def cpu_seconds(layout: Layout, name: str) -> float:
@@ -246,9 +244,6 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
               f"{results['calls'][-1]:.1f} operator calls/Project", flush=True)
     await api.close()
     load_after = loadavg()
-
-    def spread(v: list[float]) -> str:
-        return f"{min(v):8.1f} {statistics.median(v):8.1f} {max(v):8.1f}"
 
     print(f"\n{n} per round, {rounds} rounds, {concurrency} in flight, one kubernetes_asyncio client; "
           f"{os.cpu_count()} cores shared; load average {load_before} before, {load_after} after")
