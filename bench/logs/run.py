@@ -37,6 +37,7 @@ import orjson
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench._common import loadavg  # noqa: E402
 from lulea.core.kafka import KafkaClient  # noqa: E402
 from lulea.devstack.endpoints import Stack  # noqa: E402
 from lulea.logs.collector import Collector, producer_config  # noqa: E402
@@ -312,7 +313,8 @@ async def main() -> None:
     vl_url = f"http://127.0.0.1:{stack.layout.port('victorialogs')}"
     results: dict[str, list[float]] = {}
     mib = args.mib
-    print(f"bench/logs: {mib} MiB per round, {args.rounds} rounds, project {project}")
+    print(f"bench/logs: {mib} MiB per round, {args.rounds} rounds, project {project}; "
+          f"{os.cpu_count()} cores shared, load average {loadavg()}")
 
     def record(name: str, value: float) -> None:
         results.setdefault(name, []).append(value)
@@ -348,7 +350,7 @@ async def main() -> None:
             record("written->searchable p99 s (under load)", latencies[min(len(latencies) - 1,
                                                                           int(len(latencies) * 0.99))])
         print(f"round {r + 1}: " + json.dumps({k: round(v[-1], 3) for k, v in results.items()}))
-    print()
+    print(f"\nload average after: {loadavg()}")
     for name, values in results.items():
         print(summary(name, values, ""))
     e2e = statistics.median(results["end to end JSON MiB/s (as produced)"])
