@@ -23,21 +23,21 @@ from lulea.storage.namespace.errors import Hadoop, StorageError
 class Account:
     """Where a write is counted: its dataset root (with its limits) and its project directory."""
 
-    dataset: int | None
+    dataset: str | None  # the key (`_id`) of the dataset root
     dataset_path: str = ""
     bytes_quota: int | None = None
     files_quota: int | None = None
-    pdir: int | None = None
+    pdir: str | None = None  # the key of the project directory
     project_path: str = ""
     project_bytes_quota: int | None = None
 
 
 NOWHERE = Account(None)
-# FerretDB on SQLite applies an update as read, modify, write without holding the row, so two
-# concurrent $inc on one counter can lose one. Within a process, one counter move at a time
-# keeps the figures exact there; MongoDB (and FerretDB on PostgreSQL) make $inc atomic
-# across replicas by themselves.
-_COUNTER_LOCKS: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+# FerretDB 1.x applies an update as read, modify, write (the filter and the operators run in
+# FerretDB, then the whole document is written back by `_id`), so two concurrent $inc on one
+# counter can lose one. Within a process, one counter move at a time keeps the figures exact;
+# MongoDB (or FerretDB 2) makes $inc atomic across replicas by itself.
+_COUNTER_LOCKS: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 def _condition(field: str, limit: int | None, amount: int) -> dict[str, Any]:
@@ -51,7 +51,7 @@ async def reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nby
     """Take `nbytes` and `nfiles` from the dataset's and the project's limits, or raise."""
     if nbytes == 0 and nfiles == 0:
         return
-    async with _COUNTER_LOCKS[account.dataset or 0], _COUNTER_LOCKS[account.pdir or 1]:
+    async with _COUNTER_LOCKS[account.dataset or ""], _COUNTER_LOCKS[account.pdir or "-"]:
         await _reserve(inodes, account, nbytes, nfiles)
 
 
@@ -76,9 +76,11 @@ async def _reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nb
                                f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
 
 
-async def release(inodes: AsyncCollection[dict[str, Any]], dataset: int | None, pdir: int | None,
+async def release(inodes: AsyncCollection[dict[str, Any]], dataset: str | None, pdir: str | None,
                   nbytes: int, nfiles: int) -> None:
-    async with _COUNTER_LOCKS[dataset or 0], _COUNTER_LOCKS[pdir or 1]:
+    if nbytes == 0 and nfiles == 0:
+        return
+    async with _COUNTER_LOCKS[dataset or ""], _COUNTER_LOCKS[pdir or "-"]:
         if dataset is not None and (nbytes or nfiles):
             await inodes.update_one({"_id": dataset},
                                     {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
