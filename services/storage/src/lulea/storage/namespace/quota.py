@@ -78,14 +78,20 @@ async def _reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nb
 
 async def release(inodes: AsyncCollection[dict[str, Any]], dataset: str | None, pdir: str | None,
                   nbytes: int, nfiles: int) -> None:
-    if nbytes == 0 and nfiles == 0:
-        return
-    async with _COUNTER_LOCKS[dataset or ""], _COUNTER_LOCKS[pdir or "-"]:
+    """Give back what was reserved: the two counters are separate documents, moved at once."""
+    async def on_dataset() -> None:
         if dataset is not None and (nbytes or nfiles):
-            await inodes.update_one({"_id": dataset},
-                                    {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+            async with _COUNTER_LOCKS[dataset]:
+                await inodes.update_one({"_id": dataset},
+                                        {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+
+    async def on_project() -> None:
         if pdir is not None and nbytes:
-            await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
+            async with _COUNTER_LOCKS[pdir]:
+                await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
+
+    if nbytes or nfiles:
+        await asyncio.gather(on_dataset(), on_project())
 
 
 async def _exceeded(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,

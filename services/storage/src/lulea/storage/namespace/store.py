@@ -24,7 +24,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -365,7 +365,7 @@ class Namespace:
                 await self.journal.delete_one({"_id": jid})
                 return False
             await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})
-            await self._finish_removal({**entry, "phase": "committed"})
+            await self._after_commit(self._finish_removal({**entry, "phase": "committed"}))
             return True
         finally:
             self.active.discard(jid)
@@ -664,7 +664,7 @@ class Namespace:
             if moving["type"] == "DIRECTORY":
                 self.forget_top()
             await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})  # renamed now
-            await self._finish_rename(jid, str(moving["_id"]), dst_key)
+            await self._after_commit(self._finish_rename(jid, str(moving["_id"]), dst_key))
             return True
         finally:
             self.active.discard(jid)
@@ -712,14 +712,24 @@ class Namespace:
             if doc["type"] == "DIRECTORY":
                 self.forget_top()
             await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})  # deleted now
-            await self.inodes.delete_one({"_id": doc["_id"], "tx.id": jid})
             if doc["type"] == "FILE":
-                await self._finish_removal({**entry, "phase": "committed"})
+                await self._after_commit(self._finish_removal({**entry, "phase": "committed"}))
+            else:  # the subtree is the reclaimer's
+                await self._after_commit(self.inodes.delete_one({"_id": doc["_id"], "tx.id": jid}))
             return True
         finally:
             self.active.discard(jid)
 
     # -- reclaiming -----------------------------------------------------------------------
+    async def _after_commit(self, step: Awaitable[Any]) -> None:
+        """A step after an operation's commit: the operation has happened whatever becomes of
+        it, so a failure is left to the reclaimer (which finishes committed entries) instead of
+        being answered as the operation's failure."""
+        try:
+            await step
+        except Exception as exc:
+            log.warning("finishing a committed operation failed (the reclaimer finishes it): %s", exc)
+
     async def _finish_removal(self, entry: Doc) -> int:
         """Roll a committed delete or replace forward: every step is idempotent, and the quota
         goes back once, with the deletion of the journal entry."""
@@ -835,15 +845,32 @@ class Namespace:
         await self.writers.delete_many({"seen": {"$lt": datetime.now(UTC) - 10 * WRITER_DEAD_AFTER}})
         return work
 
-    async def reclaim_forever(self, interval: float = 2.0) -> None:
+    async def heartbeat_forever(self, interval: float = 2.0) -> None:
+        """Apart from the reclaimer, whose round may take long (a large subtree): a writer that
+        is working must never look dead to another replica or to fsck."""
         while True:
             try:
-                await self.reclaim_once()
+                await self.heartbeat()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database restarted: try again next round
-                log.warning("reclaim round failed: %s", exc)
+            except Exception as exc:
+                log.warning("heartbeat failed: %s", exc)
             await asyncio.sleep(interval)
+
+    async def reclaim_forever(self, interval: float = 2.0) -> None:
+        every = min(interval, WRITER_DEAD_AFTER.total_seconds() / 4)
+        beat = asyncio.create_task(self.heartbeat_forever(every))
+        try:
+            while True:
+                try:
+                    await self.reclaim_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database restarted: try again next round
+                    log.warning("reclaim round failed: %s", exc)
+                await asyncio.sleep(interval)
+        finally:
+            beat.cancel()
 
 
 def require_non_negative(name: str, value: int | None) -> None:
