@@ -57,23 +57,36 @@ async def reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nby
 
 async def _reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
                    nfiles: int) -> None:
-    if account.dataset is not None:
+    """Both counters at once (separate documents); if one refuses, the other is given back."""
+    async def on_dataset() -> bool:
+        if account.dataset is None:
+            return True
         query = {"_id": account.dataset,
                  **_condition("usage.bytes", account.bytes_quota, nbytes),
                  **_condition("usage.files", account.files_quota, nfiles)}
         done = await inodes.update_one(query, {"$inc": {"usage.bytes": nbytes, "usage.files": nfiles}})
-        if done.matched_count == 0:
-            raise await _exceeded(inodes, account, nbytes, nfiles)
-    if account.pdir is not None and nbytes:
+        return done.matched_count == 1
+
+    async def on_project() -> bool:
+        if account.pdir is None or not nbytes:
+            return True
         query = {"_id": account.pdir, **_condition("usage.bytes", account.project_bytes_quota, nbytes)}
         done = await inodes.update_one(query, {"$inc": {"usage.bytes": nbytes}})
-        if done.matched_count == 0:
-            if account.dataset is not None:
-                await inodes.update_one({"_id": account.dataset},
-                                        {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
-            raise StorageError(Hadoop.DS_QUOTA,
-                               f"The DiskSpace quota of {account.project_path} is exceeded:"
-                               f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
+        return done.matched_count == 1
+
+    dataset_ok, project_ok = await asyncio.gather(on_dataset(), on_project())
+    if dataset_ok and project_ok:
+        return
+    if dataset_ok and account.dataset is not None:
+        await inodes.update_one({"_id": account.dataset},
+                                {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+    if project_ok and account.pdir is not None and nbytes:
+        await inodes.update_one({"_id": account.pdir}, {"$inc": {"usage.bytes": -nbytes}})
+    if not dataset_ok:
+        raise await _exceeded(inodes, account, nbytes, nfiles)
+    raise StorageError(Hadoop.DS_QUOTA,
+                       f"The DiskSpace quota of {account.project_path} is exceeded:"
+                       f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
 
 
 async def release(inodes: AsyncCollection[dict[str, Any]], dataset: str | None, pdir: str | None,

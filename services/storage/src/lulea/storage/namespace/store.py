@@ -260,14 +260,6 @@ class Namespace:
                      overwrite: bool) -> Doc:
         """Write a whole file; visible only once complete, never partly."""
         docs = await self.chain(path.parent)
-        if len(docs) == len(path.parts) and docs[-1]["type"] == "DIRECTORY":
-            self._may_replace(await self.get(key(int(docs[-1]["ino"]), path.name)), path, overwrite)
-        parents = await self._make_missing(path.parent, docs, owner=new.owner, group=new.group)
-        parent = parents[-1]
-        if parent["type"] != "DIRECTORY":
-            raise StorageError(Hadoop.NOT_A_DIRECTORY, f"Parent path is not a directory: {path.parent}")
-        account = self.account(parents, path)
-        ino = new_id()
         stream = aiter(body)
         head = bytearray()
         ended = False
@@ -277,6 +269,16 @@ class Namespace:
             except StopAsyncIteration:
                 ended = True
                 break
+        if not ended and len(docs) == len(path.parts) and docs[-1]["type"] == "DIRECTORY":
+            # before streaming a large body: fail early if it could not be published (a small
+            # file's insert finds out by itself, with no lookup first)
+            self._may_replace(await self.get(key(int(docs[-1]["ino"]), path.name)), path, overwrite)
+        parents = await self._make_missing(path.parent, docs, owner=new.owner, group=new.group)
+        parent = parents[-1]
+        if parent["type"] != "DIRECTORY":
+            raise StorageError(Hadoop.NOT_A_DIRECTORY, f"Parent path is not a directory: {path.parent}")
+        account = self.account(parents, path)
+        ino = new_id()
         t = now_ms()
         doc: Doc = {"_id": key(int(parent["ino"]), path.name), "ino": ino, "parent": str(parent["ino"]),
                     "name": path.name, "type": "FILE", "state": "live", "owner": new.owner,
