@@ -84,7 +84,7 @@ class MongoBlockStore:
         return bool(done.deleted_count)
 
     async def take(self, block: str) -> BlockInfo | None:
-        doc = await self.blocks.find_one_and_delete({"_id": block}, projection=_META)
+        doc = await self.blocks.find_one_and_delete({"_id": block})  # FerretDB: no projection here
         return _info(doc) if doc is not None else None
 
     async def scan(self) -> AsyncIterator[BlockInfo]:
