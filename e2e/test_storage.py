@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import httpx
@@ -305,63 +307,82 @@ def _fsck(stack: Stack) -> dict[str, object]:
 
 
 def _eventually_clean(stack: Stack, timeout: float = 120) -> dict[str, object]:
+    """Until fsck is clean with nothing in progress either: the killed writer's journal entries
+    count as in progress until its heartbeat is old enough to call it dead, then as faults
+    until another writer has rolled them back or forward."""
     deadline = time.monotonic() + timeout
     while True:
         report = _fsck(stack)
-        if report["clean"] or time.monotonic() > deadline:
+        if (report["clean"] and not report.get("inProgress")) or time.monotonic() > deadline:
             return report
         time.sleep(2)
 
 
+SEED = int(os.environ.get("LULEA_E2E_SEED", "1515"))
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(1200)
 async def test_sigkill_during_a_200_mib_upload_and_a_10000_file_delete(world: World,
                                                                        stack: Stack) -> None:
+    """Seeded SIGKILLs (LULEA_E2E_SEED): three during 200 MiB uploads, at a random MiB each, and
+    three while a 10,000-file recursive delete is being reclaimed, each at a random moment;
+    after each restart the upload is absent or whole and, in the end, fsck finds nothing."""
+    rng = random.Random(SEED)
+    print(f"LULEA_E2E_SEED={SEED}")
     layout = stack.layout
-    path = f"{world.root}/crash/big.bin"
     size = 200 * 1024 * 1024
-    sent = threading.Event()
+    for attempt in range(3):
+        path = f"{world.root}/crash/big{attempt}.bin"
+        at = rng.randrange(8, 190)
+        sent = threading.Event()
 
-    def body() -> object:
-        chunk = os.urandom(1024 * 1024)
-        for i in range(size // len(chunk)):
-            if i == 60:
-                sent.set()
-            yield chunk
+        def body(at: int = at, sent: threading.Event = sent) -> object:
+            chunk = os.urandom(1024 * 1024)
+            for i in range(size // len(chunk)):
+                if i == at:
+                    sent.set()
+                yield chunk
 
-    def upload() -> None:
+        def upload(path: str = path, body: Any = body) -> None:
+            with webhdfs(stack, world.alice) as alice:
+                first = alice.put(path, params={"op": "CREATE"})
+                with contextlib.suppress(httpx.HTTPError):  # the service dies under us: expected
+                    alice.put(first.headers["location"], content=body())
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        assert sent.wait(120)
+        devstack.kill(layout, "storage")
+        uploader.join(60)
+        devstack.start_one(layout, "storage")
         with webhdfs(stack, world.alice) as alice:
-            first = alice.put(path, params={"op": "CREATE"})
-            with contextlib.suppress(httpx.HTTPError):  # the service dies under us: expected
-                alice.put(first.headers["location"], content=body())
-    uploader = threading.Thread(target=upload)
-    uploader.start()
-    assert sent.wait(120)
-    devstack.kill(layout, "storage")
-    uploader.join(60)
-    devstack.start_one(layout, "storage")
-    with webhdfs(stack, world.alice) as alice:
-        answer = alice.get(path, params={"op": "GETFILESTATUS"})
-        assert answer.status_code == 404 or answer.json()["FileStatus"]["length"] == size  # absent or whole
-    report = _eventually_clean(stack)
-    assert report["clean"], report
+            answer = alice.get(path, params={"op": "GETFILESTATUS"})
+            whole = answer.status_code == 200 and answer.json()["FileStatus"]["length"] == size
+            assert answer.status_code == 404 or whole, (at, answer.text)
+    # three killed uploads leave up to ~600 MiB of blocks, taken back through FerretDB once each
+    # writer's heartbeat is 15 s old: minutes on a loaded machine (docs/storage.md)
+    report = _eventually_clean(stack, timeout=600)
+    assert report["clean"] and not report["inProgress"], report
 
-    # 10,000 files, then a recursive delete the service is killed in the middle of
+    # 10,000 files, then a recursive delete the service is killed in the middle of, again and again
     tree = f"{world.root}/crash/many"
     await _many(stack, world.alice, tree, 10_000)
     with webhdfs(stack, world.alice) as alice:
+        before = alice.get(world.root, params={"op": "GETCONTENTSUMMARY"}).json()["ContentSummary"]
         summary = alice.get(tree, params={"op": "GETCONTENTSUMMARY"}).json()["ContentSummary"]
         assert summary["fileCount"] == 10_000
         assert alice.delete(tree, params={"op": "DELETE", "recursive": "true"}).json() == {"boolean": True}
         assert alice.get(tree, params={"op": "GETFILESTATUS"}).status_code == 404  # invisible at once
-    time.sleep(1.0)  # the reclaimer is under way
-    devstack.kill(layout, "storage")
-    devstack.start_one(layout, "storage")
+    for _ in range(3):
+        time.sleep(rng.uniform(0.5, 4.0))  # the reclaimer is under way
+        devstack.kill(layout, "storage")
+        devstack.start_one(layout, "storage")
     report = _eventually_clean(stack, timeout=600)
-    assert report["clean"], report
+    assert report["clean"] and not report["inProgress"], report
     with webhdfs(stack, world.alice) as alice:
-        summary = alice.get(world.root, params={"op": "GETCONTENTSUMMARY"}).json()["ContentSummary"]
-        assert summary["fileCount"] < 10_000
+        after = alice.get(world.root, params={"op": "GETCONTENTSUMMARY"}).json()["ContentSummary"]
+    assert before["fileCount"] - after["fileCount"] == 10_000
+    assert before["directoryCount"] - after["directoryCount"] == 101  # the tree and its 100 directories
 
 
 async def _many(stack: Stack, member: MemberFiles, tree: str, count: int) -> None:

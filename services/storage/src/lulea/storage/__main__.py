@@ -15,6 +15,7 @@ from cryptography import x509
 from lulea.core.auth.crl import CrlWatcher
 from lulea.core.logs import setup_json_logging
 from lulea.core.platform import PlatformSettings, request_identity
+from lulea.core.telemetry import setup_tracing
 from lulea.core.tls import serve_app
 from lulea.storage.main import create_app
 from lulea.storage.settings import Settings
@@ -69,6 +70,7 @@ def main() -> None:
     if args.command == "fsck":
         sys.exit(asyncio.run(run_fsck(settings, args.repair)))
     setup_json_logging(settings.log_level)
+    setup_tracing("lulea-storage")
     asyncio.run(serve(settings, PlatformSettings()))
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -30,9 +32,22 @@ from lulea.storage.settings import Settings
 REQUESTS = Counter("storage_requests_total", "WebHDFS requests", ["method", "status"])
 LATENCY = Histogram("storage_request_seconds", "WebHDFS request latency")
 log = logging.getLogger("lulea.storage")
+TRACER = trace.get_tracer("lulea.storage")
+
+
+def _op_of(scope: Scope) -> str:
+    query = (scope.get("query_string") or b"").decode("latin-1")
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name.lower() == "op":
+            return value.upper()[:40] or "?"
+    return "?"
 
 
 class MetricsMiddleware:
+    """Per request: the Prometheus counters, and a server span named after the WebHDFS op that
+    continues the caller's `traceparent` (W3C), with the method, op and status on it."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -41,17 +56,26 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start, status = time.perf_counter(), [500]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        path = str(scope.get("path") or "")
+        name = f"WebHDFS {_op_of(scope)}" if path.startswith("/webhdfs/") else f"{scope['method']} {path}"
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            REQUESTS.labels(scope["method"], str(status[0])).inc()
-            LATENCY.observe(time.perf_counter() - start)
+        with TRACER.start_as_current_span(name, context=propagate.extract(headers),
+                                          kind=SpanKind.SERVER) as span:
+            span.set_attribute("http.request.method", str(scope["method"]))
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                span.set_attribute("http.response.status_code", status[0])
+                if status[0] >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                REQUESTS.labels(scope["method"], str(status[0])).inc()
+                LATENCY.observe(time.perf_counter() - start)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,9 +1,11 @@
 """Where the bytes of files larger than the inline limit live: a small interface, with a
 MongoDB collection of chunks as the embedded default (docs/storage.md designs the S3 one).
 
-Each block is written before anything points at it and carries who wrote it (`writer`) and
-how many quota bytes were reserved for it, so a block nobody references after its writer died
-is an orphan that the reclaimer deletes and whose reservation it gives back."""
+Block `n` of inode `ino` has the key `"<ino>#<n>"` (an exact `_id`, the lookup FerretDB 1.24
+answers from an index; an object key in S3). An inode's blocks are numbered without holes:
+writes add at the end, reclaiming takes them from the end, so probing `#0, #1, ...` until the
+first miss finds them all, with no query on another field. Each block carries how many quota
+bytes were reserved for it, which whoever takes (deletes) it gives back."""
 
 from __future__ import annotations
 
@@ -11,41 +13,42 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from lulea.storage.namespace.busy import retrying
+from lulea.storage.namespace.inodes import block_key
 
 
 @dataclass(frozen=True)
 class BlockInfo:
-    id: ObjectId
+    id: str
     inode: int
     writer: str
     size: int
     reserved: int
-    dataset: int | None
-    pdir: int | None
+    dataset: str | None
+    pdir: str | None
 
 
 class BlockStore(Protocol):
-    async def put(self, data: bytes, *, inode: int, writer: str, reserved: int,
-                  dataset: int | None, pdir: int | None) -> ObjectId: ...
+    async def put(self, data: bytes, *, inode: int, index: int, writer: str, reserved: int,
+                  dataset: str | None, pdir: str | None) -> str: ...
 
-    async def get(self, block: ObjectId) -> bytes | None: ...
+    async def get(self, block: str) -> bytes | None: ...
 
-    async def delete(self, blocks: list[ObjectId]) -> None: ...
+    async def exists(self, block: str) -> bool: ...
 
-    async def take(self, block: ObjectId) -> BlockInfo | None:
+    async def delete(self, block: str) -> bool: ...
+
+    async def take(self, block: str) -> BlockInfo | None:
         """Delete one block and say what it was (None if it was already gone)."""
 
-    def of_inode(self, inode: int) -> AsyncIterator[BlockInfo]: ...
-
-    def scan(self) -> AsyncIterator[BlockInfo]: ...
+    def scan(self) -> AsyncIterator[BlockInfo]:
+        """Every block (fsck only: a full read)."""
 
 
 def _info(doc: dict[str, Any]) -> BlockInfo:
-    return BlockInfo(doc["_id"], int(doc["inode"]), str(doc.get("writer") or ""), int(doc["size"]),
+    return BlockInfo(str(doc["_id"]), int(doc["inode"]), str(doc.get("writer") or ""), int(doc["size"]),
                      int(doc.get("reserved") or 0), doc.get("dataset"), doc.get("pdir"))
 
 
@@ -53,37 +56,36 @@ _META = {"data": 0}
 
 
 class MongoBlockStore:
-    """Blocks as documents `{_id, inode, writer, size, reserved, data}` in `blocks`."""
+    """Blocks as documents `{_id: "<ino>#<n>", inode, writer, size, reserved, data}` in `blocks`."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.blocks = retrying(db["blocks"])
 
     async def create_indexes(self) -> None:
-        await self.blocks.create_index([("inode", 1)])
+        return None  # only `_id` is ever looked up
 
-    async def put(self, data: bytes, *, inode: int, writer: str, reserved: int,
-                  dataset: int | None, pdir: int | None) -> ObjectId:
-        block = ObjectId()
-        await self.blocks.insert_one({"_id": block, "inode": inode, "writer": writer, "size": len(data),
-                                      "reserved": reserved, "dataset": dataset, "pdir": pdir,
-                                      "data": data})
+    async def put(self, data: bytes, *, inode: int, index: int, writer: str, reserved: int,
+                  dataset: str | None, pdir: str | None) -> str:
+        block = block_key(inode, index)
+        doc = {"_id": block, "inode": inode, "writer": writer, "size": len(data), "reserved": reserved,
+               "dataset": dataset, "pdir": pdir, "data": data}
+        await self.blocks.insert_one(doc)
         return block
 
-    async def get(self, block: ObjectId) -> bytes | None:
+    async def get(self, block: str) -> bytes | None:
         doc = await self.blocks.find_one({"_id": block}, {"data": 1})
         return bytes(doc["data"]) if doc is not None else None
 
-    async def delete(self, blocks: list[ObjectId]) -> None:
-        if blocks:
-            await self.blocks.delete_many({"_id": {"$in": blocks}})
+    async def exists(self, block: str) -> bool:
+        return await self.blocks.find_one({"_id": block}, {"_id": 1}) is not None
 
-    async def take(self, block: ObjectId) -> BlockInfo | None:
-        doc = await self.blocks.find_one_and_delete({"_id": block})
+    async def delete(self, block: str) -> bool:
+        done = await self.blocks.delete_one({"_id": block})
+        return bool(done.deleted_count)
+
+    async def take(self, block: str) -> BlockInfo | None:
+        doc = await self.blocks.find_one_and_delete({"_id": block})  # FerretDB: no projection here
         return _info(doc) if doc is not None else None
-
-    async def of_inode(self, inode: int) -> AsyncIterator[BlockInfo]:
-        async for doc in self.blocks.find({"inode": inode}, _META):
-            yield _info(doc)
 
     async def scan(self) -> AsyncIterator[BlockInfo]:
         async for doc in self.blocks.find({}, _META):

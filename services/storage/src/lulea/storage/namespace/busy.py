@@ -15,7 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
 
 ATTEMPTS = 200
-_RETRIED = {"insert_one", "update_one", "update_many", "delete_one", "delete_many", "find_one",
+_RETRIED = {"insert_one", "update_one", "update_many", "delete_one", "delete_many", "find_one", "replace_one",
             "find_one_and_update", "find_one_and_delete", "count_documents", "create_index"}
 
 

@@ -1,14 +1,18 @@
 """Inode documents and what WebHDFS shows of them.
 
-    {_id: int, parent: int, name: str, type: FILE|DIRECTORY, state: live|pending|deleting,
-     size, owner: "<project>__<user>", group: "<project>", permission: "644", mtime, atime (ms),
-     replication, blockSize, data: bytes (a file of at most 64 KiB, inline), blocks: [{id, size}],
-     checksum: md5 hex | None, dataset: root inode id | None, pdir: project dir id | None,
-     quota: {bytes, files} and usage: {bytes, files} on dataset roots, usage on project dirs}
+    {_id: "<parent ino>/<name>" (the entry's key), ino: int (stable, the FileStatus fileId),
+     parent: "<parent ino>", name, type: FILE|DIRECTORY, state: "live", size,
+     owner: "<project>__<user>", group: "<project>", permission: "644", mtime, atime (ms),
+     replication, blockSize, data: bytes (a file of at most 64 KiB, inline),
+     blocks: [{id: "<ino>#<n>", size}], nblk, checksum: md5 hex | None,
+     dataset: key of the dataset root | None, pdir: key of the project directory | None,
+     quota: {bytes, files} and usage: {bytes, files} on dataset roots, usage on project dirs,
+     tx: {id, role} while a journalled operation (rename, delete, replace, append) holds it}
 
-A child is found by the unique index (parent, name); a listing is a range of that index.
-Live inodes hang below the root; pending uploads below PENDING and deleted subtrees below
-TRASH, each named by its own id, so neither is ever reachable from a path.
+Keyed so that the hot path is an exact `_id` lookup, the one filter FerretDB 1.24 answers
+from an index on every backend (FerretDB#4646: other filters scan): resolving a path component
+is `find_one({_id: "<parent ino>/<name>"})`. Children are keyed by their parent's `ino`, which
+never changes, so renaming a directory re-keys only the renamed entry, whatever its size.
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ import secrets
 import time
 from typing import Any
 
-ROOT = 0
-PROJECTS_DIR = 1
-PENDING = -1
-TRASH = -2
+ROOT = 0  # the root's ino
+PROJECTS_DIR = 1  # /Projects's ino
+ROOT_KEY = "/"
 INLINE_LIMIT = 64 * 1024
 DEFAULT_BLOCK_SIZE = 128 * 1024 * 1024  # what FileStatus reports (HDFS's default)
 
@@ -29,18 +32,31 @@ STAT = {"data": 0}  # never read the inline bytes to answer a stat or a listing
 
 
 def new_id() -> int:
-    """A random positive 63-bit id: no counter document every create would contend on."""
+    """A random positive 63-bit ino: no counter document every create would contend on."""
     return secrets.randbits(62) + 2
+
+
+def key(parent: int, name: str) -> str:
+    """An entry's `_id`: names hold no `/` (paths.check_name), so the key is unambiguous."""
+    return f"{parent}/{name}"
+
+
+def block_key(ino: int, index: int) -> str:
+    return f"{ino}#{index}"
+
+
+PROJECTS_KEY = key(ROOT, "Projects")
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def directory(id_: int, parent: int, name: str, *, owner: str, group: str, permission: str = "755",
-              dataset: int | None = None, pdir: int | None = None) -> Doc:
+def directory(ino: int, parent: int, name: str, *, owner: str, group: str, permission: str = "755",
+              dataset: str | None = None, pdir: str | None = None) -> Doc:
     t = now_ms()
-    return {"_id": id_, "parent": parent, "name": name, "type": "DIRECTORY", "state": "live",
+    id_ = ROOT_KEY if ino == ROOT else key(parent, name)
+    return {"_id": id_, "ino": ino, "parent": str(parent), "name": name, "type": "DIRECTORY", "state": "live",
             "size": 0, "owner": owner, "group": group, "permission": permission, "mtime": t,
             "atime": t, "replication": 0, "blockSize": 0, "dataset": dataset, "pdir": pdir}
 
@@ -51,7 +67,7 @@ def file_status(doc: Doc, suffix: str) -> dict[str, Any]:
     status: dict[str, Any] = {
         "accessTime": 0 if is_dir else int(doc.get("atime") or 0),
         "blockSize": 0 if is_dir else int(doc.get("blockSize") or DEFAULT_BLOCK_SIZE),
-        "fileId": int(doc["_id"]),
+        "fileId": int(doc["ino"]),
         "group": str(doc.get("group") or ""),
         "length": 0 if is_dir else int(doc.get("size") or 0),
         "modificationTime": int(doc.get("mtime") or 0),

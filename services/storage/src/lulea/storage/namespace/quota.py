@@ -23,21 +23,21 @@ from lulea.storage.namespace.errors import Hadoop, StorageError
 class Account:
     """Where a write is counted: its dataset root (with its limits) and its project directory."""
 
-    dataset: int | None
+    dataset: str | None  # the key (`_id`) of the dataset root
     dataset_path: str = ""
     bytes_quota: int | None = None
     files_quota: int | None = None
-    pdir: int | None = None
+    pdir: str | None = None  # the key of the project directory
     project_path: str = ""
     project_bytes_quota: int | None = None
 
 
 NOWHERE = Account(None)
-# FerretDB on SQLite applies an update as read, modify, write without holding the row, so two
-# concurrent $inc on one counter can lose one. Within a process, one counter move at a time
-# keeps the figures exact there; MongoDB (and FerretDB on PostgreSQL) make $inc atomic
-# across replicas by themselves.
-_COUNTER_LOCKS: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+# FerretDB 1.x applies an update as read, modify, write (the filter and the operators run in
+# FerretDB, then the whole document is written back by `_id`), so two concurrent $inc on one
+# counter can lose one. Within a process, one counter move at a time keeps the figures exact;
+# MongoDB (or FerretDB 2) makes $inc atomic across replicas by itself.
+_COUNTER_LOCKS: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 def _condition(field: str, limit: int | None, amount: int) -> dict[str, Any]:
@@ -51,39 +51,60 @@ async def reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nby
     """Take `nbytes` and `nfiles` from the dataset's and the project's limits, or raise."""
     if nbytes == 0 and nfiles == 0:
         return
-    async with _COUNTER_LOCKS[account.dataset or 0], _COUNTER_LOCKS[account.pdir or 1]:
+    async with _COUNTER_LOCKS[account.dataset or ""], _COUNTER_LOCKS[account.pdir or "-"]:
         await _reserve(inodes, account, nbytes, nfiles)
 
 
 async def _reserve(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
                    nfiles: int) -> None:
-    if account.dataset is not None:
+    """Both counters at once (separate documents); if one refuses, the other is given back."""
+    async def on_dataset() -> bool:
+        if account.dataset is None:
+            return True
         query = {"_id": account.dataset,
                  **_condition("usage.bytes", account.bytes_quota, nbytes),
                  **_condition("usage.files", account.files_quota, nfiles)}
         done = await inodes.update_one(query, {"$inc": {"usage.bytes": nbytes, "usage.files": nfiles}})
-        if done.matched_count == 0:
-            raise await _exceeded(inodes, account, nbytes, nfiles)
-    if account.pdir is not None and nbytes:
+        return done.matched_count == 1
+
+    async def on_project() -> bool:
+        if account.pdir is None or not nbytes:
+            return True
         query = {"_id": account.pdir, **_condition("usage.bytes", account.project_bytes_quota, nbytes)}
         done = await inodes.update_one(query, {"$inc": {"usage.bytes": nbytes}})
-        if done.matched_count == 0:
-            if account.dataset is not None:
-                await inodes.update_one({"_id": account.dataset},
-                                        {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
-            raise StorageError(Hadoop.DS_QUOTA,
-                               f"The DiskSpace quota of {account.project_path} is exceeded:"
-                               f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
+        return done.matched_count == 1
+
+    dataset_ok, project_ok = await asyncio.gather(on_dataset(), on_project())
+    if dataset_ok and project_ok:
+        return
+    if dataset_ok and account.dataset is not None:
+        await inodes.update_one({"_id": account.dataset},
+                                {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+    if project_ok and account.pdir is not None and nbytes:
+        await inodes.update_one({"_id": account.pdir}, {"$inc": {"usage.bytes": -nbytes}})
+    if not dataset_ok:
+        raise await _exceeded(inodes, account, nbytes, nfiles)
+    raise StorageError(Hadoop.DS_QUOTA,
+                       f"The DiskSpace quota of {account.project_path} is exceeded:"
+                       f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
 
 
-async def release(inodes: AsyncCollection[dict[str, Any]], dataset: int | None, pdir: int | None,
+async def release(inodes: AsyncCollection[dict[str, Any]], dataset: str | None, pdir: str | None,
                   nbytes: int, nfiles: int) -> None:
-    async with _COUNTER_LOCKS[dataset or 0], _COUNTER_LOCKS[pdir or 1]:
+    """Give back what was reserved: the two counters are separate documents, moved at once."""
+    async def on_dataset() -> None:
         if dataset is not None and (nbytes or nfiles):
-            await inodes.update_one({"_id": dataset},
-                                    {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+            async with _COUNTER_LOCKS[dataset]:
+                await inodes.update_one({"_id": dataset},
+                                        {"$inc": {"usage.bytes": -nbytes, "usage.files": -nfiles}})
+
+    async def on_project() -> None:
         if pdir is not None and nbytes:
-            await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
+            async with _COUNTER_LOCKS[pdir]:
+                await inodes.update_one({"_id": pdir}, {"$inc": {"usage.bytes": -nbytes}})
+
+    if nbytes or nfiles:
+        await asyncio.gather(on_dataset(), on_project())
 
 
 async def _exceeded(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,

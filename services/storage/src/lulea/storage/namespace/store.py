@@ -1,11 +1,19 @@
-"""The namespace: every WebHDFS operation as a few single-document MongoDB operations.
+"""The namespace: every WebHDFS operation as a few single-document MongoDB operations, each
+addressed by an exact `_id` (the only lookup FerretDB 1.24 answers from an index).
 
 No operation needs a multi-document transaction (FerretDB has none):
-- a file is written under a pending inode (parent PENDING) and becomes visible by one update
-  that moves it to its parent and name (the flip), after all its bytes are stored;
-- a rename is one update of (parent, name), whatever the size of the subtree;
-- a delete moves the subtree's root below TRASH in one update; the reclaimer then removes
-  the subtree bottom-up, resumably, giving back its quota as it goes.
+- a small file (at most 64 KiB) is one insert of its complete entry: visible only when whole;
+- a larger file's blocks are written first, under an `up:<ino>` journal entry, and the file
+  becomes visible by one insert of its entry after the last byte is stored;
+- a rename, a delete and an overwrite are journalled: the journal entry `mv:`/`rm:<ino>` is
+  written, the entry is marked with it (`tx`), and one update of the journal entry (`phase:
+  committed`) is the instant the change happens for every reader: a reader that meets a marked
+  entry asks the journal entry. Afterwards the step is finished (the old key removed, the
+  subtree reclaimed) by whoever gets there first, idempotently;
+- an append writes its blocks past the end, holding the entry (`ap:<ino>`), and commits them by
+  one conditional update of the entry.
+The journal is small (one entry per operation in flight), so the reclaimer reads it whole every
+round: a dead writer's entries are rolled back (uncommitted) or forward (committed).
 """
 
 from __future__ import annotations
@@ -16,13 +24,11 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bson import ObjectId
-from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -32,13 +38,14 @@ from lulea.storage.namespace.busy import retrying
 from lulea.storage.namespace.errors import Hadoop, StorageError, illegal, not_found
 from lulea.storage.namespace.inodes import (
     INLINE_LIMIT,
-    PENDING,
     PROJECTS_DIR,
     ROOT,
+    ROOT_KEY,
     STAT,
-    TRASH,
     Doc,
+    block_key,
     directory,
+    key,
     new_id,
     now_ms,
 )
@@ -48,7 +55,9 @@ log = logging.getLogger("lulea.storage.namespace")
 WRITER_DEAD_AFTER = timedelta(seconds=15)
 TOP_CACHE_SECONDS = 2.0
 TOP_DEPTH = 3  # `/Projects/<p>/<d>`: made and removed only by the platform
+RECLAIM_CONCURRENCY = 16
 ProjectQuota = Callable[[str], int | None]
+FREE = {"tx": {"$exists": False}}  # an entry no journalled operation holds
 
 
 @dataclass(frozen=True)
@@ -60,27 +69,38 @@ class NewFile:
     block_size: int = 128 * 1024 * 1024
 
 
+def busy(path: Path | str) -> StorageError:
+    return StorageError(Hadoop.RETRIABLE, f"{path} is being changed by another operation: retry")
+
+
+def _summary(doc: Doc) -> Doc:
+    """What the journal keeps of an entry it removes (the entry may be gone when it is used)."""
+    return {"type": doc["type"], "size": int(doc.get("size") or 0), "nblk": int(doc.get("nblk") or 0),
+            "dataset": doc.get("dataset"), "pdir": doc.get("pdir")}
+
+
 class Namespace:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], *, blocks: BlockStore | None = None,
                  project_quota: ProjectQuota = lambda _p: None, block_bytes: int = 4 * 1024 * 1024) -> None:
         self.db = db
         self.inodes = retrying(db["inodes"])
         self.writers = retrying(db["writers"])
+        self.journal = retrying(db["journal"])
         self.blocks: BlockStore = blocks if blocks is not None else MongoBlockStore(db)
         self.project_quota = project_quota
         self.block_bytes = block_bytes
         self.writer = uuid.uuid4().hex
-        self.rounds = 0
+        self.active: set[str] = set()  # journal entries this process is working on right now
         # the top of the tree (/, /Projects, projects, dataset roots) changes only when the
         # platform adds or removes a dataset: a short cache saves most lookups of a path
         self.top: dict[tuple[str, ...], tuple[float, Doc]] = {}
 
     # -- set-up ---------------------------------------------------------------------------
     async def create_indexes(self) -> None:
-        await self.inodes.create_index([("parent", ASCENDING), ("name", ASCENDING)], unique=True)
+        """No secondary index: every lookup is by `_id` (FerretDB 1.24 would not use one)."""
         if isinstance(self.blocks, MongoBlockStore):
             await self.blocks.create_indexes()
-        for doc in (directory(ROOT, -100, "", owner="lulea", group="lulea"),
+        for doc in (directory(ROOT, -1, "", owner="lulea", group="lulea"),
                     directory(PROJECTS_DIR, ROOT, PROJECTS, owner="lulea", group="lulea")):
             with contextlib.suppress(DuplicateKeyError):
                 await self.inodes.insert_one(doc)
@@ -93,30 +113,54 @@ class Namespace:
     async def ping(self) -> None:
         await self.db.command("ping")
 
+    # -- visibility -----------------------------------------------------------------------
+    async def _committed(self, jid: str) -> bool:
+        entry = await self.journal.find_one({"_id": jid}, {"phase": 1})
+        return entry is not None and entry.get("phase") == "committed"
+
+    async def visible(self, doc: Doc | None) -> Doc | None:
+        """`doc` as a reader sees it: an entry a journalled operation marked is there or not
+        according to whether that operation committed."""
+        if doc is None or doc.get("state") != "live":
+            return None
+        tx = doc.get("tx")
+        if tx is None or tx.get("role") == "hold":
+            return doc
+        committed = await self._committed(str(tx["id"]))
+        if tx.get("role") == "dst":
+            return doc if committed else None
+        return None if committed else doc
+
+    async def get(self, key_: str, projection: dict[str, int] | None = STAT) -> Doc | None:
+        return await self.visible(await self.inodes.find_one({"_id": key_}, projection))
+
     # -- lookups --------------------------------------------------------------------------
-    async def chain(self, path: Path) -> list[Doc]:
-        """The inodes from `/` down to `path`, stopping at the first that is missing."""
+    async def chain(self, path: Path, *, full: bool = False) -> list[Doc]:
+        """The inodes from `/` down to `path`, stopping at the first that is missing: one
+        lookup by `_id` per component below the cached top (the last with its data if `full`)."""
         docs: list[Doc] = []
         now = time.monotonic()
-        current = self._top((), now) or await self.inodes.find_one({"_id": ROOT}, STAT)
+        current = self._top((), now) or await self.get(ROOT_KEY)
         if current is None:
             return docs
         docs.append(current)
         for depth, name in enumerate(path.parts, start=1):
             if current["type"] != "DIRECTORY":
                 break
-            key = path.parts[:depth]
-            cached = self._top(key, now) if depth <= TOP_DEPTH else None
-            current = cached or await self.inodes.find_one({"parent": current["_id"], "name": name}, STAT)
-            if current is None:
+            key_ = path.parts[:depth]
+            cached = self._top(key_, now) if depth <= TOP_DEPTH else None
+            projection = None if full and depth == len(path.parts) else STAT
+            found = cached or await self.get(key(int(current["ino"]), name), projection)
+            if found is None:
                 break
+            current = found
             if depth <= TOP_DEPTH and cached is None and current["type"] == "DIRECTORY":
-                self.top[key] = (now + TOP_CACHE_SECONDS, current)
+                self.top[key_] = (now + TOP_CACHE_SECONDS, current)
             docs.append(current)
         return docs
 
-    def _top(self, key: tuple[str, ...], now: float) -> Doc | None:
-        hit = self.top.get(key)
+    def _top(self, key_: tuple[str, ...], now: float) -> Doc | None:
+        hit = self.top.get(key_)
         if hit is None or hit[0] < now:
             return None
         return hit[1]
@@ -124,8 +168,8 @@ class Namespace:
     def forget_top(self) -> None:
         self.top.clear()
 
-    async def stat(self, path: Path) -> Doc:
-        docs = await self.chain(path)
+    async def stat(self, path: Path, *, full: bool = False) -> Doc:
+        docs = await self.chain(path, full=full)
         if len(docs) != len(path.parts) + 1:
             raise not_found(str(path))
         return docs[-1]
@@ -145,6 +189,18 @@ class Namespace:
                              limits.get("bytes"), limits.get("files"), pdir["_id"],
                              f"/{PROJECTS}/{project}", self.project_quota(project))
 
+    async def children(self, ino: int, projection: dict[str, int] | None = STAT) -> list[Doc]:
+        """The visible entries of a directory, by name. FerretDB 1.24 answers no range of `_id`
+        from its index, so this is `find({parent})`: the filter runs inside PostgreSQL (pushed
+        down), over the table; see docs/storage.md."""
+        found = [d async for d in self.inodes.find({"parent": str(ino)}, projection)]
+        shown = [d for d in found if d.get("state") == "live" and "tx" not in d]
+        for doc in found:
+            if "tx" in doc and await self.visible(doc) is not None:
+                shown.append(doc)
+        shown.sort(key=lambda d: str(d["name"]))
+        return shown
+
     # -- directories ----------------------------------------------------------------------
     async def mkdirs(self, path: Path, *, owner: str, group: str, permission: str = "755") -> bool:
         docs = await self.chain(path)
@@ -159,9 +215,11 @@ class Namespace:
         for depth in range(len(docs), len(path.parts) + 1):
             here = Path(path.parts[:depth])
             parent = docs[-1]
+            if parent["type"] != "DIRECTORY":
+                raise StorageError(Hadoop.NOT_A_DIRECTORY, f"Parent path is not a directory: {here.parent}")
             account = self.account(docs, here)
             dataset = account.dataset if depth > 3 else None
-            doc = directory(new_id(), parent["_id"], here.name, owner=owner, group=group,
+            doc = directory(new_id(), int(parent["ino"]), here.name, owner=owner, group=group,
                             permission=permission, dataset=dataset, pdir=account.pdir)
             if depth == 2 and here.in_projects:
                 doc["usage"] = {"bytes": 0}
@@ -172,62 +230,94 @@ class Namespace:
                 await self.inodes.insert_one(doc)
             except DuplicateKeyError:  # made meanwhile by someone else: use theirs
                 await quota.release(self.inodes, dataset, None, 0, 1)
-                found = await self.inodes.find_one({"parent": parent["_id"], "name": here.name}, STAT)
-                if found is None or found["type"] != "DIRECTORY":
+                found = await self.get(doc["_id"])
+                if found is None:
+                    raise busy(here) from None
+                if found["type"] != "DIRECTORY":
                     raise StorageError(Hadoop.NOT_A_DIRECTORY, f"Not a directory: {here}") from None
                 doc = found
             docs.append(doc)
         return docs
 
     async def listing(self, path: Path, *, start_after: str | None = None,
-                   limit: int | None = None) -> tuple[Doc, list[Doc], int]:
-        """The inode and its children by name after `start_after` (a range of the (parent, name)
-        index), and how many remain after this page."""
+                      limit: int | None = None) -> tuple[Doc, list[Doc], int]:
+        """The inode and its children by name after `start_after`, and how many remain after
+        this page."""
         doc = await self.stat(path)
         if doc["type"] != "DIRECTORY":
             return doc, [doc], 0
-        query: dict[str, Any] = {"parent": doc["_id"]}
+        children = await self.children(int(doc["ino"]))
         if start_after:
-            query["name"] = {"$gt": start_after}
-        cursor = self.inodes.find(query, STAT).sort("name", ASCENDING)
-        if limit is not None:
-            cursor = cursor.limit(limit)
-        children = [c async for c in cursor]
+            children = [c for c in children if str(c["name"]) > start_after]
         remaining = 0
-        if limit is not None and len(children) == limit:
-            remaining = await self.inodes.count_documents(
-                {"parent": doc["_id"], "name": {"$gt": children[-1]["name"]}})
+        if limit is not None and len(children) > limit:
+            remaining = len(children) - limit
+            children = children[:limit]
         return doc, children, remaining
 
     # -- writing files --------------------------------------------------------------------
     async def create(self, path: Path, body: AsyncIterator[bytes], new: NewFile, *,
                      overwrite: bool) -> Doc:
-        """Write a whole file; visible only once complete (the flip), never partly."""
+        """Write a whole file; visible only once complete, never partly."""
         docs = await self.chain(path.parent)
-        if len(docs) == len(path.parts):
-            existing = await self.inodes.find_one({"parent": docs[-1]["_id"], "name": path.name}, STAT)
-            self._may_replace(existing, path, overwrite)
+        stream = aiter(body)
+        head = bytearray()
+        ended = False
+        while len(head) <= INLINE_LIMIT:
+            try:
+                head += await anext(stream)
+            except StopAsyncIteration:
+                ended = True
+                break
+        if not ended and len(docs) == len(path.parts) and docs[-1]["type"] == "DIRECTORY":
+            # before streaming a large body: fail early if it could not be published (a small
+            # file's insert finds out by itself, with no lookup first)
+            self._may_replace(await self.get(key(int(docs[-1]["ino"]), path.name)), path, overwrite)
         parents = await self._make_missing(path.parent, docs, owner=new.owner, group=new.group)
-        if parents[-1]["type"] != "DIRECTORY":
+        parent = parents[-1]
+        if parent["type"] != "DIRECTORY":
             raise StorageError(Hadoop.NOT_A_DIRECTORY, f"Parent path is not a directory: {path.parent}")
         account = self.account(parents, path)
-        id_ = new_id()
-        pending = {"_id": id_, "parent": PENDING, "name": str(id_), "type": "FILE", "state": "pending",
-                   "writer": self.writer, "size": 0, "owner": new.owner, "group": new.group,
-                   "permission": new.permission, "replication": new.replication,
-                   "blockSize": new.block_size, "dataset": account.dataset, "pdir": account.pdir,
-                   "target": {"parent": parents[-1]["_id"], "name": path.name}}
+        ino = new_id()
+        t = now_ms()
+        doc: Doc = {"_id": key(int(parent["ino"]), path.name), "ino": ino, "parent": str(parent["ino"]),
+                    "name": path.name, "type": "FILE", "state": "live", "owner": new.owner,
+                    "group": new.group, "permission": new.permission, "replication": new.replication,
+                    "blockSize": new.block_size, "dataset": account.dataset, "pdir": account.pdir,
+                    "mtime": t, "atime": t}
+        if ended:  # a small file: one insert of the whole entry, its bytes inside it
+            data = bytes(head)
+            doc.update(size=len(data), data=data, blocks=[], nblk=0,
+                       checksum=hashlib.md5(data, usedforsecurity=False).hexdigest())
+            await quota.reserve(self.inodes, account, len(data), 1)
+            try:
+                return await self._publish(doc, path, overwrite)
+            except BaseException:
+                await asyncio.shield(quota.release(self.inodes, account.dataset, account.pdir, len(data), 1))
+                raise
+        jid = f"up:{ino}"
         await quota.reserve(self.inodes, account, 0, 1)
-        await self.inodes.insert_one(pending)
+        self.active.add(jid)
         try:
-            size, data, blocks, digest, _ = await self._write_body(id_, body, account)
-            t = now_ms()
-            await self.inodes.update_one({"_id": id_}, {"$set": {
-                "size": size, "data": data, "blocks": blocks, "checksum": digest, "mtime": t, "atime": t}})
-            return await self._flip(id_, parents[-1]["_id"], path, overwrite)
-        except BaseException:
-            await asyncio.shield(self._discard_pending(id_))
-            raise
+            try:
+                await self.journal.insert_one({"_id": jid, "kind": "upload", "phase": "open",
+                                               "writer": self.writer, "key": doc["_id"], "ino": ino,
+                                               "dataset": account.dataset, "pdir": account.pdir})
+            except BaseException:
+                await asyncio.shield(quota.release(self.inodes, account.dataset, account.pdir, 0, 1))
+                raise
+            try:
+                size, blocks, digest = await self._write_blocks(ino, 0, bytes(head), stream, account)
+                doc.update(size=size, data=None, blocks=blocks, nblk=len(blocks), checksum=digest,
+                           mtime=now_ms())
+                done = await self._publish(doc, path, overwrite)
+            except BaseException:
+                await asyncio.shield(self._discard_upload(jid, ino))
+                raise
+            await self.journal.delete_one({"_id": jid})
+            return done
+        finally:
+            self.active.discard(jid)
 
     def _may_replace(self, existing: Doc | None, path: Path, overwrite: bool) -> None:
         if existing is None:
@@ -237,117 +327,218 @@ class Namespace:
         if not overwrite:
             raise StorageError(Hadoop.ALREADY_EXISTS, f"{path} for client already exists")
 
-    async def _flip(self, id_: int, parent: int, path: Path, overwrite: bool) -> Doc:
-        for _ in range(5):
-            existing = await self.inodes.find_one({"parent": parent, "name": path.name}, STAT)
-            self._may_replace(existing, path, overwrite)
-            if existing is not None:
-                await self._trash(existing)
+    async def _publish(self, doc: Doc, path: Path, overwrite: bool) -> Doc:
+        """Make a complete file visible: insert its entry, or replace the file there."""
+        for attempt in range(20):
             try:
-                done = await self.inodes.find_one_and_update(
-                    {"_id": id_, "state": "pending"},
-                    {"$set": {"parent": parent, "name": path.name, "state": "live"},
-                     "$unset": {"target": "", "writer": ""}}, return_document=True)
+                await self.inodes.insert_one(doc)
+                return doc
             except DuplicateKeyError:
-                continue  # someone created the same name between our check and the flip
-            if done is None:
-                raise StorageError(Hadoop.IO, f"the upload of {path} was reclaimed before it completed")
-            return dict(done)
-        raise StorageError(Hadoop.ALREADY_EXISTS, f"{path} is being created concurrently")
+                pass
+            existing = await self.get(doc["_id"])
+            if existing is not None:
+                self._may_replace(existing, path, overwrite)
+                if await self._replace(existing, doc):
+                    return doc
+            await asyncio.sleep(0.01 * (attempt + 1))  # a rename or delete of that name finishing
+        raise busy(path)
 
-    async def _write_body(self, inode: int, body: AsyncIterator[bytes], account: quota.Account,
-                          head: bytes = b"") -> tuple[int, bytes | None, list[dict[str, Any]], str, int]:
-        """Store `head` (bytes already counted) and the body: inline when the whole file fits,
-        else blocks, each reserved before it is written. Returns size, inline data, blocks,
-        md5, and the bytes reserved for inline data (the caller gives them back on failure)."""
+    async def _replace(self, old: Doc, new: Doc) -> bool:
+        """Overwrite: the entry takes the new file in one update; the old file's bytes go."""
+        ino = int(old["ino"])
+        jid = f"rm:{ino}"
+        entry = {"_id": jid, "kind": "replace", "phase": "open", "writer": self.writer, "key": old["_id"],
+                 "ino": ino, "new": new["ino"], **_summary(old)}
+        self.active.add(jid)
+        try:
+            try:
+                await self.journal.insert_one(entry)
+            except DuplicateKeyError:
+                return False  # someone else is removing it
+            await self.journal.delete_one({"_id": f"up:{ino}"})  # a finished upload's leftover
+            held = await self.inodes.update_one(
+                {"_id": old["_id"], "ino": ino, "size": old.get("size"), **FREE},
+                {"$set": {"tx": {"id": jid, "role": "hold"}}})
+            if held.modified_count == 0:
+                await self.journal.delete_one({"_id": jid})
+                return False
+            replaced = await self.inodes.replace_one({"_id": old["_id"], "tx.id": jid}, new)
+            if replaced.matched_count == 0:  # not ours after all: leave it as it was
+                await self.journal.delete_one({"_id": jid})
+                return False
+            await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})
+            await self._after_commit(self._finish_removal({**entry, "phase": "committed"}))
+            return True
+        finally:
+            self.active.discard(jid)
+
+    async def _write_blocks(self, ino: int, start: int, first: bytes, rest: AsyncIterator[bytes],
+                            account: quota.Account, counted: int = 0) -> tuple[int, list[Doc], str]:
+        """`first` then `rest` as blocks `<ino>#<start>...` of block_bytes each, every block's
+        bytes reserved before it is stored (`counted` bytes at the front are already counted:
+        an inline file's bytes moving into its first block). On failure the blocks written go
+        back at once, with their reservations."""
         md5 = hashlib.md5(usedforsecurity=False)
-        buffer = bytearray(head)
-        head_left = len(head)
-        blocks: list[dict[str, Any]] = []
+        blocks: list[Doc] = []
+        buffer = bytearray(first)
+        credit = counted
         size = 0
 
         async def flush(chunk: bytes) -> None:
-            nonlocal head_left, size
-            counted = min(len(chunk), head_left)
-            head_left -= counted
-            md5.update(chunk)
-            size += len(chunk)
-            await quota.reserve(self.inodes, account, len(chunk) - counted, 0)
-            block = await self.blocks.put(chunk, inode=inode, writer=self.writer,
-                                          reserved=len(chunk) - counted,
-                                          dataset=account.dataset, pdir=account.pdir)
+            nonlocal credit, size
+            free = min(credit, len(chunk))
+            credit -= free
+            need = len(chunk) - free
+            await quota.reserve(self.inodes, account, need, 0)
+            try:
+                block = await self.blocks.put(chunk, inode=ino, index=start + len(blocks), writer=self.writer,
+                                              reserved=need, dataset=account.dataset, pdir=account.pdir)
+            except BaseException:
+                await asyncio.shield(quota.release(self.inodes, account.dataset, account.pdir, need, 0))
+                raise
             blocks.append({"id": block, "size": len(chunk)})
+            size += len(chunk)
+            md5.update(chunk)
 
         try:
-            async for piece in body:
-                buffer += piece
-                while len(buffer) >= self.block_bytes and len(buffer) > INLINE_LIMIT:
+            while True:
+                while len(buffer) >= self.block_bytes:
                     chunk = bytes(buffer[: self.block_bytes])
                     del buffer[: self.block_bytes]
                     await flush(chunk)
-            rest = bytes(buffer)
-            if not blocks and len(rest) <= INLINE_LIMIT:
-                await quota.reserve(self.inodes, account, len(rest) - head_left, 0)
-                md5.update(rest)
-                return len(rest), rest, [], md5.hexdigest(), len(rest) - head_left
-            if rest:
-                await flush(rest)
+                try:
+                    buffer += await anext(rest)
+                except StopAsyncIteration:
+                    break
+            if buffer:
+                await flush(bytes(buffer))
         except BaseException:  # refused by a quota, client gone: nothing of it stays counted
-            await asyncio.shield(self._discard_blocks([b["id"] for b in blocks], quota.NOWHERE, 0))
+            await asyncio.shield(self._take_blocks(ino, start, start + len(blocks)))
             raise
-        return size, None, blocks, md5.hexdigest(), 0
+        return size, blocks, md5.hexdigest()
+
+    async def _take_blocks(self, ino: int, start: int, end: int | None = None) -> int:
+        """Remove blocks `start..end-1` of `ino` (to the first missing one if `end` is None),
+        last first so an interrupted take leaves them without a hole; their reservations go back."""
+        if end is None:
+            end = start
+            while await self.blocks.exists(block_key(ino, end)):
+                end += 1
+        taken = 0
+        for index in reversed(range(start, end)):
+            info = await self.blocks.take(block_key(ino, index))
+            if info is not None:
+                taken += 1
+                await quota.release(self.inodes, info.dataset, info.pdir, info.reserved, 0)
+        return taken
+
+    async def _discard_upload(self, jid: str, ino: int) -> None:
+        """An upload that will never be published: its blocks and reservations go back."""
+        claimed = await self.journal.find_one_and_update(
+            {"_id": jid, "phase": {"$in": ["open", "discarding"]}}, {"$set": {"phase": "discarding"}},
+            return_document=True)
+        if claimed is None:
+            return  # published and since removed or renamed: not ours to take
+        await self._take_blocks(ino, 0)
+        done = await self.journal.delete_one({"_id": jid})
+        if done.deleted_count == 1:
+            await quota.release(self.inodes, claimed.get("dataset"), claimed.get("pdir"), 0, 1)
 
     async def append(self, path: Path, body: AsyncIterator[bytes]) -> Doc:
-        docs = await self.chain(path)
+        docs = await self.chain(path, full=True)
         if len(docs) != len(path.parts) + 1:
             raise not_found(str(path))
-        doc = await self.inodes.find_one({"_id": docs[-1]["_id"]})
-        if doc is None or doc["type"] != "FILE":
+        doc = docs[-1]
+        if doc["type"] != "FILE":
             raise StorageError(Hadoop.FILE_NOT_FOUND, f"{path} is not a file")
+        if "tx" in doc:
+            raise busy(path)
         account = self.account(docs, path)
+        ino, entry_key = int(doc["ino"]), str(doc["_id"])
         old_size = int(doc.get("size") or 0)
         old_blocks = list(doc.get("blocks") or [])
-        inline = doc.get("data") is not None and not old_blocks
-        written: list[dict[str, Any]] = []
-        inline_reserved = 0
+        nblk = int(doc.get("nblk") or 0)
+        head = bytes(doc["data"]) if doc.get("data") is not None and not old_blocks else None
+        jid = f"ap:{ino}"
+        self.active.add(jid)
         try:
-            # an inline file that grows takes its bytes (already counted) along as the head
-            head = bytes(doc["data"]) if inline else b""
-            size, data, written, _, inline_reserved = await self._write_body(doc["_id"], body, account, head)
-            if not inline and data:
-                # a file in blocks stays in blocks: the tail becomes one more block
-                block = await self.blocks.put(data, inode=doc["_id"], writer=self.writer,
-                                              reserved=inline_reserved, dataset=account.dataset,
-                                              pdir=account.pdir)
-                written, inline_reserved, data = [{"id": block, "size": len(data)}], 0, None
-            elif not inline:
-                data = None
-            total = size if inline else old_size + size
-            t = now_ms()
-            done = await self.inodes.update_one(
-                {"_id": doc["_id"], "size": old_size, "state": "live"},
-                {"$set": {"size": total, "data": data, "blocks": written if inline else old_blocks + written,
-                          "checksum": None, "mtime": t}})
-            if done.matched_count == 0:
-                raise StorageError(Hadoop.IO, f"{path} changed during the append: retry it")
-        except BaseException:
-            await asyncio.shield(self._discard_blocks([b["id"] for b in written], account, inline_reserved))
-            raise
+            try:
+                await self.journal.insert_one({"_id": jid, "kind": "append", "phase": "open",
+                                               "writer": self.writer, "key": entry_key, "ino": ino,
+                                               "from": nblk})
+            except DuplicateKeyError:
+                raise busy(path) from None
+            held = await self.inodes.update_one({"_id": entry_key, "ino": ino, "size": old_size, **FREE},
+                                                {"$set": {"tx": {"id": jid, "role": "hold"}}})
+            if held.modified_count == 0:
+                await self.journal.delete_one({"_id": jid})
+                raise busy(path)
+            inline_reserved = 0
+            try:
+                update = await self._append_body(ino, head, nblk, body, account)
+                inline_reserved = int(update.pop("reserved_inline", 0))
+                total = old_size + int(update.pop("added"))
+                if head is None:
+                    update["blocks"] = old_blocks + update["blocks"]
+                    update["nblk"] = nblk + int(update["nblk"])
+                t = now_ms()
+                update.update(size=total, checksum=None, mtime=t)
+                done = await self.inodes.update_one({"_id": entry_key, "tx.id": jid},
+                                                    {"$set": update, "$unset": {"tx": ""}})
+                if done.matched_count == 0:
+                    raise busy(path)
+            except BaseException:
+                await asyncio.shield(self._abort_append(jid, entry_key, ino, nblk, account, inline_reserved))
+                raise
+            await self.journal.delete_one({"_id": jid})
+        finally:
+            self.active.discard(jid)
         doc.update(size=total, mtime=t)
         doc.pop("data", None)
         return doc
 
+    async def _append_body(self, ino: int, head: bytes | None, nblk: int, body: AsyncIterator[bytes],
+                           account: quota.Account) -> Doc:
+        """The appended bytes stored; returns the fields the commit sets (and `added`)."""
+        stream = aiter(body)
+        if head is not None:  # an inline file: stays inline while it fits, else moves into blocks
+            grown = bytearray(head)
+            while len(grown) <= INLINE_LIMIT:
+                try:
+                    grown += await anext(stream)
+                except StopAsyncIteration:
+                    added = len(grown) - len(head)
+                    await quota.reserve(self.inodes, account, added, 0)
+                    return {"data": bytes(grown), "blocks": [], "nblk": 0, "added": added,
+                            "reserved_inline": added}
+            size, blocks, _ = await self._write_blocks(ino, 0, bytes(grown), stream, account,
+                                                       counted=len(head))
+            return {"data": None, "blocks": blocks, "nblk": len(blocks), "added": size - len(head)}
+        size, blocks, _ = await self._write_blocks(ino, nblk, b"", stream, account)
+        return {"blocks": blocks, "nblk": len(blocks), "added": size}
+
+    async def _abort_append(self, jid: str, entry_key: str, ino: int, start: int,
+                            account: quota.Account = quota.NOWHERE, inline_reserved: int = 0) -> None:
+        """An append that did not commit: its blocks (past the committed ones) go with their
+        reservations, and the entry is let go. A dead writer's reservation for bytes that would
+        have stayed inline is not known: usage stays a little high (fsck --repair)."""
+        entry = await self.inodes.find_one({"_id": entry_key}, STAT)
+        if entry is not None and (entry.get("tx") or {}).get("id") == jid:
+            await self._take_blocks(ino, int(entry.get("nblk") or 0))
+            await quota.release(self.inodes, account.dataset, account.pdir, inline_reserved, 0)
+            await self.inodes.update_one({"_id": entry_key, "tx.id": jid}, {"$unset": {"tx": ""}})
+        elif entry is None or int(entry.get("ino") or -1) != ino:
+            await self._take_blocks(ino, start)  # removed meanwhile: its blocks past `start` are ours
+        await self.journal.delete_one({"_id": jid})
+
     # -- reading --------------------------------------------------------------------------
     async def open(self, path: Path, offset: int, length: int | None) -> tuple[Doc, AsyncIterator[bytes]]:
-        doc = await self.stat(path)
+        doc = await self.stat(path, full=True)
         if doc["type"] != "FILE":
             raise StorageError(Hadoop.FILE_NOT_FOUND, f"Path is not a file: {path}")
-        full = await self.inodes.find_one({"_id": doc["_id"]})
-        if full is None:
-            raise not_found(str(path))
-        size = int(full.get("size") or 0)
+        size = int(doc.get("size") or 0)
         end = size if length is None else min(size, offset + length)
-        return full, self._read(full, offset, end)
+        return doc, self._read(doc, offset, end)
 
     async def _read(self, doc: Doc, start: int, end: int) -> AsyncIterator[bytes]:
         if start >= end:
@@ -359,9 +550,9 @@ class Namespace:
         for block in doc.get("blocks") or []:
             block_end = position + int(block["size"])
             if block_end > start and position < end:
-                data = await self.blocks.get(block["id"])
+                data = await self.blocks.get(str(block["id"]))
                 if data is None:
-                    raise StorageError(Hadoop.IO, f"block {block['id']} of inode {doc['_id']} is missing")
+                    raise StorageError(Hadoop.IO, f"block {block['id']} of inode {doc['ino']} is missing")
                 yield data[max(0, start - position): min(len(data), end - position)]
             position = block_end
             if position >= end:
@@ -375,8 +566,8 @@ class Namespace:
             async for piece in body:
                 md5.update(piece)
             digest = md5.hexdigest()
-            await self.inodes.update_one({"_id": full["_id"], "mtime": full.get("mtime")},
-                                         {"$set": {"checksum": digest}})
+            await self.inodes.update_one({"_id": full["_id"], "ino": full["ino"], "mtime": full.get("mtime"),
+                                          **FREE}, {"$set": {"checksum": digest}})
         return {"FileChecksum": {"algorithm": "MD5", "bytes": digest, "length": 16}}
 
     async def content_summary(self, path: Path) -> dict[str, Any]:
@@ -384,21 +575,19 @@ class Namespace:
         dirs = files = length = 0
         frontier = [doc]
         while frontier:
-            ids = []
+            below: list[Doc] = []
             for d in frontier:
                 if d["type"] == "DIRECTORY":
                     dirs += 1
-                    ids.append(d["_id"])
+                    below += await self.children(int(d["ino"]))
                 else:
                     files += 1
                     length += int(d.get("size") or 0)
-            frontier = []
-            for i in range(0, len(ids), 500):
-                frontier += [c async for c in self.inodes.find(
-                    {"parent": {"$in": ids[i:i + 500]}}, {"type": 1, "size": 1})]
+            frontier = below
         limits = doc.get("quota") or {}
         if path.dataset is None and path.project is not None and len(path.parts) == 2:
             limits = {"bytes": self.project_quota(path.project)}
+
         def q(v: Any) -> int:
             return -1 if v is None else int(v)
         return {"ContentSummary": {"directoryCount": dirs, "fileCount": files, "length": length,
@@ -409,7 +598,12 @@ class Namespace:
     async def set_fields(self, path: Path, fields: dict[str, Any]) -> None:
         doc = await self.stat(path)
         if fields:
-            await self.inodes.update_one({"_id": doc["_id"]}, {"$set": fields})
+            done = await self.inodes.update_one({"_id": doc["_id"], "ino": doc["ino"], **FREE},
+                                                {"$set": fields})
+            if done.matched_count == 0:
+                raise busy(path)
+            if doc["type"] == "DIRECTORY":
+                self.forget_top()
 
     async def set_quota(self, path: Path, *, files: int | None, nbytes: int | None) -> None:
         if path.dataset is None or len(path.parts) != 3:
@@ -426,7 +620,7 @@ class Namespace:
         moving = source[-1]
         target = await self.chain(dst)
         if len(target) == len(dst.parts) + 1:  # dst exists: into it when a directory, else refuse
-            if target[-1]["type"] != "DIRECTORY" or target[-1]["_id"] == moving["_id"]:
+            if target[-1]["type"] != "DIRECTORY" or target[-1]["ino"] == moving["ino"]:
                 return False
             parent_chain, name = target, src.name
             final = dst.child(src.name)
@@ -434,19 +628,58 @@ class Namespace:
             parent_chain, name, final = target, dst.name, dst
         else:
             return False  # the destination's parent does not exist
-        if any(d["_id"] == moving["_id"] for d in parent_chain):
+        if any(d["ino"] == moving["ino"] for d in parent_chain):
             return False  # into its own subtree
         if self.account(source, src).dataset != self.account(parent_chain, final).dataset:
             raise StorageError(Hadoop.UNSUPPORTED, f"rename of {src} to {dst} crosses datasets: copy it")
-        if moving["type"] == "DIRECTORY":
-            self.forget_top()
-        try:
-            done = await self.inodes.update_one(
-                {"_id": moving["_id"], "parent": moving["parent"], "name": moving["name"]},
-                {"$set": {"parent": parent_chain[-1]["_id"], "name": name, "mtime": now_ms()}})
-        except DuplicateKeyError:
+        parent_ino = int(parent_chain[-1]["ino"])
+        dst_key = key(parent_ino, name)
+        if dst_key == moving["_id"]:
             return False
-        return done.modified_count == 1
+        ino = int(moving["ino"])
+        jid = f"mv:{ino}"
+        self.active.add(jid)
+        try:
+            try:
+                await self.journal.insert_one({"_id": jid, "kind": "rename", "phase": "open",
+                                               "writer": self.writer, "key": moving["_id"], "dst": dst_key,
+                                               "ino": ino})
+            except DuplicateKeyError:
+                return False  # being renamed by someone else
+            await self.journal.delete_one({"_id": f"up:{ino}"})
+            held = await self.inodes.update_one({"_id": moving["_id"], "ino": ino, **FREE},
+                                                {"$set": {"tx": {"id": jid, "role": "src"}}})
+            if held.modified_count == 0:
+                await self.journal.delete_one({"_id": jid})
+                return False
+            full = await self.inodes.find_one({"_id": moving["_id"], "tx.id": jid})
+            if full is None:
+                await self._abort_rename(jid, str(moving["_id"]), dst_key)
+                return False
+            full.update({"_id": dst_key, "parent": str(parent_ino), "name": name, "mtime": now_ms(),
+                         "tx": {"id": jid, "role": "dst"}})
+            try:
+                await self.inodes.insert_one(full)
+            except DuplicateKeyError:
+                await self._abort_rename(jid, str(moving["_id"]), dst_key)
+                return False
+            if moving["type"] == "DIRECTORY":
+                self.forget_top()
+            await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})  # renamed now
+            await self._after_commit(self._finish_rename(jid, str(moving["_id"]), dst_key))
+            return True
+        finally:
+            self.active.discard(jid)
+
+    async def _finish_rename(self, jid: str, src: str, dst: str) -> None:
+        await self.inodes.update_one({"_id": dst, "tx.id": jid}, {"$unset": {"tx": ""}})
+        await self.inodes.delete_one({"_id": src, "tx.id": jid})
+        await self.journal.delete_one({"_id": jid})
+
+    async def _abort_rename(self, jid: str, src: str, dst: str) -> None:
+        await self.inodes.delete_one({"_id": dst, "tx.id": jid})
+        await self.inodes.update_one({"_id": src, "tx.id": jid}, {"$unset": {"tx": ""}})
+        await self.journal.delete_one({"_id": jid})
 
     async def delete(self, path: Path, *, recursive: bool) -> bool:
         docs = await self.chain(path)
@@ -454,128 +687,192 @@ class Namespace:
             return False
         doc = docs[-1]
         if (doc["type"] == "DIRECTORY" and not recursive
-                and await self.inodes.find_one({"parent": doc["_id"]}, {"_id": 1}) is not None):
+                and await self.inodes.find_one({"parent": str(doc["ino"])}, {"_id": 1}) is not None):
             raise StorageError(Hadoop.NOT_EMPTY, f"`{path} is non empty': Directory is not empty")
-        if not await self._trash(doc):
-            return False
-        if doc["type"] == "FILE":
-            await self.reclaim_subtree(doc["_id"])
-        return True
+        return await self._remove(doc)
 
-    async def _trash(self, doc: Doc) -> bool:
-        """Make a subtree invisible in one update; the reclaimer removes it."""
-        if doc["type"] == "DIRECTORY":
-            self.forget_top()
-        done = await self.inodes.update_one(
-            {"_id": doc["_id"], "parent": doc["parent"], "name": doc["name"]},
-            {"$set": {"parent": TRASH, "name": str(doc["_id"]), "state": "deleting"}})
-        return done.modified_count == 1
+    async def _remove(self, doc: Doc) -> bool:
+        """A delete: invisible to every reader at the journal's commit, reclaimed after (a
+        directory's subtree by the reclaimer, resumably)."""
+        ino = int(doc["ino"])
+        jid = f"rm:{ino}"
+        entry = {"_id": jid, "kind": "delete", "phase": "open", "writer": self.writer, "key": doc["_id"],
+                 "ino": ino, **_summary(doc)}
+        self.active.add(jid)
+        try:
+            try:
+                await self.journal.insert_one(entry)
+            except DuplicateKeyError:
+                return False  # being removed already
+            await self.journal.delete_one({"_id": f"up:{ino}"})
+            held = await self.inodes.update_one(
+                {"_id": doc["_id"], "ino": ino, "size": doc.get("size"), **FREE},
+                {"$set": {"tx": {"id": jid, "role": "src"}}})
+            if held.modified_count == 0:
+                await self.journal.delete_one({"_id": jid})
+                return False
+            if doc["type"] == "DIRECTORY":
+                self.forget_top()
+            await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})  # deleted now
+            if doc["type"] == "FILE":
+                await self._after_commit(self._finish_removal({**entry, "phase": "committed"}))
+            else:  # the subtree is the reclaimer's
+                await self._after_commit(self.inodes.delete_one({"_id": doc["_id"], "tx.id": jid}))
+            return True
+        finally:
+            self.active.discard(jid)
 
     # -- reclaiming -----------------------------------------------------------------------
-    async def reclaim_subtree(self, root: int) -> int:
-        """Remove a trashed subtree bottom-up (resumable: each step is idempotent)."""
+    async def _after_commit(self, step: Awaitable[Any]) -> None:
+        """A step after an operation's commit: the operation has happened whatever becomes of
+        it, so a failure is left to the reclaimer (which finishes committed entries) instead of
+        being answered as the operation's failure."""
+        try:
+            await step
+        except Exception as exc:
+            log.warning("finishing a committed operation failed (the reclaimer finishes it): %s", exc)
+
+    async def _finish_removal(self, entry: Doc) -> int:
+        """Roll a committed delete or replace forward: every step is idempotent, and the quota
+        goes back once, with the deletion of the journal entry."""
+        jid, ino = str(entry["_id"]), int(entry["ino"])
+        if entry["kind"] == "delete":
+            await self.inodes.delete_one({"_id": entry["key"], "tx.id": jid})
         removed = 0
-        stack = [root]
+        if entry["type"] == "DIRECTORY":
+            removed = await self.reclaim_subtree(ino)
+        else:
+            await self._delete_blocks(ino, int(entry.get("nblk") or 0))
+        done = await self.journal.delete_one({"_id": jid})
+        if done.deleted_count == 1 and entry["key"] != entry.get("dataset"):
+            await quota.release(self.inodes, entry.get("dataset"), entry.get("pdir"),
+                                int(entry.get("size") or 0), 1)
+        return removed + 1
+
+    async def _delete_blocks(self, ino: int, count: int) -> None:
+        for index in reversed(range(count)):
+            await self.blocks.delete(block_key(ino, index))
+
+    async def reclaim_subtree(self, root: int) -> int:
+        """Remove the entries below directory `root` bottom-up (resumable: each step is
+        idempotent, a file's quota goes back with the deletion of its entry)."""
+        removed = 0
+        stack: list[tuple[int, Doc | None]] = [(root, None)]
+        limit = asyncio.Semaphore(RECLAIM_CONCURRENCY)
+
+        async def one(doc: Doc) -> int:
+            async with limit:
+                return await self._remove_entry(doc)
         while stack:
-            top = stack[-1]
-            children = [c async for c in self.inodes.find({"parent": top}, {"_id": 1, "type": 1}).limit(500)]
-            if children:
-                stack.extend(c["_id"] for c in children)
+            ino, entry = stack[-1]
+            below = [d async for d in self.inodes.find({"parent": str(ino)}, STAT)]
+            subdirs = [d for d in below if d["type"] == "DIRECTORY"]
+            removed += sum(await asyncio.gather(*(one(d) for d in below if d["type"] != "DIRECTORY")))
+            if subdirs:
+                stack.extend((int(d["ino"]), d) for d in subdirs)
                 continue
             stack.pop()
-            removed += await self._remove_inode(top)
+            if entry is not None:
+                removed += await self._remove_entry(entry)
         return removed
 
-    async def _remove_inode(self, id_: int) -> int:
-        doc = await self.inodes.find_one({"_id": id_}, STAT)
-        if doc is None:
-            return 0
-        refs = [b["id"] for b in doc.get("blocks") or []]
-        async for info in self.blocks.of_inode(id_):
-            refs.append(info.id)
-        await self.blocks.delete(refs)
-        done = await self.inodes.delete_one({"_id": id_})
-        if done.deleted_count == 1 and id_ != doc.get("dataset"):
-            size = int(doc.get("size") or 0)
-            await quota.release(self.inodes, doc.get("dataset"), doc.get("pdir"), size, 1)
-        return done.deleted_count
-
-    async def _discard_pending(self, id_: int) -> None:
-        """An upload failed: its blocks and reservations go back, nothing was visible."""
-        released = 0
-        ids: list[ObjectId] = []
-        async for info in self.blocks.of_inode(id_):
-            released += info.reserved
-            ids.append(info.id)
-        doc = await self.inodes.find_one_and_delete({"_id": id_, "state": "pending"})
-        await self.blocks.delete(ids)
-        if doc is not None:
-            inline = int(doc.get("size") or 0) if not doc.get("blocks") else 0
-            await quota.release(self.inodes, doc.get("dataset"), doc.get("pdir"), released + inline, 1)
-
-    async def _discard_blocks(self, ids: list[ObjectId], account: quota.Account, inline: int) -> None:
-        for id_ in ids:
-            await self._release_block(id_)
-        await quota.release(self.inodes, account.dataset, account.pdir, inline, 0)
-
-    async def _release_block(self, block: ObjectId) -> None:
-        info = await self.blocks.take(block)
-        if info is not None:
-            await quota.release(self.inodes, info.dataset, info.pdir, info.reserved, 0)
+    async def _remove_entry(self, doc: Doc) -> int:
+        ino = int(doc["ino"])
+        if doc["type"] == "FILE":
+            await self.journal.delete_one({"_id": f"up:{ino}"})
+            await self._delete_blocks(ino, int(doc.get("nblk") or 0))
+        done = await self.inodes.delete_one({"_id": doc["_id"], "ino": ino})
+        if done.deleted_count == 1 and doc["_id"] != doc.get("dataset"):
+            await quota.release(self.inodes, doc.get("dataset"), doc.get("pdir"),
+                                int(doc.get("size") or 0), 1)
+        return int(done.deleted_count)
 
     async def dead_writers(self) -> set[str] | None:
-        """Writers whose heartbeat stopped; None if this one's own is missing (skip a round)."""
+        """Writers whose heartbeat is recent; None if this one's own is missing (skip a round)."""
         cutoff = datetime.now(UTC) - WRITER_DEAD_AFTER
         alive = {d["_id"] async for d in self.writers.find({"seen": {"$gte": cutoff}}, {"_id": 1})}
         if self.writer not in alive:
             return None
         return alive
 
+    def _abandoned(self, entry: Doc, alive: set[str] | None) -> bool:
+        writer = entry.get("writer")
+        if writer == self.writer:
+            return entry["_id"] not in self.active
+        return alive is not None and writer not in alive
+
+    async def recover(self, entry: Doc) -> int:
+        """Finish one journal entry whose writer is gone: forward if it committed, else back."""
+        jid, kind, phase = str(entry["_id"]), entry.get("kind"), entry.get("phase")
+        ino = int(entry["ino"])
+        if kind == "rename":
+            if phase == "committed":
+                await self._finish_rename(jid, entry["key"], entry["dst"])
+            else:
+                await self._abort_rename(jid, entry["key"], entry["dst"])
+            return 1
+        if kind in ("delete", "replace"):
+            if phase == "committed":
+                return await self._finish_removal(entry)
+            current = await self.inodes.find_one({"_id": entry["key"]}, STAT)
+            if kind == "replace" and current is not None and current.get("ino") == entry.get("new"):
+                await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})
+                return await self._finish_removal({**entry, "phase": "committed"})
+            if current is not None and (current.get("tx") or {}).get("id") == jid:
+                await self.inodes.update_one({"_id": entry["key"], "tx.id": jid}, {"$unset": {"tx": ""}})
+            await self.journal.delete_one({"_id": jid})
+            return 1
+        if kind == "append":
+            await self._abort_append(jid, entry["key"], ino, int(entry.get("from") or 0))
+            return 1
+        if kind == "upload":
+            current = await self.inodes.find_one({"_id": entry["key"]}, {"ino": 1})
+            if phase == "open" and current is not None and current.get("ino") == ino:
+                await self.journal.delete_one({"_id": jid})  # published: only the entry was left
+            else:
+                await self._discard_upload(jid, ino)
+            return 1
+        log.warning("unknown journal entry %s", jid)
+        return 0
+
     async def reclaim_once(self) -> int:
-        """One round of the reclaimer: trashed subtrees, uploads and appends of dead writers."""
+        """One round of the reclaimer: committed operations finished, a dead writer's undone."""
         await self.heartbeat()
-        work = 0
-        async for doc in self.inodes.find({"parent": TRASH}, {"_id": 1}):
-            work += await self.reclaim_subtree(doc["_id"])
         alive = await self.dead_writers()
-        if alive is None:
-            return work
-        async for doc in self.inodes.find({"parent": PENDING}, {"_id": 1, "writer": 1}):
-            if doc.get("writer") not in alive:
-                await self._discard_pending(doc["_id"])
-                work += 1
-        self.rounds += 1
-        orphans = await self.orphan_blocks(alive) if self.rounds % 5 == 1 else []
-        for block in orphans:
-            await self._release_block(block)
+        work = 0
+        for entry in [e async for e in self.journal.find({})]:
+            finished = entry.get("phase") == "committed" and entry["_id"] not in self.active
+            if finished or self._abandoned(entry, alive):
+                work += await self.recover(entry)
         await self.writers.delete_many({"seen": {"$lt": datetime.now(UTC) - 10 * WRITER_DEAD_AFTER}})
-        return work + len(orphans)
+        return work
 
-    async def orphan_blocks(self, alive: set[str]) -> list[ObjectId]:
-        """Blocks no inode references, written by a writer that is gone."""
-        by_inode: dict[int, list[ObjectId]] = {}
-        async for info in self.blocks.scan():
-            if info.writer not in alive:
-                by_inode.setdefault(info.inode, []).append(info.id)
-        orphans: list[ObjectId] = []
-        for inode, ids in by_inode.items():
-            doc = await self.inodes.find_one({"_id": inode}, {"blocks": 1, "state": 1})
-            if doc is None:
-                orphans += ids
-                continue
-            referenced = {b["id"] for b in doc.get("blocks") or []}
-            orphans += [i for i in ids if i not in referenced and doc.get("state") != "pending"]
-        return orphans
-
-    async def reclaim_forever(self, interval: float = 2.0) -> None:
+    async def heartbeat_forever(self, interval: float = 2.0) -> None:
+        """Apart from the reclaimer, whose round may take long (a large subtree): a writer that
+        is working must never look dead to another replica or to fsck."""
         while True:
             try:
-                await self.reclaim_once()
+                await self.heartbeat()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database restarted: try again next round
-                log.warning("reclaim round failed: %s", exc)
+            except Exception as exc:
+                log.warning("heartbeat failed: %s", exc)
             await asyncio.sleep(interval)
+
+    async def reclaim_forever(self, interval: float = 2.0) -> None:
+        every = min(interval, WRITER_DEAD_AFTER.total_seconds() / 4)
+        beat = asyncio.create_task(self.heartbeat_forever(every))
+        try:
+            while True:
+                try:
+                    await self.reclaim_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database restarted: try again next round
+                    log.warning("reclaim round failed: %s", exc)
+                await asyncio.sleep(interval)
+        finally:
+            beat.cancel()
 
 
 def require_non_negative(name: str, value: int | None) -> None:
