@@ -237,6 +237,7 @@ class TopicConsumer(Consumer):
     record that arrives alone is handed over at once."""
 
     BATCH = 500
+    JOIN_GRACE = 30.0
 
     def __init__(self, conf: dict[str, Any], topic: str, reader: AvroReader) -> None:
         super().__init__(conf)
@@ -285,9 +286,12 @@ class TopicConsumer(Consumer):
 
     def _batches(self, max_records: int | None, timeout: float | None,
                  idle: float | None) -> Iterator[list[Message]]:
+        # `idle` counts from the last record, or from when the group gave this consumer its
+        # partitions (joining takes a while on a busy broker and is not quiet on the topic);
+        # a consumer never given any stops after JOIN_GRACE seconds more
         count, now = 0, time.monotonic()
         deadline = now + timeout if timeout is not None else None
-        last = now
+        last, assigned = now + self.JOIN_GRACE, False
         while max_records is None or count < max_records:
             now = time.monotonic()
             if (deadline is not None and now >= deadline) or (idle is not None and now - last >= idle):
@@ -295,9 +299,11 @@ class TopicConsumer(Consumer):
             want = self.BATCH if max_records is None else min(self.BATCH, max_records - count)
             batch = self.consume(want, 0) or self.consume(1, 0.5)
             if batch:
-                last = time.monotonic()
+                last, assigned = time.monotonic(), True
                 count += len(batch)
                 yield batch
+            elif not assigned and self.assignment():
+                last, assigned = time.monotonic(), True
 
 
 def _hint(err: KafkaError) -> str:
