@@ -2,7 +2,15 @@
 
 "Running" is measured by the process itself: its first act is to print time.time(), which lands
 in its CRI log file; the latency is that time minus the wall clock just before the create call
-(same machine, same clock). Baselines, same run, same command, same pace:
+(same machine, same clock). Where the time goes is read from watches the bench keeps on the
+namespace's GpuJobs and Pods (the time each change is first seen, sub-second, unlike the API's
+one-second timestamps):
+  operator   created -> the job's first status (the operator saw it, announced and recorded it)
+  pods       first status -> its pod exists (the operator created the gang)
+  placement  pod exists -> pod bound (spec.nodeName)
+  runtime    bound -> the process's first line (runtime start + Python start)
+  report     first line -> the pod's Running/Succeeded status seen (the runtime's report)
+Baselines, same run, same command, same pace:
   pod      a bare Pod already bound (spec.nodeName set): the runtime alone, no operator, no
            placement, no scheduler
   process  `python -c ...` started directly with subprocess: what starting Python costs here
@@ -15,6 +23,7 @@ Three runs; each prints p50/p99 per kind, then min/median/max across the runs.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import statistics
 import subprocess
@@ -26,6 +35,8 @@ from typing import Any
 
 from kubernetes_asyncio import client as k8s
 
+from lulea.core.kube import Kube
+from lulea.core.kube.informer import Informer
 from lulea.devstack import stack as devstack
 from lulea.devstack.endpoints import Stack
 from lulea.devstack.layout import Layout, tool_paths
@@ -70,7 +81,38 @@ async def first_line(s: Stack, core: k8s.CoreV1Api, ns: str, name: str, timeout:
     raise TimeoutError(f"{ns}/{name} never printed")
 
 
-async def gpujobs(s: Stack, api: k8s.ApiClient, ns: str, run: int) -> list[float]:
+class Seen:
+    """The first time the bench sees each stage of each object, from its watches."""
+
+    def __init__(self, kube: Kube, ns: str) -> None:
+        self.t: dict[tuple[str, str], float] = {}
+        self.pods = Informer(kube, f"/api/v1/namespaces/{ns}/pods", changed=self._pod)
+        self.jobs = Informer(kube, f"/apis/{G}/{V}/namespaces/{ns}/gpujobs", changed=self._job)
+
+    def _mark(self, stage: str, name: str) -> None:
+        self.t.setdefault((stage, name), time.time())
+
+    def _pod(self, key: str) -> None:
+        pod = self.pods.get(key)
+        if pod is None:
+            return
+        name = pod["metadata"]["name"]
+        self._mark("pod", name)
+        if (pod.get("spec") or {}).get("nodeName"):
+            self._mark("bound", name)
+        if (pod.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"):
+            self._mark("running", name)
+
+    def _job(self, key: str) -> None:
+        job = self.jobs.get(key)
+        if job is not None and (job.get("status") or {}).get("phase"):
+            self._mark("status", job["metadata"]["name"])
+
+    def at(self, stage: str, name: str) -> float:
+        return self.t.get((stage, name), float("nan"))
+
+
+async def gpujobs(s: Stack, api: k8s.ApiClient, ns: str, run: int, seen: Seen) -> dict[str, list[float]]:
     custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
     created: dict[str, float] = {}
     for i in range(JOBS):
@@ -81,10 +123,23 @@ async def gpujobs(s: Stack, api: k8s.ApiClient, ns: str, run: int) -> list[float
         await custom.create_namespaced_custom_object(G, V, ns, "gpujobs", body)
         await asyncio.sleep(PACE)
     printed = await asyncio.gather(*(first_line(s, core, ns, f"{n}-a1-0") for n in created))
-    return [p - c for p, c in zip(printed, created.values(), strict=True)]
+    await asyncio.sleep(1)  # the runtime's Running/Succeeded report, for the last stage
+    out: dict[str, list[float]] = {k: [] for k in ("total", *STAGES)}
+    for (job, t0), t_print in zip(created.items(), printed, strict=True):
+        pod = f"{job}-a1-0"
+        marks = [t0, seen.at("status", job), seen.at("pod", pod), seen.at("bound", pod), t_print,
+                 seen.at("running", pod)]
+        out["total"].append(t_print - t0)
+        for stage, (a, b) in zip(STAGES, itertools.pairwise(marks), strict=True):
+            out[stage].append(b - a)
+    return out
 
 
-async def bare_pods(s: Stack, api: k8s.ApiClient, ns: str, run: int, nodes: list[str]) -> list[float]:
+STAGES = ("operator", "pods", "placement", "runtime", "report")
+
+
+async def bare_pods(s: Stack, api: k8s.ApiClient, ns: str, run: int,
+                    nodes: list[str]) -> dict[str, list[float]]:
     core = k8s.CoreV1Api(api)
     created: dict[str, float] = {}
     for i in range(JOBS):
@@ -97,10 +152,10 @@ async def bare_pods(s: Stack, api: k8s.ApiClient, ns: str, run: int, nodes: list
         await core.create_namespaced_pod(ns, body)
         await asyncio.sleep(PACE)
     printed = await asyncio.gather(*(first_line(s, core, ns, n) for n in created))
-    return [p - c for p, c in zip(printed, created.values(), strict=True)]
+    return {"total": [p - c for p, c in zip(printed, created.values(), strict=True)]}
 
 
-def processes() -> list[float]:
+def processes() -> dict[str, list[float]]:
     out = []
     for _ in range(JOBS):
         t0 = time.time()
@@ -108,7 +163,12 @@ def processes() -> list[float]:
         printed = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
         out.append(float(printed) - t0)
         time.sleep(PACE)
-    return out
+    return {"total": out}
+
+
+def median(xs: list[float]) -> float:
+    xs = [x for x in xs if x == x]  # a stage not seen (nan) is left out
+    return statistics.median(xs) if xs else float("nan")
 
 
 async def measure(s: Stack) -> None:
@@ -117,27 +177,47 @@ async def measure(s: Stack) -> None:
     ns = f"bench-rt-{uuid.uuid4().hex[:6]}"
     await core.create_namespace({"metadata": {"name": ns}})
     nodes = [n.metadata.name for n in (await core.list_node(label_selector="type=kwok")).items]
+    seen = Seen(Kube(api), ns)
+    watches = [asyncio.create_task(seen.pods.run()), asyncio.create_task(seen.jobs.run())]
+    await asyncio.gather(seen.pods.synced.wait(), seen.jobs.synced.wait())
     results: dict[str, list[tuple[float, float]]] = {"gpujob": [], "pod": [], "process": []}
+    stages: dict[str, list[float]] = {k: [] for k in STAGES}  # each run's median per stage
+    loads = [os.getloadavg()[0]]
     try:
         for run in range(RUNS):
-            for kind, samples in (("gpujob", await gpujobs(s, api, ns, run)),
+            for kind, samples in (("gpujob", await gpujobs(s, api, ns, run, seen)),
                                   ("pod", await bare_pods(s, api, ns, run, nodes)),
                                   ("process", processes())):
-                p50, p99 = quantile(samples, 0.5), quantile(samples, 0.99)
+                total = samples["total"]
+                p50, p99 = quantile(total, 0.5), quantile(total, 0.99)
                 results[kind].append((p50, p99))
-                print(f"run {run + 1}: {kind:8s} created→running over {len(samples)}: "
-                      f"p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms", flush=True)
+                print(f"run {run + 1}: {kind:8s} created→running over {len(total)}: "
+                      f"p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  (load {os.getloadavg()[0]:.1f})",
+                      flush=True)
+                if kind == "gpujob":
+                    for stage in STAGES:
+                        stages[stage].append(median(samples[stage]))
+                    print("        stages (median ms): " + "  ".join(
+                        f"{k} {median(samples[k]) * 1000:.0f}" for k in STAGES), flush=True)
+                loads.append(os.getloadavg()[0])
             await k8s.CustomObjectsApi(api).delete_collection_namespaced_custom_object(G, V, ns, "gpujobs")
             await core.delete_collection_namespaced_pod(ns)
             await asyncio.sleep(5)
     finally:
+        for w in watches:
+            w.cancel()
         await core.delete_namespace(ns)
         await api.close()
-    print(f"\nsummary over {RUNS} runs of {JOBS} (min / median / max, ms); pace {PACE}s between creates")
+    print(f"\nsummary over {RUNS} runs of {JOBS} (min / median / max, ms); pace {PACE}s between creates; "
+          f"load average (1 min) {min(loads):.1f}-{max(loads):.1f}")
     for kind, rows in results.items():
         for label, idx in (("p50", 0), ("p99", 1)):
             xs = [r[idx] * 1000 for r in rows]
             print(f"  {kind:8s} {label}: {min(xs):7.1f} / {statistics.median(xs):7.1f} / {max(xs):7.1f}")
+    print("  GpuJob stages, each run's median (min / median / max, ms):")
+    for stage in STAGES:
+        xs = [x * 1000 for x in stages[stage]]
+        print(f"    {stage:9s} {min(xs):7.1f} / {statistics.median(xs):7.1f} / {max(xs):7.1f}")
     g = statistics.median(r[0] for r in results["gpujob"])
     p = statistics.median(r[0] for r in results["pod"])
     print(f"  GpuJob over bare pod (median p50): +{(g - p) * 1000:.1f} ms (operator + placement)")
