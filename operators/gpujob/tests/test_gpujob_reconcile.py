@@ -157,3 +157,20 @@ async def test_a_volume_the_crd_should_have_refused_fails_the_job_and_creates_no
     assert not kube.pods and not kube.services
     await reconciler(kube).poke("p1", "train")  # a terminal job is left alone
     assert not kube.pods
+
+
+async def test_the_resync_timer_skips_a_job_reconciled_a_moment_ago() -> None:
+    kube = FakeKube(job())
+    calls: list[str] = []
+    r = reconciler(kube)
+
+    async def counted(namespace: str, name: str) -> None:
+        calls.append(name)
+
+    r.reconcile = counted  # type: ignore[method-assign]
+    await r.poke("p1", "train")  # a pod event
+    await r.poke("p1", "train", unless_within=5.0)  # the timer, right after: nothing to do
+    assert calls == ["train"]
+    r.last[("p1", "train")] -= 10  # ten seconds later the timer looks again
+    await r.poke("p1", "train", unless_within=5.0)
+    assert calls == ["train", "train"]

@@ -83,10 +83,15 @@ class Reconciler:
         self.kube, self.events, self.env = kube, events, env
         self.running: set[tuple[str, str]] = set()
         self.again: set[tuple[str, str]] = set()
+        self.last: dict[tuple[str, str], float] = {}  # when each job was last reconciled
 
-    async def poke(self, namespace: str, name: str) -> None:
-        """Reconcile now, or once more after the reconcile already running for this job."""
+    async def poke(self, namespace: str, name: str, *, unless_within: float | None = None) -> None:
+        """Reconcile now, or once more after the reconcile already running for this job.
+        `unless_within`: skip if the job was reconciled that many seconds ago or less (the
+        resync timer: a job whose pods just changed was looked at already)."""
         key = (namespace, name)
+        if unless_within is not None and time.monotonic() - self.last.get(key, -1e9) < unless_within:
+            return
         if key in self.running:
             self.again.add(key)
             return
@@ -94,11 +99,15 @@ class Reconciler:
         try:
             while True:
                 self.again.discard(key)
+                self.last[key] = time.monotonic()
                 await self.reconcile(namespace, name)
                 if key not in self.again:
                     return
         finally:
             self.running.discard(key)
+            if len(self.last) > 10_000:  # forget jobs not seen for ten minutes (long gone)
+                horizon = time.monotonic() - 600
+                self.last = {k: t for k, t in self.last.items() if t >= horizon}
 
     async def reconcile(self, namespace: str, name: str) -> None:
         with reconciling("GpuJob"):
