@@ -71,8 +71,8 @@ def laptop_env(stack: Stack, member: MemberFiles) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def demo(stack: Stack, admin_api: k8s.ApiClient, gpu_platform: Path,
-               tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
+async def demo(stack: Stack, admin_api: k8s.ApiClient, user_api: Callable[[str], k8s.ApiClient],
+               gpu_platform: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
     p1, p2 = unique("demo"), unique("demo2")
     await create_project(admin_api, p1, [("alice", "DataOwner"), ("carol", "DataScientist")])
     await create_project(admin_api, p2, [("bob", "DataOwner")])
@@ -93,7 +93,7 @@ async def demo(stack: Stack, admin_api: k8s.ApiClient, gpu_platform: Path,
             await wait_topic(admin_api, p1, topic["metadata"]["name"])
         for name in ("reference", "summaries"):
             await wait_dataset(admin_api, p1, name)
-        await accept_shares(admin_api, p2, [f"{p1}/summaries"])  # p2's DataOwner accepts
+        await accept_shares(user_api("bob"), p2, [f"{p1}/summaries"])  # p2's DataOwner accepts
         yield Demo(stack, p1, p2, laptop_env(stack, alice), laptop_env(stack, bob),
                    tmp_path_factory.mktemp("home"))
     finally:

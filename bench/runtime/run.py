@@ -16,6 +16,11 @@ Baselines, same run, same command, same pace:
   process  `python -c ...` started directly with subprocess: what starting Python costs here
 Three runs; each prints p50/p99 per kind, then min/median/max across the runs.
 
+Operator variants, interleaved in every run (the GpuJob operator restarted with each one's
+environment before its batch): LULEA_BENCH_VARIANTS is a JSON object {label: {ENV: value}},
+default {"now": {}, "4-connections": {"LULEA_GPUJOB_API_CONNECTIONS": "4"}}, the second being
+the operator's API client as it was before (the client library's default pool of 4).
+
     uv run --no-sync python bench/runtime/run.py            # own stack on port base 29000
     LULEA_BENCH_STACK=.lulea uv run --no-sync python bench/runtime/run.py   # a running stack
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -40,8 +46,11 @@ from lulea.core.kube.informer import Informer
 from lulea.devstack import stack as devstack
 from lulea.devstack.endpoints import Stack
 from lulea.devstack.layout import Layout, tool_paths
+from lulea.devstack.process import stop
 
 JOBS = int(os.environ.get("LULEA_BENCH_JOBS", "50"))
+VARIANTS: dict[str, dict[str, str]] = json.loads(os.environ.get(
+    "LULEA_BENCH_VARIANTS", '{"now": {}, "4-connections": {"LULEA_GPUJOB_API_CONNECTIONS": "4"}}'))
 RUNS = int(os.environ.get("LULEA_BENCH_RUNS", "3"))
 PACE = float(os.environ.get("LULEA_BENCH_PACE", "0.2"))  # seconds between two creates
 CODE = "import time; print(time.time(), flush=True)"
@@ -112,11 +121,12 @@ class Seen:
         return self.t.get((stage, name), float("nan"))
 
 
-async def gpujobs(s: Stack, api: k8s.ApiClient, ns: str, run: int, seen: Seen) -> dict[str, list[float]]:
+async def gpujobs(s: Stack, api: k8s.ApiClient, ns: str, run: int, seen: Seen,
+                  variant: str) -> dict[str, list[float]]:
     custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
     created: dict[str, float] = {}
     for i in range(JOBS):
-        name = f"j{run}-{i}"
+        name = f"j{run}-v{list(VARIANTS).index(variant)}-{i}"
         body = {"apiVersion": f"{G}/{V}", "kind": "GpuJob", "metadata": {"name": name},
                 "spec": {"image": "python", "command": ["python", "-c", CODE], "gpus": 1}}
         created[name] = time.time()
@@ -171,6 +181,33 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
+def operator_with(s: Stack, env: dict[str, str]) -> None:
+    """Restart the stack's GpuJob operator with `env` on top of its own (SIGTERM: it hands its
+    Lease back, so the new one leads at once)."""
+    managed = devstack.running(s.layout, "operator-gpujob")
+    if managed is not None:
+        stop(managed)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        devstack.start_one(s.layout, "operator-gpujob")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+async def clean(api: k8s.ApiClient, ns: str) -> None:
+    core = k8s.CoreV1Api(api)
+    await k8s.CustomObjectsApi(api).delete_collection_namespaced_custom_object(G, V, ns, "gpujobs")
+    await core.delete_collection_namespaced_pod(ns)
+    async with asyncio.timeout(120):
+        while (await core.list_namespaced_pod(ns)).items:
+            await asyncio.sleep(0.5)
+
+
 async def measure(s: Stack) -> None:
     api = api_client(s)
     core = k8s.CoreV1Api(api)
@@ -180,30 +217,39 @@ async def measure(s: Stack) -> None:
     seen = Seen(Kube(api), ns)
     watches = [asyncio.create_task(seen.pods.run()), asyncio.create_task(seen.jobs.run())]
     await asyncio.gather(seen.pods.synced.wait(), seen.jobs.synced.wait())
-    results: dict[str, list[tuple[float, float]]] = {"gpujob": [], "pod": [], "process": []}
-    stages: dict[str, list[float]] = {k: [] for k in STAGES}  # each run's median per stage
+    kinds = [f"gpujob/{v}" for v in VARIANTS] + ["pod", "process"]
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
+    stages: dict[str, dict[str, list[float]]] = {v: {k: [] for k in STAGES} for v in VARIANTS}
     loads = [os.getloadavg()[0]]
     try:
         for run in range(RUNS):
-            for kind, samples in (("gpujob", await gpujobs(s, api, ns, run, seen)),
-                                  ("pod", await bare_pods(s, api, ns, run, nodes)),
-                                  ("process", processes())):
+            batches: list[tuple[str, dict[str, list[float]]]] = []
+            for variant, env in VARIANTS.items():
+                if len(VARIANTS) > 1:
+                    operator_with(s, env)
+                batches.append((f"gpujob/{variant}", await gpujobs(s, api, ns, run, seen, variant)))
+                await clean(api, ns)
+            batches.append(("pod", await bare_pods(s, api, ns, run, nodes)))
+            batches.append(("process", processes()))
+            for kind, samples in batches:
                 total = samples["total"]
                 p50, p99 = quantile(total, 0.5), quantile(total, 0.99)
                 results[kind].append((p50, p99))
-                print(f"run {run + 1}: {kind:8s} created→running over {len(total)}: "
-                      f"p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  (load {os.getloadavg()[0]:.1f})",
-                      flush=True)
-                if kind == "gpujob":
+                print(f"run {run + 1}: {kind:22s} created→running over {len(total)}: "
+                      f"p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms", flush=True)
+                if kind.startswith("gpujob/"):
+                    variant = kind.split("/", 1)[1]
                     for stage in STAGES:
-                        stages[stage].append(median(samples[stage]))
+                        stages[variant][stage].append(median(samples[stage]))
                     print("        stages (median ms): " + "  ".join(
                         f"{k} {median(samples[k]) * 1000:.0f}" for k in STAGES), flush=True)
-                loads.append(os.getloadavg()[0])
-            await k8s.CustomObjectsApi(api).delete_collection_namespaced_custom_object(G, V, ns, "gpujobs")
-            await core.delete_collection_namespaced_pod(ns)
+            loads.append(os.getloadavg()[0])
+            print(f"        load average {loads[-1]:.1f}", flush=True)
+            await clean(api, ns)
             await asyncio.sleep(5)
     finally:
+        if len(VARIANTS) > 1:
+            operator_with(s, {})
         for w in watches:
             w.cancel()
         await core.delete_namespace(ns)
@@ -213,14 +259,17 @@ async def measure(s: Stack) -> None:
     for kind, rows in results.items():
         for label, idx in (("p50", 0), ("p99", 1)):
             xs = [r[idx] * 1000 for r in rows]
-            print(f"  {kind:8s} {label}: {min(xs):7.1f} / {statistics.median(xs):7.1f} / {max(xs):7.1f}")
-    print("  GpuJob stages, each run's median (min / median / max, ms):")
-    for stage in STAGES:
-        xs = [x * 1000 for x in stages[stage]]
-        print(f"    {stage:9s} {min(xs):7.1f} / {statistics.median(xs):7.1f} / {max(xs):7.1f}")
-    g = statistics.median(r[0] for r in results["gpujob"])
+            print(f"  {kind:22s} {label}: {min(xs):7.1f} / {statistics.median(xs):7.1f} / {max(xs):7.1f}")
+    for variant in VARIANTS:
+        print(f"  gpujob/{variant} stages, each run's median (min / median / max, ms):")
+        for stage in STAGES:
+            xs = [x * 1000 for x in stages[variant][stage]]
+            print(f"    {stage:9s} {min(xs):7.1f} / {statistics.median(xs):7.1f} / {max(xs):7.1f}")
     p = statistics.median(r[0] for r in results["pod"])
-    print(f"  GpuJob over bare pod (median p50): +{(g - p) * 1000:.1f} ms (operator + placement)")
+    for variant in VARIANTS:
+        g = statistics.median(r[0] for r in results[f"gpujob/{variant}"])
+        print(f"  gpujob/{variant} over bare pod (median p50): +{(g - p) * 1000:.1f} ms "
+              "(operator + placement)")
 
 
 def main() -> None:
