@@ -21,6 +21,7 @@ from confluent_kafka.serialization import SerializationContext, SerializationErr
 MAGIC = 0
 HEADER = struct.Struct(">bI")
 _WRITE_ERRORS = (TypeError, ValueError, KeyError, AttributeError)
+_READ_ERRORS = (EOFError, IndexError, ValueError, UnicodeDecodeError, OverflowError)
 
 
 class AvroWriter:
@@ -67,7 +68,10 @@ class AvroReader:
         schema = self._schemas.get(schema_id) or self.schema(schema_id)
         buffer = io.BytesIO(data)
         buffer.seek(HEADER.size)
-        return fastavro.schemaless_reader(buffer, schema, None)
+        try:
+            return fastavro.schemaless_reader(buffer, schema, None)
+        except _READ_ERRORS as exc:  # truncated or not of this schema
+            raise SerializationError(f"{type(exc).__name__}: {exc}") from None
 
     def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> Any:
         return None if data is None else self.decode(data)
