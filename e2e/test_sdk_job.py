@@ -9,6 +9,7 @@ what was not shared. Then the same script runs unchanged on the "laptop" after `
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import io
 import os
@@ -120,7 +121,10 @@ async def wait_job(api: k8s.ApiClient, namespace: str, name: str, timeout: float
 
 
 def the_script_names_no_endpoint_certificate_or_schema() -> None:
-    code = SCRIPT.read_text()
+    tree = ast.parse(SCRIPT.read_text())
+    if ast.get_docstring(tree):  # the prose may say where things come from; the code may not
+        tree.body = tree.body[1:]
+    code = ast.unparse(tree)
     for word in ("https://", "127.0.0.1", ":909", ".crt", ".key", "LULEA_", '"fields"', "avsc"):
         assert word not in code, f"the example script contains {word!r}"
 
