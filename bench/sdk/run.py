@@ -14,8 +14,8 @@ acks=all, linger.ms=5):
                   SDK's records() uses.
 Rates are the records' own (first record to last); the clients' setup (the SDK's schema lookups,
 joining the consumer group) is printed apart, in ms, and folded into an end-to-end rate.
-It creates a project `bench-sdk-*` with alice, her topic, ACLs and schema (as the Topic operator
-will), and deletes the project at the end.
+It creates a project `bench-sdk-*` with alice and a Topic CR (the Topic operator makes topic, ACLs
+and schema), and deletes the project at the end.
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ from typing import Any
 
 import fastavro
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import lulea.sdk  # noqa: E402
-from e2e.identities import create_topic, grant, member_files  # noqa: E402
+from e2e.identities import member_files  # noqa: E402
 from e2e.projects import create_project, delete_project, unique, wait_ready  # noqa: E402
+from e2e.test_topics import create_topic_cr, wait_topic  # noqa: E402
 from lulea.core.kube import connect  # noqa: E402
 from lulea.devstack.endpoints import Stack  # noqa: E402
 
@@ -160,12 +160,11 @@ async def setup(stack: Stack, directory: Path) -> tuple[str, dict[str, str]]:
     await create_project(api, project, [("alice", "DataOwner")])
     await wait_ready(api, project)
     alice = await member_files(api, project, "alice", directory)
+    # the Topic as a DataOwner declares it: the Topic operator makes the topic, the ACLs (it
+    # removes hand-made ones in Lulea's patterns) and the schema
+    await create_topic_cr(api, project, "clicks", {"partitions": 1, "avroSchema": json.dumps(CLICK)})
+    await wait_topic(api, project, "clicks")
     await api.close()
-    create_topic(stack.kafka_admin, f"{project}.clicks", partitions=1)
-    grant(stack.kafka_admin, f"User:{project}__alice", topic=f"{project}.clicks")
-    grant(stack.kafka_admin, f"User:{project}__alice", group=f"{project}.")
-    SchemaRegistryClient(alice.registry(stack)).register_schema(f"{project}.clicks-value",
-                                                                Schema(json.dumps(CLICK), "AVRO"))
     return project, {"LULEA_PROJECT": project, "LULEA_USER": "alice",
                      "LULEA_CERT_DIR": str(alice.cert.parent),
                      "LULEA_KAFKA_BOOTSTRAP": stack.kafka_member_bootstrap,
