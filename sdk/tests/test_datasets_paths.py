@@ -69,3 +69,17 @@ def test_a_bad_or_missing_storage_endpoint(job_env: dict[str, str], url: str, me
     job_env["LULEA_STORAGE_URL"] = url
     with pytest.raises(NotConfigured, match=message):
         _ = lulea.sdk.login(environ=job_env).datasets
+
+
+def test_the_members_trust_wins_over_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets REQUESTS_CA_BUNDLE replace a session's verify (psf/requests#3829): the
+    storage service's certificate must be checked against the member's bundle regardless."""
+    from lulea.sdk.datasets import PinnedTrustSession
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/somebody-elses.pem")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/somebody-elses.pem")
+    session = PinnedTrustSession()
+    session.verify = "/member/ca.crt"
+    merged = session.merge_environment_settings("https://127.0.0.1:1/", {}, None, None, None)
+    assert merged["verify"] == "/member/ca.crt"
+    assert session.merge_environment_settings("https://x/", {}, None, False, None)["verify"] is False

@@ -130,6 +130,18 @@ BAD: list[tuple[str, type[BaseModel], dict[str, Any], str]] = [
     ("job-env-name", GpuJobSpec, {**GOOD_JOB, "env": [{"name": "1A"}]}, "pattern"),
     ("job-topology-key", GpuJobSpec, {**GOOD_JOB, "topology": {"groupBy": "no spaces"}}, "pattern"),
     ("job-selector-value", GpuJobSpec, {**GOOD_JOB, "nodeSelector": {"a": "bad value"}}, "pattern"),
+    ("job-volume-hostpath", GpuJobSpec, {**GOOD_JOB, "volumes": [{"name": "r", "hostPath": {"path": "/"}}]},
+     "Extra inputs"),
+    ("job-volume-none", GpuJobSpec, {**GOOD_JOB, "volumes": [{"name": "r"}]}, "exactly one of"),
+    ("job-volume-lulea-secret", GpuJobSpec,
+     {**GOOD_JOB, "volumes": [{"name": "r", "secret": {"secretName": "lulea-cert-bob"}}]}, "platform's"),
+    ("job-volume-dup", GpuJobSpec,
+     {**GOOD_JOB, "volumes": [{"name": "r", "emptyDir": {}}, {"name": "r", "emptyDir": {}}]}, "only once"),
+    ("job-mount-unknown", GpuJobSpec, {**GOOD_JOB, "volumeMounts": [{"name": "r", "mountPath": "/r"}]},
+     "must name one of spec.volumes"),
+    ("job-mount-platform", GpuJobSpec, {**GOOD_JOB, "volumes": [{"name": "r", "emptyDir": {}}],
+                                        "volumeMounts": [{"name": "r", "mountPath": "/var/run/lulea"}]},
+     "/var/run/lulea"),
 ]
 
 

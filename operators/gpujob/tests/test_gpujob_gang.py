@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from lulea.core import gangs
 from lulea.operators.gpujob import contract as c
-from lulea.operators.gpujob.gang import PodEnvironment, desired_pods
+from lulea.operators.gpujob.gang import InvalidSpec, PodEnvironment, desired_pods
 
 
 def job(**spec: Any) -> dict[str, Any]:
@@ -122,3 +123,55 @@ def test_a_submitter_without_a_certificate_secret_gets_none_mounted(submitter: s
     env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
     assert "volumes" not in spec and "volumeMounts" not in spec["containers"][0]
     assert env["LULEA_USER"] == submitter and "LULEA_CERT_DIR" not in env
+
+
+SCRIPT_VOLUMES = {
+    "volumes": [{"name": "code", "configMap": {"name": "clicks-summary", "items": [
+                    {"key": "main.py", "path": "main.py", "mode": 0o555}]}},
+                {"name": "scratch", "emptyDir": {}},
+                {"name": "token", "secret": {"secretName": "hf-token", "optional": True}}],
+    "volumeMounts": [{"name": "code", "mountPath": "/opt/job", "readOnly": True},
+                     {"name": "scratch", "mountPath": "/scratch"},
+                     {"name": "token", "mountPath": "/etc/hf", "subPath": "token"}],
+}
+
+
+def test_user_volumes_are_rendered_next_to_the_member_certificate() -> None:
+    pod = desired_pods(job(gpus=2, hosts=2, **SCRIPT_VOLUMES), attempt=1)[1]
+    spec, ctr = pod["spec"], pod["spec"]["containers"][0]
+    assert spec["volumes"] == [
+        {"name": "code", "configMap": {"name": "clicks-summary",
+                                       "items": [{"key": "main.py", "path": "main.py", "mode": 0o555}]}},
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "token", "secret": {"secretName": "hf-token", "optional": True}},
+        {"name": "member-cert", "secret": {"secretName": "lulea-cert-alice", "optional": True}},
+    ]
+    assert ctr["volumeMounts"] == [
+        {"name": "code", "mountPath": "/opt/job", "readOnly": True},
+        {"name": "scratch", "mountPath": "/scratch"},
+        {"name": "token", "mountPath": "/etc/hf", "subPath": "token"},
+        {"name": "member-cert", "mountPath": c.CERT_DIR, "readOnly": True},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("volumes", "mounts", "message"),
+    [
+        ([{"name": "h", "hostPath": {"path": "/"}}], [], "hostPath"),
+        ([{"name": "h"}], [], "exactly one of configMap, secret or emptyDir"),
+        ([{"name": "two", "emptyDir": {}, "configMap": {"name": "x"}}], [], "exactly one"),
+        ([{"name": "c", "secret": {"secretName": "lulea-cert-bob"}}], [], "the platform's"),
+        ([{"name": "member-cert", "emptyDir": {}}], [], "the platform's"),
+        ([{"name": "c", "configMap": {"name": "x", "items": [{"key": "k", "path": "../k"}]}}], [], ".."),
+        ([{"name": "c", "configMap": {"name": "x", "items": [{"key": "k", "path": "/k"}]}}], [], "relative"),
+        ([{"name": "c", "emptyDir": {}}], [{"name": "c", "mountPath": "/var/run/lulea/certs"}],
+         "/var/run/lulea"),
+        ([{"name": "c", "emptyDir": {}}], [{"name": "c", "mountPath": "/a/../var/run"}], ".."),
+        ([{"name": "c", "emptyDir": {}}], [{"name": "d", "mountPath": "/d"}], "names no volume"),
+    ],
+)
+def test_a_volume_the_crd_refuses_is_never_rendered(volumes: list[Any], mounts: list[Any],
+                                                   message: str) -> None:
+    """The operator creates pods with its own rights: it re-checks what the CRD checked."""
+    with pytest.raises(InvalidSpec, match=re.escape(message)):
+        desired_pods(job(gpus=1, volumes=volumes, volumeMounts=mounts), attempt=1)

@@ -146,3 +146,31 @@ async def test_a_gang_gets_its_headless_service_once_across_a_crash_and_a_retry(
     assert svc["spec"]["selector"] == {gangs.JOB: "train"}
     assert svc["metadata"]["ownerReferences"][0]["uid"] == "u1"
     assert all(p["spec"]["subdomain"] == "train" for p in kube.pods.values())
+
+
+async def test_a_volume_the_crd_should_have_refused_fails_the_job_and_creates_nothing() -> None:
+    kube = FakeKube(job())
+    kube.job["spec"]["volumes"] = [{"name": "root", "hostPath": {"path": "/"}}]
+    await reconciler(kube).poke("p1", "train")
+    status = kube.job["status"]
+    assert status["phase"] == "Failed" and "hostPath" in status["message"], status
+    assert not kube.pods and not kube.services
+    await reconciler(kube).poke("p1", "train")  # a terminal job is left alone
+    assert not kube.pods
+
+
+async def test_the_resync_timer_skips_a_job_reconciled_a_moment_ago() -> None:
+    kube = FakeKube(job())
+    calls: list[str] = []
+    r = reconciler(kube)
+
+    async def counted(namespace: str, name: str) -> None:
+        calls.append(name)
+
+    r.reconcile = counted  # type: ignore[method-assign]
+    await r.poke("p1", "train")  # a pod event
+    await r.poke("p1", "train", unless_within=5.0)  # the timer, right after: nothing to do
+    assert calls == ["train"]
+    r.last[("p1", "train")] -= 10  # ten seconds later the timer looks again
+    await r.poke("p1", "train", unless_within=5.0)
+    assert calls == ["train", "train"]

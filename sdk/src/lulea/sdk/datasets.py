@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from fsspec.implementations.dirfs import DirFileSystem
 from fsspec.implementations.webhdfs import WebHDFS
 
@@ -37,6 +38,32 @@ def storage_path(project: str, path: str) -> str:
     return "/".join([project_root(project), *parts])
 
 
+class PinnedTrustSession(requests.Session):
+    """A requests Session whose own `verify` wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+    requests lets those variables replace a session's verify for every request
+    (psf/requests#3829), so on a machine that sets them (conda, corporate proxies, this CI) the
+    member's trust bundle was ignored and the storage service's certificate failed to verify.
+    A `verify` given to one request still wins, as in requests."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None:
+            settings["verify"] = self.verify
+        return settings
+
+
+class MemberWebHDFS(WebHDFS):  # type: ignore[misc]
+    """fsspec's WebHDFS on a PinnedTrustSession (the same certificate, trust and auth)."""
+
+    def _connect(self) -> None:
+        super()._connect()
+        plain: requests.Session = self.session  # type: ignore[has-type]  # set by fsspec's _connect
+        pinned = PinnedTrustSession()
+        pinned.cert, pinned.verify, pinned.auth = plain.cert, plain.verify, plain.auth
+        self.session = pinned
+
+
 def webhdfs(config: Config, **options: Any) -> WebHDFS:
     """fsspec's WebHDFS client for the storage service, authenticated as the member."""
     url = need(config.endpoints.storage_url, "storage", "LULEA_STORAGE_URL")
@@ -47,7 +74,7 @@ def webhdfs(config: Config, **options: Any) -> WebHDFS:
     if cert is None:
         raise NotConfigured("no member certificate: inside a job the platform mounts it at "
                             "LULEA_CERT_DIR; on a laptop run `lulea login`")
-    return WebHDFS(parts.hostname, port=parts.port or 443, use_https=True,
+    return MemberWebHDFS(parts.hostname, port=parts.port or 443, use_https=True,
                    session_cert=(str(cert.cert), str(cert.key)), session_verify=str(cert.ca),
                    skip_instance_cache=True, **options)
 

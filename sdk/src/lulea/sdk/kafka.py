@@ -10,20 +10,22 @@ byte 0, 4-byte schema id), so any Confluent-compatible client reads what the SDK
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from confluent_kafka import DeserializingConsumer, KafkaError, KafkaException, Message, Producer
-from confluent_kafka.error import ConsumeError, KeyDeserializationError
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka.error import ConsumeError
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import SerializationError, StringDeserializer
+from confluent_kafka.serialization import SerializationError
 
 from lulea.sdk.avro import AvroReader, AvroWriter
 from lulea.sdk.config import Config
 from lulea.sdk.errors import LuleaError, NotConfigured, NotFound
 from lulea.sdk.project import need
 
+LATEST_SCHEMA_TTL_SECONDS = 60
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 
@@ -36,6 +38,7 @@ class Kafka:
         self.project = config.project
         self._config = config
         self._registry: SchemaRegistryClient | None = None
+        self._reader: AvroReader | None = None
 
     # -- names --------------------------------------------------------------------------------
     def topic(self, name: str) -> str:
@@ -76,14 +79,23 @@ class Kafka:
         (the registry authenticates members by mTLS)."""
         url = need(self._config.endpoints.schema_registry_url, "schema registry", "LULEA_SCHEMA_REGISTRY_URL")
         cert = self._certificate()
+        # the client caches a subject's latest version forever unless told otherwise: a producer
+        # made a minute after the Topic's schema evolved writes with the new one
         return {"url": url, "ssl.ca.location": str(cert.ca), "ssl.certificate.location": str(cert.cert),
-                "ssl.key.location": str(cert.key)}
+                "ssl.key.location": str(cert.key), "cache.latest.ttl.sec": LATEST_SCHEMA_TTL_SECONDS}
 
     @property
     def registry(self) -> SchemaRegistryClient:
         if self._registry is None:
             self._registry = SchemaRegistryClient(self.registry_config())
         return self._registry
+
+    @property
+    def reader(self) -> AvroReader:
+        """Writers' schemas by id, fetched once and shared by every consumer of this project."""
+        if self._reader is None:
+            self._reader = AvroReader(self.registry)
+        return self._reader
 
     def schema(self, name: str) -> str:
         """The topic's current value schema (Avro JSON text)."""
@@ -115,9 +127,8 @@ class Kafka:
         (decoded with the writer's schema, found by its id in the registry)."""
         full = self.topic(topic)
         conf = self.config(**{"auto.offset.reset": "earliest", **overrides})
-        conf |= {"group.id": self.group(group), "key.deserializer": StringDeserializer("utf_8"),
-                 "value.deserializer": AvroReader(self.registry)}
-        consumer = TopicConsumer(conf, full)
+        conf |= {"group.id": self.group(group)}
+        consumer = TopicConsumer(conf, full, self.reader)
         consumer.subscribe([full])
         return consumer
 
@@ -143,14 +154,23 @@ class TopicProducer(Producer):
     """confluent-kafka's Producer bound to one topic, encoding dicts with the topic's schema.
     Delivery failures are kept and raised by `flush()` (and at the end of a `with` block), never
     lost silently; `delivered` counts the records the broker acknowledged. An `on_delivery`
-    given to `send` is called for failed records only (delivery.report.only.error)."""
+    given to `send` is called for failed records only (delivery.report.only.error).
+
+    Per record, `send` does what hand-written code does and no more: one fastavro encode into a
+    buffer that already holds the Confluent header, one `produce` with positional arguments
+    (the failure callback is the producer's default, not a per-call argument), and a `poll(0)`
+    every POLL_EVERY records to serve failure reports (successes report nothing)."""
+
+    POLL_EVERY = 64
 
     def __init__(self, conf: dict[str, Any], topic: str, writer: AvroWriter) -> None:
-        super().__init__(conf)
+        super().__init__(conf | {"on_delivery": self._on_delivery})
         self.topic = topic
         self.writer = writer
         self.failures: list[KafkaError] = []
         self.sent = 0
+        self._encode = writer.encode
+        self._unpolled = 0
 
     @property
     def delivered(self) -> int:
@@ -165,21 +185,27 @@ class TopicProducer(Producer):
              on_delivery: DeliveryCallback | None = None,
              timestamp: int = 0) -> None:
         """Queue one record (a dict matching the topic's schema)."""
-        callback = on_delivery or self._on_delivery
         try:
-            data = self.writer(value)
+            data = self._encode(value)
         except SerializationError as exc:
             raise ValueError(f"record does not fit the schema of {self.topic}: {exc}") from None
         raw_key = key.encode() if key is not None else None
+        plain = headers is None and on_delivery is None and not timestamp
         while True:
             try:
-                self.produce(self.topic, data, raw_key, headers=headers, on_delivery=callback,
-                             timestamp=timestamp)
+                if plain:
+                    self.produce(self.topic, data, raw_key)
+                else:
+                    self.produce(self.topic, data, raw_key, headers=headers,
+                                 on_delivery=on_delivery or self._on_delivery, timestamp=timestamp)
                 break
             except BufferError:  # the local queue is full: let deliveries drain it
                 self.poll(0.1)
         self.sent += 1
-        self.poll(0)
+        self._unpolled += 1
+        if self._unpolled >= self.POLL_EVERY:
+            self._unpolled = 0
+            self.poll(0)
 
     def flush(self, timeout: float = 30.0) -> int:
         left = int(super().flush(timeout))
@@ -200,49 +226,84 @@ class TopicProducer(Producer):
         self.flush()
 
 
-class TopicConsumer(DeserializingConsumer):
-    """confluent-kafka's DeserializingConsumer subscribed to one topic; `records()` yields dicts."""
+class TopicConsumer(Consumer):
+    """confluent-kafka's Consumer subscribed to one topic, whose messages carry their values
+    decoded (dicts) and their keys as text, as a DeserializingConsumer's do: `poll()` and
+    `consume()` decode, `records()` yields the dicts, `messages()` the Message objects.
 
-    def __init__(self, conf: dict[str, Any], topic: str) -> None:
+    `records()` and `messages()` take what librdkafka has already fetched in batches
+    (`consume(BATCH, 0)`: one call per batch instead of per record, never waiting for a batch to
+    fill); only when nothing is there do they wait, for one record (`consume(1, 0.5)`), so a
+    record that arrives alone is handed over at once."""
+
+    BATCH = 500
+    JOIN_GRACE = 30.0
+
+    def __init__(self, conf: dict[str, Any], topic: str, reader: AvroReader) -> None:
         super().__init__(conf)
         self.topic = topic
+        self.reader = reader
+
+    def _decoded(self, msg: Message) -> Message:
+        err = msg.error()
+        if err is not None:
+            raise _consume_error(ConsumeError(err, kafka_message=msg), self.topic)
+        value = msg.value()
+        if value is not None:
+            try:
+                msg.set_value(self.reader.decode(value))
+            except SerializationError as exc:
+                raise LuleaError(f"a record of {self.topic} is not Avro of its schema: {exc}") from None
+        key = msg.key()
+        if key is not None:
+            try:
+                msg.set_key(key.decode())
+            except UnicodeDecodeError as exc:
+                raise LuleaError(f"a record of {self.topic} has a key that is not UTF-8: {exc}") from None
+        return msg
+
+    def poll(self, timeout: float | None = None) -> Message | None:
+        msg = super().poll(-1 if timeout is None else timeout)
+        return None if msg is None else self._decoded(msg)
+
+    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
+        batch = super().consume(num_messages, -1 if timeout is None else timeout)
+        return [self._decoded(m) for m in batch]
 
     def messages(self, *, max_records: int | None = None, timeout: float | None = None,
                  idle: float | None = None) -> Iterator[Message]:
         """Messages until `max_records`, or `idle` seconds without one (None: forever)."""
-        import time
-
-        count, deadline = 0, (time.monotonic() + timeout) if timeout is not None else None
-        last = time.monotonic()
-        while max_records is None or count < max_records:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return
-            if idle is not None and now - last >= idle:
-                return
-            try:
-                msg = self.poll(0.5)
-            except ConsumeError as exc:
-                raise _consume_error(exc, self.topic) from None
-            except KeyDeserializationError as exc:
-                raise LuleaError(f"a record of {self.topic} has a key that is not UTF-8: {exc}") from None
-            if msg is None:
-                continue
-            last = time.monotonic()
-            count += 1
-            yield msg
+        for batch in self._batches(max_records, timeout, idle):
+            yield from batch
 
     def records(self, *, max_records: int | None = None, timeout: float | None = None,
                 idle: float | None = None) -> Iterator[dict[str, Any]]:
-        for msg in self.messages(max_records=max_records, timeout=timeout, idle=idle):
-            value = msg.value()
-            yield value if isinstance(value, dict) else {"value": value}
+        """Record values as dicts (a non-record schema's value as `{"value": v}`)."""
+        for batch in self._batches(max_records, timeout, idle):
+            for msg in batch:
+                value = msg.value()
+                yield value if isinstance(value, dict) else {"value": value}
 
-    def __enter__(self) -> TopicConsumer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _batches(self, max_records: int | None, timeout: float | None,
+                 idle: float | None) -> Iterator[list[Message]]:
+        # `idle` counts from the last record, or from when the group gave this consumer its
+        # partitions (joining takes a while on a busy broker and is not quiet on the topic);
+        # a consumer never given any stops after JOIN_GRACE seconds more
+        count, now = 0, time.monotonic()
+        deadline = now + timeout if timeout is not None else None
+        last, assigned = now + self.JOIN_GRACE, False
+        while max_records is None or count < max_records:
+            now = time.monotonic()
+            if (deadline is not None and now >= deadline) or (idle is not None and now - last >= idle):
+                return
+            want = self.BATCH if max_records is None else min(self.BATCH, max_records - count)
+            batch = self.consume(want, 0) or self.consume(1, 0.5)
+            if batch:
+                last, assigned = time.monotonic(), True
+                count += len(batch)
+                yield batch
+            elif not assigned and self.assignment():
+                last, assigned = time.monotonic(), True
 
 
 def _hint(err: KafkaError) -> str:

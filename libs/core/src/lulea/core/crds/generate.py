@@ -24,7 +24,11 @@ CHART_POLICIES = Path("charts/lulea/templates/admission-policies.yaml")
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc, unused-ignore]
-    """Block style, and multi-line strings kept readable."""
+    """Block style, multi-line strings kept readable, no anchors (a schema node shared by two
+    fields is written out twice: readers and `kubectl explain` expect plain YAML)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str(dumper: _Dumper, value: str) -> Any:

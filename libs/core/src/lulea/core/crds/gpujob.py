@@ -20,6 +20,7 @@ from lulea.core.crds.meta import (
     list_map,
 )
 from lulea.core.crds.share import name_rules
+from lulea.core.crds.volumes import MAX_VOLUMES, Volume, VolumeMount
 
 MAX_GPUS = 4096
 MAX_HOSTS = 512
@@ -56,7 +57,8 @@ class Topology(CRModel):
 
 _FROZEN = "a GpuJob's spec is immutable except priority: delete the job and submit a new one"
 #: Optional fields; a transition rule on a field runs only when old and new both have it.
-_OPTIONAL_FROZEN = ("command", "args", "env", "hosts", "nodeSelector", "topology", "activeDeadlineSeconds")
+_OPTIONAL_FROZEN = ("command", "args", "env", "hosts", "nodeSelector", "topology", "activeDeadlineSeconds",
+                    "volumes", "volumeMounts")
 
 
 def _frozen(**extra: Any) -> dict[str, Any]:
@@ -80,6 +82,12 @@ _SPEC_RULES = cel(
         f"!has(self.hosts) || self.gpus / self.hosts <= {MAX_GPUS_PER_HOST}",
         f"gpus/hosts must be at most {MAX_GPUS_PER_HOST}: no host has more GPUs; use more hosts",
         field_path=".hosts",
+    ),
+    Rule(
+        "!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes)"
+        " && self.volumes.exists(v, v.name == m.name))",
+        "every volumeMount must name one of spec.volumes",
+        field_path=".volumeMounts",
     ),
     Rule(
         " && ".join(f"has(self.{f}) == has(oldSelf.{f})" for f in _OPTIONAL_FROZEN),
@@ -142,6 +150,14 @@ class GpuJobSpec(CRModel):
     """Queue priority; higher goes first (default 0). The only field that may change later."""
     max_retries: int = Field(default=0, ge=0, le=10, json_schema_extra=_frozen())
     """How often a failed gang is placed again (default 0)."""
+    volumes: list[Volume] = Field(
+        default_factory=list, max_length=MAX_VOLUMES, json_schema_extra=_frozen(**list_map("name"))
+    )
+    """Volumes for every pod: configMap, secret (not the platform's `lulea-*`) or emptyDir."""
+    volume_mounts: list[VolumeMount] = Field(
+        default_factory=list, max_length=MAX_VOLUMES, json_schema_extra=_frozen(**list_map("mountPath"))
+    )
+    """Where the volumes appear in the container, e.g. a ConfigMap with the script at /opt/job."""
     active_deadline_seconds: int | None = Field(
         default=None, ge=1, le=30 * 24 * 3600, json_schema_extra=_frozen()
     )
@@ -161,6 +177,14 @@ class GpuJobSpec(CRModel):
             raise ValueError("each env name may appear only once")
         if any(n.startswith(RESERVED_ENV_PREFIX) for n in names):
             raise ValueError(f"env names starting with {RESERVED_ENV_PREFIX} are set by the platform")
+        volumes = [v.name for v in self.volumes]
+        if len(volumes) != len(set(volumes)):
+            raise ValueError("each volume name may appear only once")
+        paths = [m.mount_path for m in self.volume_mounts]
+        if len(paths) != len(set(paths)):
+            raise ValueError("each mountPath may appear only once")
+        if unknown := sorted({m.name for m in self.volume_mounts} - set(volumes)):
+            raise ValueError(f"every volumeMount must name one of spec.volumes: {', '.join(unknown)}")
         return self
 
     @property

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from lulea.core import gangs
+from lulea.core.crds.volumes import Volume, VolumeMount
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob import rendezvous
 
@@ -61,6 +64,29 @@ def _affinity(spec: Obj, gang: str) -> Obj:
     return affinity
 
 
+class InvalidSpec(ValueError):
+    """A spec the CRD should have refused: the job fails with this message, no pod is made."""
+
+
+def user_volumes(spec: Obj) -> tuple[list[Obj], list[Obj]]:
+    """spec.volumes and spec.volumeMounts as pod volumes and container mounts. Parsed again with
+    the CRD's own models (which repeat its CEL rules): the operator creates the pods with its own
+    rights, so it never renders a volume the CRD would refuse (hostPath, a platform Secret, a
+    mount over the certificate), even from an object an older CRD let in."""
+    try:
+        volumes = [Volume.model_validate(v) for v in spec.get("volumes") or ()]
+        mounts = [VolumeMount.model_validate(m) for m in spec.get("volumeMounts") or ()]
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'volume'}: {e['msg']}" for e in err.errors())
+        raise InvalidSpec(f"spec.volumes/volumeMounts refused: {problems}") from None
+    names = {v.name for v in volumes}
+    for m in mounts:
+        if m.name not in names:
+            raise InvalidSpec(f"volumeMount {m.mount_path} names no volume {m.name!r} of spec.volumes")
+    return ([v.pod_volume() for v in volumes],
+            [m.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for m in mounts])
+
+
 def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> list[Obj]:
     """Every pod of the job's gang for this attempt, ready to create."""
     env = env or PodEnvironment()
@@ -101,8 +127,7 @@ def desired_pods(job: Obj, attempt: int, env: PodEnvironment | None = None) -> l
         platform_env["LULEA_STORAGE_URL"] = env.storage_url
     if env.logs_url:
         platform_env["LULEA_LOGS_URL"] = env.logs_url
-    volumes: list[Obj] = []
-    mounts: list[Obj] = []
+    volumes, mounts = user_volumes(spec)
     if user:
         platform_env["LULEA_USER"] = user
     if user and c.has_cert_secret(user):

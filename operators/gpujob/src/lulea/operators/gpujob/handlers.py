@@ -44,7 +44,7 @@ async def startup(**kw: Any) -> None:
     # Kubernetes Events only for changes of state (reconcile posts those): not kopf's own
     # "handler succeeded" for every timer tick of every unfinished job.
     settings.posting.level = logging.WARNING
-    api = await connect(conf.kubeconfig)
+    api = await connect(conf.kubeconfig, pool=conf.api_connections)
     platform = PlatformSettings()
     events: JobEvents = LoggedJobEvents()
     if conf.publish_events and platform.kafka_bootstrap:
@@ -93,7 +93,7 @@ async def job_changed(**kw: Any) -> None:
     when=lambda status, **_: (status or {}).get("phase") not in ("Succeeded", "Failed"),
 )
 async def job_resync(**kw: Any) -> None:
-    await _reconciler().poke(kw["namespace"], kw["name"])
+    await _reconciler().poke(kw["namespace"], kw["name"], unless_within=RESYNC_SECONDS)
 
 
 @kopf.on.event("", "v1", "pods", labels={gangs.JOB: kopf.PRESENT, gangs.GANG: kopf.PRESENT})

@@ -24,7 +24,14 @@ from lulea.core.events import EventType
 from lulea.core.kube import Kube, KubeError
 from lulea.core.metrics import reconciling
 from lulea.operators.gpujob import contract as c
-from lulea.operators.gpujob.gang import PodEnvironment, desired_pods, desired_service, gang_id, gang_shape
+from lulea.operators.gpujob.gang import (
+    InvalidSpec,
+    PodEnvironment,
+    desired_pods,
+    desired_service,
+    gang_id,
+    gang_shape,
+)
 from lulea.operators.gpujob.lifecycle import TERMINAL, Action, Verdict, assess, conditions
 from lulea.operators.gpujob.publishing import JobEvents
 
@@ -76,10 +83,15 @@ class Reconciler:
         self.kube, self.events, self.env = kube, events, env
         self.running: set[tuple[str, str]] = set()
         self.again: set[tuple[str, str]] = set()
+        self.last: dict[tuple[str, str], float] = {}  # when each job was last reconciled
 
-    async def poke(self, namespace: str, name: str) -> None:
-        """Reconcile now, or once more after the reconcile already running for this job."""
+    async def poke(self, namespace: str, name: str, *, unless_within: float | None = None) -> None:
+        """Reconcile now, or once more after the reconcile already running for this job.
+        `unless_within`: skip if the job was reconciled that many seconds ago or less (the
+        resync timer: a job whose pods just changed was looked at already)."""
         key = (namespace, name)
+        if unless_within is not None and time.monotonic() - self.last.get(key, -1e9) < unless_within:
+            return
         if key in self.running:
             self.again.add(key)
             return
@@ -87,11 +99,15 @@ class Reconciler:
         try:
             while True:
                 self.again.discard(key)
+                self.last[key] = time.monotonic()
                 await self.reconcile(namespace, name)
                 if key not in self.again:
                     return
         finally:
             self.running.discard(key)
+            if len(self.last) > 10_000:  # forget jobs not seen for ten minutes (long gone)
+                horizon = time.monotonic() - 600
+                self.last = {k: t for k, t in self.last.items() if t >= horizon}
 
     async def reconcile(self, namespace: str, name: str) -> None:
         with reconciling("GpuJob"):
@@ -107,6 +123,12 @@ class Reconciler:
         attempt = int(status.get("attempts") or 0)
         try:
             await self._advance(job, status, attempt)
+        except InvalidSpec as bad:
+            # a spec the CRD should have refused: the operator never renders it into pods
+            verdict = Verdict("Failed", "InvalidSpec", f"{bad}; delete the job and submit a fixed one",
+                              Action.STOP)
+            await self._write(job, verdict, max(attempt, 1))
+            await self._announce(job, status.get("phase"), verdict, max(attempt, 1))
         except QuotaRefused as refused:
             # The namespace's ResourceQuota (from Project.spec.quotas.gpus) refused the pods.
             verdict = refused.verdict(job)
@@ -167,13 +189,14 @@ class Reconciler:
 
     async def _create(self, job: Obj, attempt: int) -> None:
         namespace = job["metadata"]["namespace"]
+        pods = desired_pods(job, attempt, self.env)  # InvalidSpec before anything is created
         if (service := desired_service(job, self.env)) is not None:
             try:  # the gang's DNS names; owned by the job, so it goes with it
                 await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/services", body=service)
             except KubeError as err:
                 if err.status != 409:
                     raise
-        for pod in desired_pods(job, attempt, self.env):
+        for pod in pods:
             try:
                 await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
             except KubeError as err:

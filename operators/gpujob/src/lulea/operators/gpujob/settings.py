@@ -38,7 +38,11 @@ class GpuJobSettings(LeaderElectionSettings, BaseSettings):
     tolerate_kwok: bool = True
     """Pods tolerate the kwok fake-node taint (local stack and benchmarks)."""
     resync_seconds: float = Field(default=5.0, gt=0, le=300)
-    """How often every unfinished job is re-checked (deadlines, missed events)."""
+    """How often every unfinished job is re-checked (deadlines, missed events); a job reconciled
+    for an event less than this long ago is not re-checked by the timer."""
+    api_connections: int = Field(default=32, ge=1, le=512)
+    """Connections to the API server kept open: every job's reconcile runs concurrently, and with
+    the client's default (4) their requests queue behind each other (bench/runtime compares)."""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     """/healthz, /readyz and /metrics on host:port."""
