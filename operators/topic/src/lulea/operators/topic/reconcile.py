@@ -228,16 +228,32 @@ class Reconciler:
         if out:
             await self._publish(out)
 
+    async def _fresh_status(self, meta: Obj, known: Obj) -> Obj:
+        """The status as the API server has it now: kopf's copy of the object can predate the
+        operator's own last status write (a kill between two writes, or a deletion queued
+        while a reconcile ran)."""
+        try:
+            fresh = await self.kube.request("GET", status_path(meta["namespace"], meta["name"]))
+        except KubeError as err:
+            if err.status == 404:
+                return known
+            raise
+        return dict(fresh.get("status") or {})
+
     async def delete(self, body: Obj) -> bool:
         """ACLs removed, the topic deleted, the subject soft-deleted; False when orphaned."""
         meta = body["metadata"]
         name = kafka_topic(meta["namespace"], meta["name"])
         orphan = (meta.get("annotations") or {}).get(ORPHAN_ANNOTATION) == "Orphan"
         await self.grants.poke()  # a Topic being deleted grants nothing
-        recorded = (body.get("status") or {}).get("topicId")
-        if not orphan and recorded:
+        status = await self._fresh_status(meta, body.get("status") or {})
+        if not orphan and status.get("kafkaTopic") == name:
             state = (await self.admin.describe([name]))[name]
-            if state is not None and state.topic_id == recorded:  # never someone else's topic
+            # Ours: the recorded id, or the recorded intent to create it (an operator killed
+            # between the creation and the status write leaves only the intent; a deletion
+            # that skipped it left the Kafka topic behind)
+            if state is not None and self._ours(state, name, status):
+                log.info("topic %s: deleting the Kafka topic (id %s)", name, state.topic_id)
                 await self.admin.delete(name)
             if self.registry is not None and (body.get("spec") or {}).get("avroSchema"):
                 await self.registry.soft_delete(name)
