@@ -24,6 +24,7 @@ from lulea.operators.topic.grants import GrantSync
 from lulea.operators.topic.kafka import KafkaRefused, KafkaUnavailable, TopicAdmin
 from lulea.operators.topic.reconcile import Reconciler
 from lulea.operators.topic.registry import RegistryUnavailable, SchemaRegistry
+from lulea.operators.topic.resync import Resync
 from lulea.operators.topic.settings import TopicSettings
 
 GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "topics"
@@ -32,8 +33,6 @@ MEMBERSHIP = {EventType.PROJECT_CREATED, EventType.PROJECT_DELETED, EventType.ME
               EventType.MEMBER_REMOVED, EventType.MEMBER_ROLE_CHANGED}
 log = logging.getLogger("lulea.operators.topic")
 STATE: dict[str, Any] = {}
-# kopf fixes a timer's interval when the handler is registered, so the setting is read here
-RESYNC_SECONDS = TopicSettings().resync_seconds
 
 
 def _reconciler() -> Reconciler:
@@ -78,9 +77,13 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         kafka.reload()
         admin.admin = AdminClient(kafka.confluent())  # librdkafka reads the files at creation
 
-    STATE.update(api=api, events=events, registry=registry, settings=conf,
-                 reconciler=Reconciler(kube, admin, registry, grants, events),
+    reconciler = Reconciler(kube, admin, registry, grants, events)
+    # drift (a config changed or the topic deleted behind the operator's back) is put back by
+    # one pass for all Topics, not a kopf timer per Topic (see resync.py)
+    resync = Resync(kube, admin, reconciler, conf.resync_seconds)
+    STATE.update(api=api, events=events, registry=registry, settings=conf, reconciler=reconciler,
                  tasks=[asyncio.create_task(grants.run()), asyncio.create_task(consumer.run()),
+                        asyncio.create_task(resync.run()),
                         asyncio.create_task(renew_forever(platform, identity, renewed))])
 
 
@@ -124,14 +127,6 @@ async def shares_changed(body: kopf.Body, old: Any, new: Any, **_: Any) -> None:
     if old is None and (body.get("status") or {}).get("observedGeneration") is None:
         old = []
     await _reconciler().announce_shares(dict(body), list(old or []), list(new or []))
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, idle=None)
-async def resync(body: kopf.Body, **_: Any) -> None:
-    """A config changed or the topic deleted behind the operator's back is put back."""
-    if body.get("metadata", {}).get("deletionTimestamp"):
-        return
-    await _converge(body)
 
 
 async def _project_going(kube: Kube, project: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lulea.core.crds.topic import Topic
@@ -53,9 +53,19 @@ class Reconciler:
     registry: SchemaRegistry | None
     grants: Grants
     events: Events | None
+    # kopf's handlers and the resync pass never work on the same Topic at once
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def _lock(self, meta: Obj) -> asyncio.Lock:
+        return self._locks.setdefault(str(meta.get("uid") or f"{meta['namespace']}/{meta['name']}"),
+                                      asyncio.Lock())
 
     async def reconcile(self, body: Obj) -> st.Verdict:
         """Read, act, write the status; returns the Ready verdict (NotReady is written too)."""
+        async with self._lock(body["metadata"]):
+            return await self._reconcile(body)
+
+    async def _reconcile(self, body: Obj) -> st.Verdict:
         meta = body["metadata"]
         old = dict(body.get("status") or {})
         fields: Obj = {}
@@ -242,6 +252,12 @@ class Reconciler:
 
     async def delete(self, body: Obj) -> bool:
         """ACLs removed, the topic deleted, the subject soft-deleted; False when orphaned."""
+        async with self._lock(body["metadata"]):
+            done = await self._delete(body)
+        self._locks.pop(str(body["metadata"].get("uid")), None)
+        return done
+
+    async def _delete(self, body: Obj) -> bool:
         meta = body["metadata"]
         name = kafka_topic(meta["namespace"], meta["name"])
         orphan = (meta.get("annotations") or {}).get(ORPHAN_ANNOTATION) == "Orphan"
