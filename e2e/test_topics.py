@@ -30,8 +30,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourcePatternType,
     ResourceType,
 )
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -193,9 +194,19 @@ async def test_members_shares_and_removal_with_their_own_certificates(
     # a Read share: dave consumes in p2.readers, cannot produce
     await patch_topic(admin_api, p1, "clicks", {"spec": {"shares": [{"project": p2, "access": "Read"}]}})
     await wait_topic(admin_api, p1, "clicks")
-    assert len(await asyncio.to_thread(consume, dave, stack, kt, f"{p2}.readers", 2)) == 2
+    shared = await asyncio.to_thread(consume, dave, stack, kt, f"{p2}.readers", 2)
+    assert len(shared) == 2
     assert await asyncio.to_thread(refusal, produce, dave, stack, kt, [b"x"]) \
         == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    # ... and decodes them: the registry lets p2's members read p1's subject (read-only)
+    assert await shared_schema_reads(dave, stack, kt, shared) == sent
+    with pytest.raises(SchemaRegistryError) as written:
+        SchemaRegistryClient(dave.registry(stack)).register_schema(
+            f"{kt}-value", Schema(json.dumps(CLICK_V2), "AVRO"))
+    assert (written.value.http_status_code, written.value.error_code) == (403, 40301)
+    with pytest.raises(SchemaRegistryError) as hidden:  # carol's p3 has no share: not found
+        AvroDeserializer(SchemaRegistryClient(carol.registry(stack)))(shared[0], ctx)
+    assert (hidden.value.http_status_code, hidden.value.error_code) == (404, 40403)
     # ReadWrite lets him produce
     await patch_topic(admin_api, p1, "clicks", {"spec": {"shares": [{"project": p2, "access": "ReadWrite"}]}})
     await wait_topic(admin_api, p1, "clicks")
@@ -223,12 +234,37 @@ async def test_members_shares_and_removal_with_their_own_certificates(
                 assert refused.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
                 break
     print(f"\nunshare -> dave refused after {time.monotonic() - unshared:.2f}s")
+    async with asyncio.timeout(15):  # and the registry hides p1's schema from him again
+        while True:
+            try:
+                SchemaRegistryClient(dave.registry(stack)).get_schema(
+                    (await get_topic(admin_api, p1, "clicks") or {})["status"]["schemaId"])
+            except SchemaRegistryError as gone:
+                assert gone.http_status_code == 404
+                break
+            await asyncio.sleep(0.2)
 
     # removing bob from p1 refuses his running consumer within seconds (figures in the note)
     samples = [await remove_and_time(admin_api, p1, bob, stack, kt, world["dir"], i)
                for i in range(int(os.environ.get("LULEA_E2E_REMOVALS", "3")))]
     print(f"\nproject edit -> bob's first refused fetch: p50 {statistics.median(samples):.2f}s, "
           f"max {max(samples):.2f}s over {len(samples)} removals ({[round(s, 2) for s in samples]})")
+
+
+async def shared_schema_reads(member: MemberFiles, stack: Stack, kt: str, values: list[bytes]
+                              ) -> list[dict[str, Any]]:
+    """`values` decoded by Confluent's AvroDeserializer with `member`'s own registry client;
+    the registry learns the share from the Topic CR by a watch, so allow it a moment."""
+    ctx = SerializationContext(kt, MessageField.VALUE)
+    async with asyncio.timeout(15):
+        while True:
+            try:
+                deserialize = AvroDeserializer(SchemaRegistryClient(member.registry(stack)))
+                return sorted((deserialize(v, ctx) for v in values), key=lambda r: r["user"])
+            except SchemaRegistryError as err:
+                if err.http_status_code != 404:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 async def remove_and_time(api: k8s.ApiClient, p1: str, bob: MemberFiles, stack: Stack, kt: str,
