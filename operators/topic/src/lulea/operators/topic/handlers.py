@@ -22,6 +22,7 @@ from lulea.core.platform import PlatformSettings, renew_forever, request_identit
 from lulea.operators.topic import status as st
 from lulea.operators.topic.grants import GrantSync
 from lulea.operators.topic.kafka import KafkaRefused, KafkaUnavailable, TopicAdmin
+from lulea.operators.topic.quotas import KafkaConfigs, QuotaSync
 from lulea.operators.topic.reconcile import Reconciler
 from lulea.operators.topic.registry import RegistryUnavailable, SchemaRegistry
 from lulea.operators.topic.resync import Resync
@@ -65,9 +66,17 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     events = EventPublisher(kafka, source="lulea/operator-topic", topic=TOPIC_EVENTS)
     await events.start()
     grants = GrantSync(kube, admin, conf.resync_seconds)
+    quotas = None
+    if conf.kafka_libs is not None:
+        quotas = QuotaSync(kube, KafkaConfigs(kafka, conf.kafka_libs, conf.java), conf.resync_seconds,
+                           conf.quota_describe_seconds)
+    else:
+        log.warning("LULEA_TOPIC_KAFKA_LIBS is not set: Projects' Kafka client quotas are not applied")
 
     async def membership_changed(event: Event) -> None:
         if event.type in MEMBERSHIP:
+            if quotas is not None:
+                quotas.poke()
             await grants.poke()
 
     consumer = EventConsumer(kafka, group_id=conf.consumer_group, handler=membership_changed,
@@ -84,6 +93,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     STATE.update(api=api, events=events, registry=registry, settings=conf, reconciler=reconciler,
                  tasks=[asyncio.create_task(grants.run()), asyncio.create_task(consumer.run()),
                         asyncio.create_task(resync.run()),
+                        *([asyncio.create_task(quotas.run())] if quotas is not None else []),
                         asyncio.create_task(renew_forever(platform, identity, renewed))])
 
 
