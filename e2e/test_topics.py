@@ -410,3 +410,101 @@ async def test_example_topic_reaches_ready(stack: Stack, admin_api: k8s.ApiClien
     async with asyncio.timeout(30):
         while await get_topic(admin_api, "p1", "clicks") is not None:
             await asyncio.sleep(0.2)
+
+
+# --- per-member Kafka client quotas, read back with Kafka's own kafka-configs -------------------
+def kafka_configs_describe(stack: Stack, where: Path, user: str) -> dict[str, float]:
+    """`kafka-configs --describe --entity-type users --entity-name <user>` as the Kafka
+    administrator (Kafka's own Java tool, not Lulea's code): the user's quotas."""
+    import subprocess
+
+    from lulea.devstack.layout import tool_paths
+
+    keystore = where / "admin.keystore.pem"
+    keystore.write_bytes(stack.kafka_admin_key.read_bytes() + stack.kafka_admin_cert.read_bytes())
+    props = where / "admin.properties"
+    props.write_text("security.protocol=SSL\nssl.keystore.type=PEM\n"
+                     f"ssl.keystore.location={keystore}\nssl.truststore.type=PEM\n"
+                     f"ssl.truststore.location={stack.trust_file}\n")
+    result = subprocess.run(["java", "-cp", f"{tool_paths()['kafka']}/*", "kafka.admin.ConfigCommand",
+                             "--bootstrap-server", stack.kafka_bootstrap, "--command-config", str(props),
+                             "--describe", "--entity-type", "users", "--entity-name", user],
+                            capture_output=True, text=True, check=True, timeout=120)
+    out: dict[str, float] = {}
+    for line in result.stdout.splitlines():
+        if f"'{user}' are " in line:
+            for part in line.split(" are ", 1)[1].split(","):
+                key, _, value = part.strip().partition("=")
+                out[key] = float(value)
+    return out
+
+
+async def wait_quotas(stack: Stack, where: Path, user: str, want: dict[str, float],
+                      timeout: float = 90) -> float:
+    start = time.monotonic()
+    have: dict[str, float] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            while (have := await asyncio.to_thread(kafka_configs_describe, stack, where, user)) != want:
+                await asyncio.sleep(1)
+    except TimeoutError:
+        raise AssertionError(f"quotas of {user}: {have}, want {want}") from None
+    return time.monotonic() - start
+
+
+def produce_throttled(member: MemberFiles, stack: Stack, topic: str, count: int, size: int
+                      ) -> tuple[float, list[int]]:
+    """Seconds to produce `count` values of `size` bytes, and the broker's throttle times (ms)
+    librdkafka reported (its `throttle_cb`)."""
+    throttles: list[int] = []
+    producer = Producer(member.kafka(stack).confluent(**{
+        "message.timeout.ms": 60000, "linger.ms": 5, "batch.size": 16384,
+        "throttle_cb": lambda event: throttles.append(int(event.throttle_time * 1000))}))
+    start = time.monotonic()
+    errors: list[KafkaError] = []
+
+    def delivered(err: KafkaError | None, _message: Any) -> None:
+        if err is not None:
+            errors.append(err)
+
+    for _ in range(count):
+        producer.produce(topic, os.urandom(size), on_delivery=delivered)
+        producer.poll(0)
+    producer.flush(90)
+    elapsed = time.monotonic() - start
+    if errors:
+        raise KafkaException(errors[0])
+    return elapsed, throttles
+
+
+async def test_member_client_quotas_follow_membership(admin_api: k8s.ApiClient, stack: Stack,
+                                                      tmp_path: Path) -> None:
+    p = unique("tq")
+    rate = 64 * 1024
+    await create_project(admin_api, p, [("alice", "DataOwner"), ("bob", "DataScientist")],
+                         {"kafkaProduceBytesPerSecond": rate, "kafkaConsumeBytesPerSecond": 4 * rate})
+    try:
+        await wait_ready(admin_api, p)
+        both = {"producer_byte_rate": float(rate), "consumer_byte_rate": float(4 * rate)}
+        seconds = await wait_quotas(stack, tmp_path, f"{p}__alice", both)
+        await wait_quotas(stack, tmp_path, f"{p}__bob", both)
+        print(f"\nProject created -> members' quotas in Kafka after {seconds:.1f}s")
+        # the broker throttles alice's producer to her quota
+        await create_topic_cr(admin_api, p, "q", {})
+        await wait_topic(admin_api, p, "q")
+        alice = await member_files(admin_api, p, "alice", tmp_path)
+        count, size = 48, 10 * 1024  # 480 KiB at 64 KiB/s
+        elapsed, throttles = await asyncio.to_thread(produce_throttled, alice, stack, f"{p}.q", count, size)
+        print(f"alice produced {count * size // 1024} KiB in {elapsed:.1f}s under a {rate // 1024} KiB/s "
+              f"quota; broker throttle reports: {len(throttles)}, max {max(throttles or [0])} ms")
+        assert throttles and max(throttles) > 0, "the broker never throttled alice's producer"
+        # a removed member loses his quota entity; a removed field removes it from the others
+        await set_members(admin_api, p, [("alice", "DataOwner")])
+        await wait_quotas(stack, tmp_path, f"{p}__bob", {})
+        await k8s.CustomObjectsApi(admin_api).patch_cluster_custom_object(
+            GROUP, VERSION, "projects", p, {"spec": {"quotas": {"kafkaConsumeBytesPerSecond": None}}},
+            _content_type="application/merge-patch+json")
+        await wait_quotas(stack, tmp_path, f"{p}__alice", {"producer_byte_rate": float(rate)})
+    finally:
+        await delete_project(admin_api, p, timeout=120)
+    await wait_quotas(stack, tmp_path, f"{p}__alice", {})  # a deleted project's members: gone
