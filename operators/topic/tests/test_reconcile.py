@@ -56,6 +56,9 @@ class FakeKube:
 class FakeGrants:
     pokes = 0
 
+    def note(self, body: dict[str, Any]) -> None:
+        pass
+
     async def poke(self, wait: float = 30.0) -> None:
         self.pokes += 1
 

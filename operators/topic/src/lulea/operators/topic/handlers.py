@@ -50,8 +50,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="topic.lulea.io", key="last-handled-configuration")
     settings.posting.enabled = False  # the status conditions say what happened
-    settings.batching.worker_limit = conf.workers
-    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    settings.queueing.worker_limit = conf.workers
+    settings.queueing.error_delays = [1, 2, 5, 10, 30, 60]
     if platform.kafka_bootstrap is None:
         raise kopf.PermanentError("LULEA_KAFKA_BOOTSTRAP is not set: the Topic operator needs Kafka")
     api = await connect(conf.kubeconfig)

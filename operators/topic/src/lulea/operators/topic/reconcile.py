@@ -35,7 +35,9 @@ Obj = dict[str, Any]
 
 
 class Grants(Protocol):
-    async def poke(self, wait: float = 30.0) -> None: ...
+    def note(self, body: Obj) -> None: ...
+
+    async def poke(self, wait: float = 120.0) -> None: ...
 
 
 class Events(Protocol):
@@ -66,6 +68,7 @@ class Reconciler:
             return await self._reconcile(body)
 
     async def _reconcile(self, body: Obj) -> st.Verdict:
+        self.grants.note(body)  # the ACL pass works from this copy (see grants.py)
         meta = body["metadata"]
         old = dict(body.get("status") or {})
         fields: Obj = {}
@@ -258,6 +261,7 @@ class Reconciler:
         return done
 
     async def _delete(self, body: Obj) -> bool:
+        self.grants.note(body)  # being deleted: it grants nothing from the next pass on
         meta = body["metadata"]
         name = kafka_topic(meta["namespace"], meta["name"])
         orphan = (meta.get("annotations") or {}).get(ORPHAN_ANNOTATION) == "Orphan"
