@@ -100,8 +100,10 @@ def create_app(settings: Settings, store: Store | None = None,
             return
         mongo = await _mongo_store(settings)
         attach(app, mongo)
+        kube_api = None
         if topic_shares is not None:
-            topic_shares.start(Kube(await connect(settings.kubeconfig)))
+            kube_api = await connect(settings.kubeconfig)
+            topic_shares.start(Kube(kube_api))
         crl_task = None
         if crl is not None:
             crl_task = asyncio.create_task(crl.run())
@@ -112,6 +114,8 @@ def create_app(settings: Settings, store: Store | None = None,
             crl_task.cancel()
         if topic_shares is not None:
             await topic_shares.stop()
+        if kube_api is not None:
+            await kube_api.close()
         await mongo.client.close()  # type: ignore[attr-defined]
 
     app = FastAPI(title="Lulea schema registry", version="0.1.0",
