@@ -58,6 +58,7 @@ class TopicState:
     name: str
     topic_id: str
     partitions: int
+    created: bool = False  # created just now by this reconcile, with the spec's configs
 
 
 def _error(err: BaseException) -> Exception:

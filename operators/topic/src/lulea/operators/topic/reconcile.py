@@ -11,6 +11,7 @@ same name is a ResourceConflict and is left untouched.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -92,7 +93,8 @@ class Reconciler:
         try:
             state = await self.ensure_topic(topic, name, old, fields)
             fields["partitions"] = await self.ensure_partitions(topic, name, state)
-            await self.ensure_configs(topic, name)
+            if not state.created:  # a topic created just now has the spec's configs
+                await self.ensure_configs(topic, name)
         except KafkaUnavailable as err:
             raise st.kafka_unavailable(err) from err
         except KafkaRefused as refused:  # describing it was refused
@@ -122,11 +124,13 @@ class Reconciler:
             await self.kube.patch(status_path(str(topic.metadata.namespace), topic.metadata.name),
                                   {"status": {"kafkaTopic": name, "topicId": None}})
         spec = topic.spec
+        made_now = True
         try:
             await self.admin.create(name, spec.partitions, spec.replication_factor, spec.config)
         except KafkaRefused as refused:
             if refused.code != "TOPIC_ALREADY_EXISTS":
                 raise st.kafka_refused(name, "create", refused.code, refused.message) from refused
+            made_now = False  # ours from before a crash (the intent): its configs are checked
         created = None
         for _ in range(20):  # the metadata of a new topic reaches the broker's cache soon after
             created = (await self.admin.describe([name]))[name]
@@ -136,7 +140,7 @@ class Reconciler:
         if created is None:
             raise st.kafka_unavailable(RuntimeError(f"topic {name} created but not described yet"))
         fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)
-        return created
+        return dataclasses.replace(created, created=made_now)
 
     @staticmethod
     def _ours(state: TopicState, name: str, status: Obj) -> bool:
