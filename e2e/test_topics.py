@@ -493,7 +493,9 @@ async def test_member_client_quotas_follow_membership(admin_api: k8s.ApiClient, 
         await create_topic_cr(admin_api, p, "q", {})
         await wait_topic(admin_api, p, "q")
         alice = await member_files(admin_api, p, "alice", tmp_path)
-        count, size = 48, 10 * 1024  # 480 KiB at 64 KiB/s
+        # Kafka measures a rate over at least 10 one-second windows: 1.5 MiB at once is
+        # ~150 KiB/s over them, well above the quota
+        count, size = 150, 10 * 1024
         elapsed, throttles = await asyncio.to_thread(produce_throttled, alice, stack, f"{p}.q", count, size)
         print(f"alice produced {count * size // 1024} KiB in {elapsed:.1f}s under a {rate // 1024} KiB/s "
               f"quota; broker throttle reports: {len(throttles)}, max {max(throttles or [0])} ms")
