@@ -27,6 +27,7 @@ from typing import Any
 
 from confluent_kafka.admin import AclPermissionType  # type: ignore[attr-defined]
 
+from lulea.core.events.topics import Grant
 from lulea.core.kube import Kube
 from lulea.operators.topic import access
 from lulea.operators.topic.kafka import TopicAdmin
@@ -76,6 +77,11 @@ class GrantSync:
         self.topics: dict[str, tuple[int, access.TopicAccess | None]] = {}
         self.loaded = False
         self._noted_while_listing: dict[str, tuple[int, access.TopicAccess | None]] | None = None
+        # bindings this operator wrote lately: the broker's DescribeAcls lags its CreateAcls
+        # by seconds under load (the authorizer applies the metadata log later), and without
+        # this every pass in a burst wrote the same thousands of bindings again
+        self.recent: dict[tuple[bool, Grant], float] = {}
+        self.recent_seconds = 15.0
 
     def note(self, body: dict[str, Any]) -> None:
         """The newest copy of a Topic the operator is acting on (before it pokes)."""
@@ -147,11 +153,19 @@ class GrantSync:
         desired = access.desired_grants(members_of(projects),
                                         [t for _, t in self.topics.values() if t is not None])
         missing, extra = access.difference(desired, allow)
+        now = time.monotonic()
+        self.recent = {k: t for k, t in self.recent.items() if t > now - self.recent_seconds}
+        missing = {g for g in missing if (True, g) not in self.recent}
+        extra = {g for g in extra if (False, g) not in self.recent}
         denied = {g for g in deny if access.ours(g)}  # nobody writes a DENY on our patterns by hand
         if missing:
             await self.admin.create_acls(missing)
+            self.recent.update(((True, g), now) for g in missing)
         if extra:
             await self.admin.delete_acls(extra)
+            self.recent.update(((False, g), now) for g in extra)
+        for g in desired & allow:  # seen on the broker: no longer "lately written"
+            self.recent.pop((True, g), None)
         if denied:
             await self.admin.delete_acls(denied, AclPermissionType.DENY)
         self.passes += 1
