@@ -24,8 +24,15 @@ def test_what_counts_as_drift() -> None:
     assert drifted(topic("a", partitions=3), state, {}) == "fewer partitions than asked"
     assert drifted(topic("a"), None, None) == "the Kafka topic is gone"
     assert drifted(topic("a"), TopicState("p1.a", "other", 1), {}) == "the Kafka topic has another id"
-    assert drifted(topic("a", generation=2), state, {}) == "not Ready at its generation"
-    assert drifted(topic("a", ready_at=None), state, {}) == "not Ready at its generation"
+    # not handled yet, or a temporary failure: kopf's, not the pass's
+    assert drifted(topic("a", generation=2), state, {}) is None
+    assert drifted(topic("a", ready_at=None), state, {}) is None
+    refused = topic("a", ready_at=None)
+    refused["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "KafkaRefused",
+                                        "observedGeneration": 1}]
+    assert drifted(refused, None, None) == "refused at its generation: looking again"
+    refused["status"]["conditions"][0]["reason"] = "KafkaUnavailable"
+    assert drifted(refused, None, None) is None
 
 
 class FakeKube:

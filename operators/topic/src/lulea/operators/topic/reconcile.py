@@ -132,11 +132,13 @@ class Reconciler:
                 raise st.kafka_refused(name, "create", refused.code, refused.message) from refused
             made_now = False  # ours from before a crash (the intent): its configs are checked
         created = None
-        for _ in range(20):  # the metadata of a new topic reaches the broker's cache soon after
-            created = (await self.admin.describe([name]))[name]
+        delay = 0.1
+        for _ in range(12):  # a new topic's metadata reaches the broker's cache soon after, or
+            created = (await self.admin.describe([name]))[name]  # seconds later under load
             if created is not None:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
         if created is None:
             raise st.kafka_unavailable(RuntimeError(f"topic {name} created but not described yet"))
         fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)

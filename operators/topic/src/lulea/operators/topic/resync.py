@@ -5,8 +5,8 @@ schema registry, an ACL pass), which at a thousand Topics and a 10 s period is m
 than the operator can do, and it starved the creation of new Topics. Here one pass lists the
 Topics once, describes all their Kafka topics and their configs in one request each, and
 reconciles only the Topics that differ: a Kafka topic gone or of another id, fewer
-partitions than asked, a config changed behind the operator's back, or a Topic that is not
-Ready at its generation (a refusal is looked at again each period). ACL drift is the ACL
+partitions than asked, a config changed behind the operator's back, or a Topic that Kafka
+or the registry refused (looked at again each period). ACL drift is the ACL
 pass's (`grants`), which runs on the same period.
 """
 
@@ -35,11 +35,27 @@ def ready_at_generation(body: Obj) -> bool:
                for c in status.get("conditions") or [])
 
 
+# Ready=False reasons that kopf does not retry (a person must change something, or Kafka
+# must change its mind): the resync looks at them again each period. Every other state that
+# is not Ready at its generation is kopf's: a Topic it has not handled yet, or a temporary
+# failure it retries with its own backoff; reconciling those here too only doubled the work.
+SETTLED_REFUSALS = {"KafkaRefused", "ResourceConflict", "SchemaIncompatible", "SchemaInvalid",
+                    "InvalidSpec"}
+
+
+def _refused_at_generation(body: Obj) -> bool:
+    meta, status = body["metadata"], body.get("status") or {}
+    return any(c.get("type") == "Ready" and c.get("status") == "False"
+               and c.get("reason") in SETTLED_REFUSALS
+               and c.get("observedGeneration") == meta.get("generation")
+               for c in status.get("conditions") or [])
+
+
 def drifted(body: Obj, state: TopicState | None, configs: dict[str, str] | None) -> str | None:
-    """Why this Topic needs a reconcile, or None when Kafka matches it."""
+    """Why this Topic needs a reconcile, or None when Kafka matches it (or it is kopf's)."""
     spec, status = body.get("spec") or {}, body.get("status") or {}
     if not ready_at_generation(body):
-        return "not Ready at its generation"
+        return "refused at its generation: looking again" if _refused_at_generation(body) else None
     if state is None:
         return "the Kafka topic is gone"
     if state.topic_id != status.get("topicId"):
