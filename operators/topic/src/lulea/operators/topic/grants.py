@@ -82,6 +82,8 @@ class GrantSync:
         # this every pass in a burst wrote the same thousands of bindings again
         self.recent: dict[tuple[bool, Grant], float] = {}
         self.recent_seconds = 15.0
+        self.listing: list[dict[str, Any]] = []
+        self.listed = asyncio.Event()
 
     def note(self, body: dict[str, Any]) -> None:
         """The newest copy of a Topic the operator is acting on (before it pokes)."""
@@ -96,6 +98,8 @@ class GrantSync:
         self._noted_while_listing = {}
         try:
             topics, _ = await self.kube.list(TOPICS)
+            self.listing = topics  # the resync pass compares this same listing with Kafka
+            self.listed.set()
             fresh = {f"{t['metadata']['namespace']}/{t['metadata']['name']}": (_version(t), _access(t))
                      for t in topics}
             for key, entry in self._noted_while_listing.items():  # newer than the listing?

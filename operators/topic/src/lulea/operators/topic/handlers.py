@@ -89,7 +89,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     reconciler = Reconciler(kube, admin, registry, grants, events)
     # drift (a config changed or the topic deleted behind the operator's back) is put back by
     # one pass for all Topics, not a kopf timer per Topic (see resync.py)
-    resync = Resync(kube, admin, reconciler, conf.resync_seconds)
+    resync = Resync(kube, admin, reconciler, conf.resync_seconds, listing=grants)
     STATE.update(api=api, events=events, registry=registry, settings=conf, reconciler=reconciler,
                  tasks=[asyncio.create_task(grants.run()), asyncio.create_task(consumer.run()),
                         asyncio.create_task(resync.run()),

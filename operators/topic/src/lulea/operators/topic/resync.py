@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from lulea.core.kube import Kube, KubeError
 from lulea.operators.topic import status as st
@@ -67,18 +67,32 @@ def drifted(body: Obj, state: TopicState | None, configs: dict[str, str] | None)
     return None
 
 
+class Listing(Protocol):
+    listing: list[Obj]
+    listed: asyncio.Event
+
+
 class Resync:
     def __init__(self, kube: Kube, admin: TopicAdmin, reconciler: Reconciler, interval: float,
-                 concurrency: int = 20) -> None:
+                 concurrency: int = 20, listing: Listing | None = None) -> None:
         self.kube, self.admin, self.reconciler, self.interval = kube, admin, reconciler, interval
         self.limit = asyncio.Semaphore(concurrency)
         self.passes = 0
+        # the ACL pass lists every Topic on the same period: its listing is used rather than
+        # a second one (listing a thousand Topics is most of what a quiet operator does)
+        self.source = listing
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            items = None
+            if self.source is None:
+                await asyncio.sleep(self.interval)
+            else:
+                await self.source.listed.wait()
+                self.source.listed.clear()
+                items = self.source.listing
             try:
-                repaired = await self.once()
+                repaired = await self.once(items)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # Kafka or the API server away: the next period retries
@@ -87,8 +101,9 @@ class Resync:
             if repaired:
                 log.info("resync: %d Topics reconciled again", repaired)
 
-    async def once(self) -> int:
-        items, _ = await self.kube.list(TOPICS)
+    async def once(self, items: list[Obj] | None = None) -> int:
+        if items is None:
+            items, _ = await self.kube.list(TOPICS)
         live = {kafka_topic(t["metadata"]["namespace"], t["metadata"]["name"]): t for t in items
                 if not t["metadata"].get("deletionTimestamp")}
         if not live:
