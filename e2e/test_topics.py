@@ -30,8 +30,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourcePatternType,
     ResourceType,
 )
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -193,9 +194,19 @@ async def test_members_shares_and_removal_with_their_own_certificates(
     # a Read share: dave consumes in p2.readers, cannot produce
     await patch_topic(admin_api, p1, "clicks", {"spec": {"shares": [{"project": p2, "access": "Read"}]}})
     await wait_topic(admin_api, p1, "clicks")
-    assert len(await asyncio.to_thread(consume, dave, stack, kt, f"{p2}.readers", 2)) == 2
+    shared = await asyncio.to_thread(consume, dave, stack, kt, f"{p2}.readers", 2)
+    assert len(shared) == 2
     assert await asyncio.to_thread(refusal, produce, dave, stack, kt, [b"x"]) \
         == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    # ... and decodes them: the registry lets p2's members read p1's subject (read-only)
+    assert await shared_schema_reads(dave, stack, kt, shared) == sent
+    with pytest.raises(SchemaRegistryError) as written:
+        SchemaRegistryClient(dave.registry(stack)).register_schema(
+            f"{kt}-value", Schema(json.dumps(CLICK_V2), "AVRO"))
+    assert (written.value.http_status_code, written.value.error_code) == (403, 40301)
+    with pytest.raises(SchemaRegistryError) as hidden:  # carol's p3 has no share: not found
+        AvroDeserializer(SchemaRegistryClient(carol.registry(stack)))(shared[0], ctx)
+    assert (hidden.value.http_status_code, hidden.value.error_code) == (404, 40403)
     # ReadWrite lets him produce
     await patch_topic(admin_api, p1, "clicks", {"spec": {"shares": [{"project": p2, "access": "ReadWrite"}]}})
     await wait_topic(admin_api, p1, "clicks")
@@ -223,12 +234,37 @@ async def test_members_shares_and_removal_with_their_own_certificates(
                 assert refused.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
                 break
     print(f"\nunshare -> dave refused after {time.monotonic() - unshared:.2f}s")
+    async with asyncio.timeout(15):  # and the registry hides p1's schema from him again
+        while True:
+            try:
+                SchemaRegistryClient(dave.registry(stack)).get_schema(
+                    (await get_topic(admin_api, p1, "clicks") or {})["status"]["schemaId"])
+            except SchemaRegistryError as gone:
+                assert gone.http_status_code == 404
+                break
+            await asyncio.sleep(0.2)
 
     # removing bob from p1 refuses his running consumer within seconds (figures in the note)
     samples = [await remove_and_time(admin_api, p1, bob, stack, kt, world["dir"], i)
                for i in range(int(os.environ.get("LULEA_E2E_REMOVALS", "3")))]
     print(f"\nproject edit -> bob's first refused fetch: p50 {statistics.median(samples):.2f}s, "
           f"max {max(samples):.2f}s over {len(samples)} removals ({[round(s, 2) for s in samples]})")
+
+
+async def shared_schema_reads(member: MemberFiles, stack: Stack, kt: str, values: list[bytes]
+                              ) -> list[dict[str, Any]]:
+    """`values` decoded by Confluent's AvroDeserializer with `member`'s own registry client;
+    the registry learns the share from the Topic CR by a watch, so allow it a moment."""
+    ctx = SerializationContext(kt, MessageField.VALUE)
+    async with asyncio.timeout(15):
+        while True:
+            try:
+                deserialize = AvroDeserializer(SchemaRegistryClient(member.registry(stack)))
+                return sorted((deserialize(v, ctx) for v in values), key=lambda r: r["user"])
+            except SchemaRegistryError as err:
+                if err.http_status_code != 404:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 async def remove_and_time(api: k8s.ApiClient, p1: str, bob: MemberFiles, stack: Stack, kt: str,
@@ -374,3 +410,103 @@ async def test_example_topic_reaches_ready(stack: Stack, admin_api: k8s.ApiClien
     async with asyncio.timeout(30):
         while await get_topic(admin_api, "p1", "clicks") is not None:
             await asyncio.sleep(0.2)
+
+
+# --- per-member Kafka client quotas, read back with Kafka's own kafka-configs -------------------
+def kafka_configs_describe(stack: Stack, where: Path, user: str) -> dict[str, float]:
+    """`kafka-configs --describe --entity-type users --entity-name <user>` as the Kafka
+    administrator (Kafka's own Java tool, not Lulea's code): the user's quotas."""
+    import subprocess
+
+    from lulea.devstack.layout import tool_paths
+
+    keystore = where / "admin.keystore.pem"
+    keystore.write_bytes(stack.kafka_admin_key.read_bytes() + stack.kafka_admin_cert.read_bytes())
+    props = where / "admin.properties"
+    props.write_text("security.protocol=SSL\nssl.keystore.type=PEM\n"
+                     f"ssl.keystore.location={keystore}\nssl.truststore.type=PEM\n"
+                     f"ssl.truststore.location={stack.trust_file}\n")
+    result = subprocess.run(["java", "-cp", f"{tool_paths()['kafka']}/*", "kafka.admin.ConfigCommand",
+                             "--bootstrap-server", stack.kafka_bootstrap, "--command-config", str(props),
+                             "--describe", "--entity-type", "users", "--entity-name", user],
+                            capture_output=True, text=True, check=True, timeout=120)
+    out: dict[str, float] = {}
+    for line in result.stdout.splitlines():
+        if f"'{user}' are " in line:
+            for part in line.split(" are ", 1)[1].split(","):
+                key, _, value = part.strip().partition("=")
+                out[key] = float(value)
+    return out
+
+
+async def wait_quotas(stack: Stack, where: Path, user: str, want: dict[str, float],
+                      timeout: float = 90) -> float:
+    start = time.monotonic()
+    have: dict[str, float] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            while (have := await asyncio.to_thread(kafka_configs_describe, stack, where, user)) != want:
+                await asyncio.sleep(1)
+    except TimeoutError:
+        raise AssertionError(f"quotas of {user}: {have}, want {want}") from None
+    return time.monotonic() - start
+
+
+def produce_throttled(member: MemberFiles, stack: Stack, topic: str, count: int, size: int
+                      ) -> tuple[float, list[int]]:
+    """Seconds to produce `count` values of `size` bytes, and the broker's throttle times (ms)
+    librdkafka reported (its `throttle_cb`)."""
+    throttles: list[int] = []
+    producer = Producer(member.kafka(stack).confluent(**{
+        "message.timeout.ms": 60000, "linger.ms": 5, "batch.size": 16384,
+        "throttle_cb": lambda event: throttles.append(int(event.throttle_time * 1000))}))
+    start = time.monotonic()
+    errors: list[KafkaError] = []
+
+    def delivered(err: KafkaError | None, _message: Any) -> None:
+        if err is not None:
+            errors.append(err)
+
+    for _ in range(count):
+        producer.produce(topic, os.urandom(size), on_delivery=delivered)
+        producer.poll(0)
+    producer.flush(90)
+    elapsed = time.monotonic() - start
+    if errors:
+        raise KafkaException(errors[0])
+    return elapsed, throttles
+
+
+async def test_member_client_quotas_follow_membership(admin_api: k8s.ApiClient, stack: Stack,
+                                                      tmp_path: Path) -> None:
+    p = unique("tq")
+    rate = 64 * 1024
+    await create_project(admin_api, p, [("alice", "DataOwner"), ("bob", "DataScientist")],
+                         {"kafkaProduceBytesPerSecond": rate, "kafkaConsumeBytesPerSecond": 4 * rate})
+    try:
+        await wait_ready(admin_api, p)
+        both = {"producer_byte_rate": float(rate), "consumer_byte_rate": float(4 * rate)}
+        seconds = await wait_quotas(stack, tmp_path, f"{p}__alice", both)
+        await wait_quotas(stack, tmp_path, f"{p}__bob", both)
+        print(f"\nProject created -> members' quotas in Kafka after {seconds:.1f}s")
+        # the broker throttles alice's producer to her quota
+        await create_topic_cr(admin_api, p, "q", {})
+        await wait_topic(admin_api, p, "q")
+        alice = await member_files(admin_api, p, "alice", tmp_path)
+        # Kafka measures a rate over at least 10 one-second windows: 1.5 MiB at once is
+        # ~150 KiB/s over them, well above the quota
+        count, size = 150, 10 * 1024
+        elapsed, throttles = await asyncio.to_thread(produce_throttled, alice, stack, f"{p}.q", count, size)
+        print(f"alice produced {count * size // 1024} KiB in {elapsed:.1f}s under a {rate // 1024} KiB/s "
+              f"quota; broker throttle reports: {len(throttles)}, max {max(throttles or [0])} ms")
+        assert throttles and max(throttles) > 0, "the broker never throttled alice's producer"
+        # a removed member loses his quota entity; a removed field removes it from the others
+        await set_members(admin_api, p, [("alice", "DataOwner")])
+        await wait_quotas(stack, tmp_path, f"{p}__bob", {})
+        await k8s.CustomObjectsApi(admin_api).patch_cluster_custom_object(
+            GROUP, VERSION, "projects", p, {"spec": {"quotas": {"kafkaConsumeBytesPerSecond": None}}},
+            _content_type="application/merge-patch+json")
+        await wait_quotas(stack, tmp_path, f"{p}__alice", {"producer_byte_rate": float(rate)})
+    finally:
+        await delete_project(admin_api, p, timeout=120)
+    await wait_quotas(stack, tmp_path, f"{p}__alice", {})  # a deleted project's members: gone

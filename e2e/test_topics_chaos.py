@@ -76,9 +76,6 @@ def expected_acls(owner: str, members: dict[str, list[str]], topics: dict[str, d
     return out
 
 
-@pytest.mark.xfail(reason="known bug (issue 12): on the merged main, Kafka topics of Topics deleted "
-                   "while the operator was being SIGKILLed were left behind (2 in one run); it "
-                   "passed on the topic branch. Reported and measured, not yet fixed", strict=False)
 async def test_operator_killed_at_random_converges(layout: Layout, admin_api: k8s.ApiClient,
                                                    stack: Stack) -> None:
     rng = random.Random(SEED)

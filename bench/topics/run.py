@@ -129,18 +129,19 @@ async def main(stack: Stack) -> None:
         for r in range(args.rounds):
             raw = await asyncio.to_thread(ceiling, stack, args.count, f"{r}{uuid.uuid4().hex[:4]}")
             result = await crs(api, stack, args.count)
-            result |= {"ceiling": raw, "ratio": result["rate"] / raw}
+            result |= {"ceiling": raw, "ratio": result["rate"] / raw, "load": os.getloadavg()[0]}
             rows.append(result)
             print(f"round {r + 1}: ceiling {raw:.0f} topics/s | "
                   f"Topic CRs {result['rate']:.1f} Ready/s (ratio {result['ratio']:.3f}) | "
                   f"to Ready p50 {result['p50']:.2f}s p99 {result['p99']:.2f}s "
-                  f"| operator RSS {result['rss_mib']:.0f} MiB", flush=True)
+                  f"| operator RSS {result['rss_mib']:.0f} MiB | load average {result['load']:.1f} "
+                  f"({os.cpu_count()} cores)", flush=True)
     finally:
         await api.close()
     print(f"\n{args.count} topics, {len(rows)} rounds (min / median / max):")
     for key, unit in [("ceiling", "topics/s (raw create_topics)"), ("rate", "Topic CRs Ready/s"),
                       ("ratio", "of the ceiling"), ("p50", "s to Ready, p50"), ("p99", "s to Ready, p99"),
-                      ("rss_mib", "MiB operator RSS")]:
+                      ("rss_mib", "MiB operator RSS"), ("load", "load average (1 min) after the round")]:
         values = [row[key] for row in rows]
         print(f"  {min(values):10.3f} {statistics.median(values):10.3f} {max(values):10.3f}  {unit}")
 

@@ -74,6 +74,12 @@ BAD: list[tuple[str, type[BaseModel], dict[str, Any], str]] = [
         {"members": [OWNER], "quotas": {"gpus": -1}},
         "greater than or equal to 0",
     ),
+    (
+        "project-kafka-quota-too-small",
+        ProjectSpec,
+        {"members": [OWNER], "quotas": {"kafkaProduceBytesPerSecond": 10}},
+        "greater than or equal to 1024",
+    ),
     ("project-unknown-field", ProjectSpec, {"members": [OWNER], "owner": "alice"}, "Extra inputs"),
     ("dataset-bad-access", DatasetSpec, {"shares": [{"project": "p2", "access": "Write"}]}, "ReadOnly"),
     ("dataset-bad-project", DatasetSpec, {"shares": [{"project": "P2"}]}, "pattern"),

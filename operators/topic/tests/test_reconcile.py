@@ -36,13 +36,17 @@ class FakeAdmin:
     async def alter_configs(self, name: str, set_: dict[str, str], delete: list[str]) -> None:
         self.configs[name] = {k: v for k, v in {**self.configs[name], **set_}.items() if k not in delete}
 
+    async def delete(self, name: str) -> bool:
+        return self.topics.pop(name, None) is not None
+
 
 class FakeKube:
     def __init__(self) -> None:
         self.patches: list[dict[str, Any]] = []
+        self.status: dict[str, Any] = {}
 
     async def request(self, method: str, path: str) -> dict[str, Any]:
-        return {"status": {}}
+        return {"status": self.status}
 
     async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         self.patches.append(body)
@@ -51,6 +55,9 @@ class FakeKube:
 
 class FakeGrants:
     pokes = 0
+
+    def note(self, body: dict[str, Any]) -> None:
+        pass
 
     async def poke(self, wait: float = 30.0) -> None:
         self.pokes += 1
@@ -110,3 +117,33 @@ async def test_kafka_refusal_is_a_condition_in_plain_words() -> None:
     assert stop.value.reason == "KafkaRefused" and stop.value.retry_after is None
     ready = kube.patches[-1]["status"]["conditions"][0]
     assert ready["status"] == "False" and "larger than the number of brokers" in ready["message"]
+
+
+async def test_deleting_after_a_kill_between_create_and_status_deletes_the_topic() -> None:
+    """The chaos bug: the operator recorded its intent, created the Kafka topic and was killed
+    before writing the id; the Topic was deleted meanwhile. The deletion must still go."""
+    r, admin, kube = reconciler()
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "mine", 1)
+    kube.status = {"kafkaTopic": "p1.clicks", "topicId": None}
+    assert await r.delete(body({"kafkaTopic": "p1.clicks", "topicId": None}))
+    assert "p1.clicks" not in admin.topics
+
+
+async def test_deletion_reads_the_status_afresh() -> None:
+    """kopf's copy predates the status write that recorded the id."""
+    r, admin, kube = reconciler()
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "mine", 1)
+    kube.status = {"kafkaTopic": "p1.clicks", "topicId": "mine"}
+    await r.delete(body({}))
+    assert "p1.clicks" not in admin.topics
+
+
+async def test_deletion_never_deletes_someone_elses_topic() -> None:
+    r, admin, kube = reconciler()
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "someone-else", 1)
+    kube.status = {"kafkaTopic": "p1.clicks", "topicId": "mine"}
+    await r.delete(body(kube.status))
+    assert "p1.clicks" in admin.topics
+    kube.status = {}  # a conflict never recorded the name: nothing of Kafka's is touched
+    await r.delete(body({}))
+    assert "p1.clicks" in admin.topics

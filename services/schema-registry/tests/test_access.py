@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from lulea.schema_registry.domain.access import Principal, ProjectAuthorizer, subject_project
+from lulea.schema_registry.domain.topic_shares import shared_with, topic_key
+from lulea.schema_registry.main import create_app
+from lulea.schema_registry.settings import Settings
+from lulea.schema_registry.store.memory import MemoryStore
 
 from .conftest import FakeReviewer, schema
 
@@ -107,10 +113,76 @@ def test_token_reviews_are_cached(seeded: TestClient, reviewer: FakeReviewer) ->
     assert reviewer.calls - before <= 1
 
 
-def test_shares_extend_access() -> None:
+def test_shares_extend_reading_never_writing() -> None:
     authorizer = ProjectAuthorizer(shares=lambda s: ["p3"] if s.startswith("p1.") else [])
-    assert authorizer.can_access(Principal("p3__dan", project="p3"), "p1.orders-value")
-    assert not authorizer.can_access(Principal("p3__dan", project="p3"), "p2.clicks-value")
+    dan = Principal("p3__dan", project="p3")
+    assert authorizer.can_read(dan, "p1.orders-value")
+    assert not authorizer.can_access(dan, "p1.orders-value")
+    assert not authorizer.can_read(dan, "p2.clicks-value")
+    assert not authorizer.can_read(Principal("carol"), "p1.orders-value")
+
+
+@pytest.fixture
+def shared(reviewer: FakeReviewer) -> Iterator[TestClient]:
+    """p2's topic `clicks` is shared with p1 (what a Topic CR's `shares` says)."""
+    settings = Settings(admin_principals="root", xfcc_proxies=["127.0.0.0/8"])
+    app = create_app(settings, store=MemoryStore(), reviewer=reviewer,
+                     shares=lambda s: ["p1"] if s == "p2.clicks-value" else [])
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+        for subject in ("p2.clicks-value", "p2.secret-value"):
+            body = schema(("a", "int"), name="Clicks" if "clicks" in subject else "Secret")
+            assert c.post(f"/subjects/{subject}/versions", json=body,
+                          headers=as_("platform-token")).status_code == 200
+        yield c
+
+
+SHARED = [  # alice (p1) on p2's shared subject: every read, no write; p2's other subject: 404
+    ("GET", "/subjects/p2.clicks-value/versions", None, 200, None),
+    ("GET", "/subjects/p2.clicks-value/versions/latest", None, 200, None),
+    ("GET", "/subjects/p2.clicks-value/versions/1/schema", None, 200, None),
+    ("POST", "/subjects/p2.clicks-value", schema(("a", "int"), name="Clicks"), 200, None),
+    ("POST", "/compatibility/subjects/p2.clicks-value/versions", schema(("a", "int"), name="Clicks"),
+     200, None),
+    ("GET", "/schemas/ids/1", None, 200, None),
+    ("GET", "/schemas/ids/1/versions", None, 200, None),
+    ("POST", "/subjects/p2.clicks-value/versions", schema(("a", "int"), name="Clicks"), 403, 40301),
+    ("DELETE", "/subjects/p2.clicks-value", None, 403, 40301),
+    ("DELETE", "/subjects/p2.clicks-value/versions/1", None, 403, 40301),
+    ("PUT", "/config/p2.clicks-value", {"compatibility": "NONE"}, 403, 40301),
+    ("PUT", "/mode/p2.clicks-value", {"mode": "READONLY"}, 403, 40301),
+    ("GET", "/subjects/p2.secret-value/versions", None, 404, 40401),
+    ("POST", "/subjects/p2.secret-value/versions", schema(("a", "int"), name="Secret"), 404, 40401),
+    ("GET", "/schemas/ids/2", None, 404, 40403),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "code"), SHARED)
+def test_a_shared_topic_s_subject_is_readable_not_writable(
+        shared: TestClient, method: str, path: str, body: Any, status: int, code: int | None) -> None:
+    answer = shared.request(method, path, json=body, headers=as_("alice-token"))
+    assert answer.status_code == status, answer.text
+    if code is not None:
+        assert answer.json()["error_code"] == code
+
+
+def test_subject_listing_shows_shared_subjects(shared: TestClient) -> None:
+    assert shared.get("/subjects", headers=as_("alice-token")).json() == ["p2.clicks-value"]
+    assert shared.get("/subjects", headers=as_("stranger-token")).json() == []
+
+
+@pytest.mark.parametrize(("subject", "key"), [
+    ("p1.clicks-value", "p1/clicks"), ("p1.clicks-key", "p1/clicks"), ("p1.clicks", None),
+    ("clicks-value", None), (".x-value", None)])
+def test_topic_key(subject: str, key: str | None) -> None:
+    assert topic_key(subject) == key
+
+
+def test_shared_with_reads_the_topic_cr() -> None:
+    cr = {"metadata": {"namespace": "p1", "name": "clicks"},
+          "spec": {"shares": [{"project": "p2", "access": "Read"}, {"project": "p1"}]}}
+    assert shared_with(cr) == {"p2"}  # the owner itself is no share
+    assert shared_with({**cr, "metadata": {**cr["metadata"], "deletionTimestamp": "x"}}) == set()
+    assert shared_with(None) == set()
 
 
 @pytest.mark.parametrize(("subject", "project"), [

@@ -338,6 +338,8 @@ PLATFORM: list[Component] = [
                   "LULEA_TOPIC_SCHEMA_REGISTRY_URL": f"https://127.0.0.1:{lay.port('schema-registry')}",
                   # drift is put back within this (the e2e drift test waits for it)
                   "LULEA_TOPIC_RESYNC_SECONDS": "10",
+                  # per-member client quotas go through Kafka's own kafka-configs (docs/topics.md)
+                  **({"LULEA_TOPIC_KAFKA_LIBS": str(lay.tools["kafka"])} if "kafka" in lay.tools else {}),
               }, python_module="lulea.operators.topic", needs=(*PLATFORM_NEEDS, "schema-registry")),
     Component("storage", _python("lulea.storage"), _https_get("storage"), ports=("storage",),
               env=lambda lay: {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lulea.core.auth.crl import CrlWatcher
+from lulea.core.kube import Kube, connect
 from lulea.core.logs import setup_json_logging
 from lulea.schema_registry.api.fast_path import SchemaByIdFastPath
 from lulea.schema_registry.api.identity import Authenticator, KubernetesTokenReviewer, TokenReviewer
@@ -32,6 +33,7 @@ from lulea.schema_registry.domain.access import AllowAll, Authorizer, ProjectAut
 from lulea.schema_registry.domain.id_cache import IdCache
 from lulea.schema_registry.domain.policy import Policy
 from lulea.schema_registry.domain.registry import Registry
+from lulea.schema_registry.domain.topic_shares import TopicShares
 from lulea.schema_registry.settings import Settings
 from lulea.schema_registry.store.base import Store
 
@@ -80,7 +82,11 @@ async def _mongo_store(settings: Settings) -> Store:
 
 
 def create_app(settings: Settings, store: Store | None = None,
-               reviewer: TokenReviewer | None = None, crl: CrlWatcher | None = None) -> FastAPI:
+               reviewer: TokenReviewer | None = None, crl: CrlWatcher | None = None,
+               shares: Callable[[str], Iterable[str]] | None = None) -> FastAPI:
+    """`shares(subject)`: the projects whose members may read the subject (its topic shared
+    with them); unset with authentication on: the Topic CRs of the API server."""
+    topic_shares: TopicShares | None = None
     def attach(app: FastAPI, chosen: Store) -> None:
         cache = IdCache(settings.id_cache_seconds)
         policy = Policy(chosen, settings.default_compatibility)
@@ -94,6 +100,10 @@ def create_app(settings: Settings, store: Store | None = None,
             return
         mongo = await _mongo_store(settings)
         attach(app, mongo)
+        kube_api = None
+        if topic_shares is not None:
+            kube_api = await connect(settings.kubeconfig)
+            topic_shares.start(Kube(kube_api))
         crl_task = None
         if crl is not None:
             crl_task = asyncio.create_task(crl.run())
@@ -102,6 +112,10 @@ def create_app(settings: Settings, store: Store | None = None,
         yield
         if crl_task is not None:
             crl_task.cancel()
+        if topic_shares is not None:
+            await topic_shares.stop()
+        if kube_api is not None:
+            await kube_api.close()
         await mongo.client.close()  # type: ignore[attr-defined]
 
     app = FastAPI(title="Lulea schema registry", version="0.1.0",
@@ -120,7 +134,10 @@ def create_app(settings: Settings, store: Store | None = None,
             admins=settings.admins, platform_namespace=settings.platform_namespace,
             xfcc_proxies=tuple(settings.xfcc_proxies), cache_seconds=settings.token_cache_seconds,
             crl=crl)
-        authorizer = ProjectAuthorizer()
+        if shares is None:
+            topic_shares = TopicShares()
+            shares = topic_shares.projects
+        authorizer = ProjectAuthorizer(shares)
     app.state.authorizer = authorizer
     install_error_handlers(app)
     for module in (schemas, subjects, config, mode, compatibility, root):

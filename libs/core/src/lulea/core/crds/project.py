@@ -45,6 +45,14 @@ class Quotas(CRModel):
     """Number of Topics in the project."""
     jobs: int | None = Field(default=None, ge=0, le=100_000)
     """Number of GpuJobs that may exist in the project."""
+    kafka_produce_bytes_per_second: int | None = Field(
+        default=None, ge=1024, le=10 * 2**30, json_schema_extra={"format": "int64"})
+    """Bytes per second each member may produce to Kafka (a Kafka client quota on the
+    member's principal `<project>__<user>`, `producer_byte_rate`); absent: no limit."""
+    kafka_consume_bytes_per_second: int | None = Field(
+        default=None, ge=1024, le=10 * 2**30, json_schema_extra={"format": "int64"})
+    """Bytes per second each member may fetch from Kafka (`consumer_byte_rate` on the same
+    principal); absent: no limit."""
 
 
 _DUPLICATE_USERS = "each user may appear only once in members"

@@ -1,11 +1,20 @@
 """The broker's ACLs made equal to `access.desired_grants` of the objects in the API server.
 
-One loop does it for the whole cluster: it reads every Project and every Topic afresh (an
-event is a trigger, never proof), asks the broker for its bindings once, and creates and
-deletes the difference in batches. It runs when poked (a Topic reconciled, a membership
-event, a share edited) and at least every `interval` seconds (drift: an ACL deleted or
-added by hand). Pokes that arrive while a pass runs are served by the next pass, so a
-burst of a thousand Topics costs a few passes, not a thousand.
+One loop does it for the whole cluster: it asks the broker for its bindings once, reads
+every Project afresh (an event is a trigger, never proof), and creates and deletes the
+difference in batches. It runs when poked (a Topic reconciled, a membership event, a share
+edited) and at least every `interval` seconds (drift: an ACL deleted or added by hand).
+Pokes that arrive while a pass runs are served by the next pass, so a burst of a thousand
+Topics costs a few passes, not a thousand.
+
+The Topics: listing all of them for every pass made a pass cost O(Topics) of API-server
+and JSON work, and a burst of N creations O(N^2). So the pass keeps a table of the Topics'
+shares: a full listing on the periodic pass (and the first), and in between every Topic
+the operator reconciles or deletes is noted (`note`, newest resourceVersion wins) before it
+pokes. A Topic it has not reconciled yet has no ACLs to keep; one changed by hand behind
+its back is the periodic pass's. The bindings are described *before* the Projects and
+Topics are read, so a binding written for a Topic the pass has not read yet is never taken
+for an extra one.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from typing import Any
 
 from confluent_kafka.admin import AclPermissionType  # type: ignore[attr-defined]
 
+from lulea.core.events.topics import Grant
 from lulea.core.kube import Kube
 from lulea.operators.topic import access
 from lulea.operators.topic.kafka import TopicAdmin
@@ -41,6 +51,18 @@ def topics_of(topics: list[dict[str, Any]]) -> list[access.TopicAccess]:
             for t in topics if not t["metadata"].get("deletionTimestamp")]
 
 
+def _version(body: dict[str, Any]) -> int:
+    try:  # etcd revisions: opaque to clients by contract, increasing integers in fact
+        return int(body["metadata"].get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+def _access(body: dict[str, Any]) -> access.TopicAccess | None:
+    found = topics_of([body])
+    return found[0] if found else None
+
+
 class GrantSync:
     def __init__(self, kube: Kube, admin: TopicAdmin, interval: float) -> None:
         self.kube, self.admin, self.interval = kube, admin, interval
@@ -50,8 +72,44 @@ class GrantSync:
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
         self.passes = 0
+        self.full_passes = 0
+        # "namespace/name" -> (resourceVersion, its grants' inputs; None: being deleted)
+        self.topics: dict[str, tuple[int, access.TopicAccess | None]] = {}
+        self.loaded = False
+        self._noted_while_listing: dict[str, tuple[int, access.TopicAccess | None]] | None = None
+        # bindings this operator wrote lately: the broker's DescribeAcls lags its CreateAcls
+        # by seconds under load (the authorizer applies the metadata log later), and without
+        # this every pass in a burst wrote the same thousands of bindings again
+        self.recent: dict[tuple[bool, Grant], float] = {}
+        self.recent_seconds = 15.0
+        self.listing: list[dict[str, Any]] = []
+        self.listed = asyncio.Event()
 
-    async def poke(self, wait: float = 30.0) -> None:
+    def note(self, body: dict[str, Any]) -> None:
+        """The newest copy of a Topic the operator is acting on (before it pokes)."""
+        meta = body["metadata"]
+        key, entry = f"{meta['namespace']}/{meta['name']}", (_version(body), _access(body))
+        if entry[0] >= self.topics.get(key, (-1, None))[0]:
+            self.topics[key] = entry
+        if self._noted_while_listing is not None:
+            self._noted_while_listing[key] = entry
+
+    async def _load_topics(self) -> None:
+        self._noted_while_listing = {}
+        try:
+            topics, _ = await self.kube.list(TOPICS)
+            self.listing = topics  # the resync pass compares this same listing with Kafka
+            self.listed.set()
+            fresh = {f"{t['metadata']['namespace']}/{t['metadata']['name']}": (_version(t), _access(t))
+                     for t in topics}
+            for key, entry in self._noted_while_listing.items():  # newer than the listing?
+                if entry[0] > fresh.get(key, (-1, None))[0]:
+                    fresh[key] = entry
+            self.topics, self.loaded = fresh, True
+        finally:
+            self._noted_while_listing = None
+
+    async def poke(self, wait: float = 120.0) -> None:
         """Ask for a pass and wait until one that started after this call has finished."""
         self.requested += 1
         mine = self.requested
@@ -63,13 +121,17 @@ class GrantSync:
                 raise RuntimeError(f"no ACL pass finished in {wait:.0f}s: {self.error}") from None
 
     async def run(self) -> None:
+        next_full = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_full - time.monotonic()))
             self._wake.clear()
             upto = self.requested
+            full = time.monotonic() >= next_full or not self.loaded
             try:
-                created, deleted = await self.sync_once()
+                created, deleted = await self.sync_once(full=full)
+                if full:
+                    next_full = time.monotonic() + self.interval
                 self.error = None
             except asyncio.CancelledError:
                 raise
@@ -85,17 +147,29 @@ class GrantSync:
                 self.completed = max(self.completed, upto)
                 self._done.notify_all()
 
-    async def sync_once(self) -> tuple[int, int]:
+    async def sync_once(self, full: bool = True) -> tuple[int, int]:
         started = time.monotonic()
-        (projects, _), (topics, _) = await asyncio.gather(self.kube.list(PROJECTS), self.kube.list(TOPICS))
-        desired = access.desired_grants(members_of(projects), topics_of(topics))
-        allow, deny = await self.admin.acls()
+        allow, deny = await self.admin.acls()  # first: see the module's docstring
+        if full or not self.loaded:
+            await self._load_topics()
+            self.full_passes += 1
+        projects, _ = await self.kube.list(PROJECTS)
+        desired = access.desired_grants(members_of(projects),
+                                        [t for _, t in self.topics.values() if t is not None])
         missing, extra = access.difference(desired, allow)
+        now = time.monotonic()
+        self.recent = {k: t for k, t in self.recent.items() if t > now - self.recent_seconds}
+        missing = {g for g in missing if (True, g) not in self.recent}
+        extra = {g for g in extra if (False, g) not in self.recent}
         denied = {g for g in deny if access.ours(g)}  # nobody writes a DENY on our patterns by hand
         if missing:
             await self.admin.create_acls(missing)
+            self.recent.update(((True, g), now) for g in missing)
         if extra:
             await self.admin.delete_acls(extra)
+            self.recent.update(((False, g), now) for g in extra)
+        for g in desired & allow:  # seen on the broker: no longer "lately written"
+            self.recent.pop((True, g), None)
         if denied:
             await self.admin.delete_acls(denied, AclPermissionType.DENY)
         self.passes += 1

@@ -22,8 +22,10 @@ from lulea.core.platform import PlatformSettings, renew_forever, request_identit
 from lulea.operators.topic import status as st
 from lulea.operators.topic.grants import GrantSync
 from lulea.operators.topic.kafka import KafkaRefused, KafkaUnavailable, TopicAdmin
+from lulea.operators.topic.quotas import KafkaConfigs, QuotaSync
 from lulea.operators.topic.reconcile import Reconciler
 from lulea.operators.topic.registry import RegistryUnavailable, SchemaRegistry
+from lulea.operators.topic.resync import Resync, ready_at_generation
 from lulea.operators.topic.settings import TopicSettings
 
 GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "topics"
@@ -32,8 +34,6 @@ MEMBERSHIP = {EventType.PROJECT_CREATED, EventType.PROJECT_DELETED, EventType.ME
               EventType.MEMBER_REMOVED, EventType.MEMBER_ROLE_CHANGED}
 log = logging.getLogger("lulea.operators.topic")
 STATE: dict[str, Any] = {}
-# kopf fixes a timer's interval when the handler is registered, so the setting is read here
-RESYNC_SECONDS = TopicSettings().resync_seconds
 
 
 def _reconciler() -> Reconciler:
@@ -50,8 +50,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="topic.lulea.io", key="last-handled-configuration")
     settings.posting.enabled = False  # the status conditions say what happened
-    settings.batching.worker_limit = conf.workers
-    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    settings.queueing.worker_limit = conf.workers
+    settings.queueing.error_delays = [1, 2, 5, 10, 30, 60]
     if platform.kafka_bootstrap is None:
         raise kopf.PermanentError("LULEA_KAFKA_BOOTSTRAP is not set: the Topic operator needs Kafka")
     api = await connect(conf.kubeconfig)
@@ -66,9 +66,17 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     events = EventPublisher(kafka, source="lulea/operator-topic", topic=TOPIC_EVENTS)
     await events.start()
     grants = GrantSync(kube, admin, conf.resync_seconds)
+    quotas = None
+    if conf.kafka_libs is not None:
+        quotas = QuotaSync(kube, KafkaConfigs(kafka, conf.kafka_libs, conf.java), conf.resync_seconds,
+                           conf.quota_describe_seconds)
+    else:
+        log.warning("LULEA_TOPIC_KAFKA_LIBS is not set: Projects' Kafka client quotas are not applied")
 
     async def membership_changed(event: Event) -> None:
         if event.type in MEMBERSHIP:
+            if quotas is not None:
+                quotas.poke()
             await grants.poke()
 
     consumer = EventConsumer(kafka, group_id=conf.consumer_group, handler=membership_changed,
@@ -78,9 +86,14 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         kafka.reload()
         admin.admin = AdminClient(kafka.confluent())  # librdkafka reads the files at creation
 
-    STATE.update(api=api, events=events, registry=registry, settings=conf,
-                 reconciler=Reconciler(kube, admin, registry, grants, events),
+    reconciler = Reconciler(kube, admin, registry, grants, events)
+    # drift (a config changed or the topic deleted behind the operator's back) is put back by
+    # one pass for all Topics, not a kopf timer per Topic (see resync.py)
+    resync = Resync(kube, admin, reconciler, conf.resync_seconds, listing=grants)
+    STATE.update(api=api, events=events, registry=registry, settings=conf, reconciler=reconciler,
                  tasks=[asyncio.create_task(grants.run()), asyncio.create_task(consumer.run()),
+                        asyncio.create_task(resync.run()),
+                        *([asyncio.create_task(quotas.run())] if quotas is not None else []),
                         asyncio.create_task(renew_forever(platform, identity, renewed))])
 
 
@@ -111,10 +124,19 @@ async def _converge(body: kopf.Body) -> None:
             raise _retry(stop) from stop
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 async def topic_changed(body: kopf.Body, **_: Any) -> None:
+    await _converge(body)
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+async def topic_resumed(body: kopf.Body, **_: Any) -> None:
+    """After a restart: a Topic Ready at its generation is left to the resync pass, which
+    compares all of them with Kafka in one request (a full reconcile of every Topic on every
+    restart cost minutes at ten thousand Topics); any other is reconciled now."""
+    if ready_at_generation(dict(body)):
+        return
     await _converge(body)
 
 
@@ -124,14 +146,6 @@ async def shares_changed(body: kopf.Body, old: Any, new: Any, **_: Any) -> None:
     if old is None and (body.get("status") or {}).get("observedGeneration") is None:
         old = []
     await _reconciler().announce_shares(dict(body), list(old or []), list(new or []))
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, idle=None)
-async def resync(body: kopf.Body, **_: Any) -> None:
-    """A config changed or the topic deleted behind the operator's back is put back."""
-    if body.get("metadata", {}).get("deletionTimestamp"):
-        return
-    await _converge(body)
 
 
 async def _project_going(kube: Kube, project: str) -> bool:

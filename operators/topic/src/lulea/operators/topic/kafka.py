@@ -58,6 +58,7 @@ class TopicState:
     name: str
     topic_id: str
     partitions: int
+    created: bool = False  # created just now by this reconcile, with the spec's configs
 
 
 def _error(err: BaseException) -> Exception:
@@ -84,6 +85,11 @@ def _settle(future: Future[Any], done: asyncio.Future[None]) -> None:
         done.set_exception(_error(err))
     else:
         done.set_result(None)
+
+
+def _dynamic(entries: dict[str, Any]) -> dict[str, str]:
+    return {k: e.value for k, e in entries.items()
+            if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and e.value is not None}
 
 
 def binding(grant: Grant) -> AclBinding:
@@ -182,9 +188,24 @@ class TopicAdmin:
         """The topic's configs set on the topic itself (not broker defaults)."""
         resource = ConfigResource(ResourceType.TOPIC, name)
         futures = self.admin.describe_configs([resource], request_timeout=TIMEOUT)
-        entries = await _wait(next(iter(futures.values())))
-        return {k: e.value for k, e in entries.items()
-                if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and e.value is not None}
+        return _dynamic(await _wait(next(iter(futures.values()))))
+
+    async def dynamic_configs_many(self, names: Iterable[str]) -> dict[str, dict[str, str] | None]:
+        """`dynamic_configs` of many topics in one DescribeConfigs request; None where the
+        topic is gone (or could not be described: the caller reconciles it to find out)."""
+        resources = [ConfigResource(ResourceType.TOPIC, n) for n in names]
+        if not resources:
+            return {}
+        futures = self.admin.describe_configs(resources, request_timeout=TIMEOUT)
+        out: dict[str, dict[str, str] | None] = {}
+        for resource, future in futures.items():
+            try:
+                entries = await _wait(future)
+            except KafkaRefused:
+                out[resource.name] = None
+                continue
+            out[resource.name] = _dynamic(entries)
+        return out
 
     async def alter_configs(self, name: str, set_: dict[str, str], delete: Iterable[str]) -> None:
         entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in set_.items()]

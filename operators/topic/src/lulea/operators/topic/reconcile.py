@@ -11,8 +11,9 @@ same name is a ResourceConflict and is left untouched.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lulea.core.crds.topic import Topic
@@ -35,7 +36,9 @@ Obj = dict[str, Any]
 
 
 class Grants(Protocol):
-    async def poke(self, wait: float = 30.0) -> None: ...
+    def note(self, body: Obj) -> None: ...
+
+    async def poke(self, wait: float = 120.0) -> None: ...
 
 
 class Events(Protocol):
@@ -53,9 +56,20 @@ class Reconciler:
     registry: SchemaRegistry | None
     grants: Grants
     events: Events | None
+    # kopf's handlers and the resync pass never work on the same Topic at once
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def _lock(self, meta: Obj) -> asyncio.Lock:
+        return self._locks.setdefault(str(meta.get("uid") or f"{meta['namespace']}/{meta['name']}"),
+                                      asyncio.Lock())
 
     async def reconcile(self, body: Obj) -> st.Verdict:
         """Read, act, write the status; returns the Ready verdict (NotReady is written too)."""
+        async with self._lock(body["metadata"]):
+            return await self._reconcile(body)
+
+    async def _reconcile(self, body: Obj) -> st.Verdict:
+        self.grants.note(body)  # the ACL pass works from this copy (see grants.py)
         meta = body["metadata"]
         old = dict(body.get("status") or {})
         fields: Obj = {}
@@ -79,7 +93,8 @@ class Reconciler:
         try:
             state = await self.ensure_topic(topic, name, old, fields)
             fields["partitions"] = await self.ensure_partitions(topic, name, state)
-            await self.ensure_configs(topic, name)
+            if not state.created:  # a topic created just now has the spec's configs
+                await self.ensure_configs(topic, name)
         except KafkaUnavailable as err:
             raise st.kafka_unavailable(err) from err
         except KafkaRefused as refused:  # describing it was refused
@@ -109,21 +124,25 @@ class Reconciler:
             await self.kube.patch(status_path(str(topic.metadata.namespace), topic.metadata.name),
                                   {"status": {"kafkaTopic": name, "topicId": None}})
         spec = topic.spec
+        made_now = True
         try:
             await self.admin.create(name, spec.partitions, spec.replication_factor, spec.config)
         except KafkaRefused as refused:
             if refused.code != "TOPIC_ALREADY_EXISTS":
                 raise st.kafka_refused(name, "create", refused.code, refused.message) from refused
+            made_now = False  # ours from before a crash (the intent): its configs are checked
         created = None
-        for _ in range(20):  # the metadata of a new topic reaches the broker's cache soon after
-            created = (await self.admin.describe([name]))[name]
+        delay = 0.1
+        for _ in range(12):  # a new topic's metadata reaches the broker's cache soon after, or
+            created = (await self.admin.describe([name]))[name]  # seconds later under load
             if created is not None:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
         if created is None:
             raise st.kafka_unavailable(RuntimeError(f"topic {name} created but not described yet"))
         fields.update(kafkaTopic=name, topicId=created.topic_id, partitions=created.partitions)
-        return created
+        return dataclasses.replace(created, created=made_now)
 
     @staticmethod
     def _ours(state: TopicState, name: str, status: Obj) -> bool:
@@ -228,16 +247,39 @@ class Reconciler:
         if out:
             await self._publish(out)
 
+    async def _fresh_status(self, meta: Obj, known: Obj) -> Obj:
+        """The status as the API server has it now: kopf's copy of the object can predate the
+        operator's own last status write (a kill between two writes, or a deletion queued
+        while a reconcile ran)."""
+        try:
+            fresh = await self.kube.request("GET", status_path(meta["namespace"], meta["name"]))
+        except KubeError as err:
+            if err.status == 404:
+                return known
+            raise
+        return dict(fresh.get("status") or {})
+
     async def delete(self, body: Obj) -> bool:
         """ACLs removed, the topic deleted, the subject soft-deleted; False when orphaned."""
+        async with self._lock(body["metadata"]):
+            done = await self._delete(body)
+        self._locks.pop(str(body["metadata"].get("uid")), None)
+        return done
+
+    async def _delete(self, body: Obj) -> bool:
+        self.grants.note(body)  # being deleted: it grants nothing from the next pass on
         meta = body["metadata"]
         name = kafka_topic(meta["namespace"], meta["name"])
         orphan = (meta.get("annotations") or {}).get(ORPHAN_ANNOTATION) == "Orphan"
         await self.grants.poke()  # a Topic being deleted grants nothing
-        recorded = (body.get("status") or {}).get("topicId")
-        if not orphan and recorded:
+        status = await self._fresh_status(meta, body.get("status") or {})
+        if not orphan and status.get("kafkaTopic") == name:
             state = (await self.admin.describe([name]))[name]
-            if state is not None and state.topic_id == recorded:  # never someone else's topic
+            # Ours: the recorded id, or the recorded intent to create it (an operator killed
+            # between the creation and the status write leaves only the intent; a deletion
+            # that skipped it left the Kafka topic behind)
+            if state is not None and self._ours(state, name, status):
+                log.info("topic %s: deleting the Kafka topic (id %s)", name, state.topic_id)
                 await self.admin.delete(name)
             if self.registry is not None and (body.get("spec") or {}).get("avroSchema"):
                 await self.registry.soft_delete(name)

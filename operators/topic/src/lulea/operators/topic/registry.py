@@ -41,7 +41,12 @@ class SchemaRegistry:
     def __init__(self, url: str, token: Callable[[], str], trust_file: str | None) -> None:
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=trust_file) if trust_file else True
         self.token = token
-        self.http = httpx.AsyncClient(base_url=url.rstrip("/"), verify=verify, timeout=15.0)
+        self.http = httpx.AsyncClient(base_url=url.rstrip("/"), verify=verify, timeout=15.0,
+                                      limits=httpx.Limits(max_connections=20, max_keepalive_connections=20))
+        # (subject, schema, compatibility) -> what the registry answered: only the operator
+        # writes Lulea's subjects, so a spec edit that leaves the schema alone (a share, a
+        # config) costs no registry call; a restart asks again
+        self.known: dict[tuple[str, str, str], Registered] = {}
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -64,6 +69,9 @@ class SchemaRegistry:
     async def register(self, kafka_topic: str, schema: str, compatibility: str) -> Registered:
         """Set the subject's compatibility, then register the schema (idempotent: the same
         schema answers its existing id and version)."""
+        key = (subject(kafka_topic), schema, compatibility)
+        if key in self.known:
+            return self.known[key]
         s = quote(subject(kafka_topic), safe="")
         self._check(await self._call("PUT", f"/config/{s}", {"compatibility": compatibility}), 200)
         answer = await self._call("POST", f"/subjects/{s}/versions", {"schema": schema})
@@ -73,7 +81,8 @@ class SchemaRegistry:
             raise SchemaInvalid(_message(answer))
         self._check(answer, 200)
         found = self._check(await self._call("POST", f"/subjects/{s}", {"schema": schema}), 200)
-        return Registered(int(found["id"]), int(found["version"]))
+        self.known[key] = Registered(int(found["id"]), int(found["version"]))
+        return self.known[key]
 
     async def _why_incompatible(self, s: str, schema: str) -> str | None:
         answer = await self._call("POST", f"/compatibility/subjects/{s}/versions?verbose=true",
@@ -85,6 +94,7 @@ class SchemaRegistry:
 
     async def soft_delete(self, kafka_topic: str) -> bool:
         """Soft-delete the subject (its versions stay readable by id); absent is success."""
+        self.known = {k: v for k, v in self.known.items() if k[0] != subject(kafka_topic)}
         s = quote(subject(kafka_topic), safe="")
         answer = await self._call("DELETE", f"/subjects/{s}")
         if answer.status_code == 404:

@@ -4,6 +4,8 @@ component shares (Kafka's platform listener, its certificate, LULEA_ENV) is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,16 @@ class TopicSettings(LeaderElectionSettings, BaseSettings):
     give_up_deleting_after: int = Field(default=5, ge=0)
     """Attempts after which a Topic whose project is being deleted lets go of Kafka (its
     namespace must never stay Terminating); the Kafka topic may then be left behind."""
+    kafka_libs: Path | None = None
+    """The Kafka distribution's `libs` directory: per-member client quotas (Project
+    `quotas.kafka*BytesPerSecond`) are applied with Kafka's own `kafka-configs` tool from it
+    (docs/topics.md says why); unset: those quota fields are not applied (logged at start)."""
+    java: str = "java"
+    """The Java runtime that runs `kafka-configs`."""
+    quota_describe_seconds: float = Field(default=300.0, gt=0, le=86400)
+    """How often the broker's client quotas are described again (drift); in between, the
+    last known state is compared with the Projects every RESYNC_SECONDS and on membership
+    events, and the tool runs only for quotas that must change."""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     """/healthz, /readyz and /metrics on host:port."""

@@ -71,13 +71,30 @@ async def get_subject(
     principal: PrincipalDep,
     authorizer: AuthorizerDep,
 ) -> str:
+    """A subject the caller may change (register, delete, configure)."""
     name = decode_subject(subject)
     if not authorizer.can_access(principal, name):
+        if authorizer.can_read(principal, name):  # shared with the caller's project: read-only
+            raise RegistryError(ErrorCode.FORBIDDEN,
+                                f"User is denied operation Write on Subject: {name}")
+        raise subject_not_found(name)  # another project's subject: 404, never 403
+    return name
+
+
+async def get_readable_subject(
+    subject: Annotated[str, Path(description="subject name, `/` sent as `%2F`")],
+    principal: PrincipalDep,
+    authorizer: AuthorizerDep,
+) -> str:
+    """A subject the caller may read: its own project's, or a topic's shared with it."""
+    name = decode_subject(subject)
+    if not authorizer.can_read(principal, name):
         raise subject_not_found(name)  # another project's subject: 404, never 403
     return name
 
 
 SubjectDep = Annotated[str, Depends(get_subject)]
+ReadSubjectDep = Annotated[str, Depends(get_readable_subject)]
 
 
 async def read_json(request: Request, max_bytes: int, too_large: str | None = None) -> object:

@@ -67,6 +67,6 @@ class SchemaByIdFastPath:
         except RegistryError:
             return None  # the route answers 401 with the proper body
         authorizer = self.state.authorizer
-        if any(authorizer.can_access(principal, s) for s in entry.subjects):
+        if any(authorizer.can_read(principal, s) for s in entry.subjects):
             return body
         return None

@@ -2,7 +2,9 @@
 
 A subject belongs to the project of its topic: `<project>.<topic>-value` / `-key`. A member
 principal `<project>__<user>` reaches the subjects of its project; platform callers reach all.
-Sharing a topic with other projects (Topic CR `shares`) plugs in through `shares` later.
+A Topic shared with another project (its CR's `shares`, fed by `topic_shares.TopicShares`
+from the API server) lets that project's members *read* the topic's subjects, never write
+them: a consumer in the sharing project can then decode the records it may read.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ def subject_project(subject: str) -> str | None:
 
 
 class Authorizer(Protocol):
-    def can_access(self, principal: Principal, subject: str) -> bool: ...
+    def can_access(self, principal: Principal, subject: str) -> bool:
+        """Everything on the subject: read, register, delete, configure."""
+
+    def can_read(self, principal: Principal, subject: str) -> bool:
+        """Read its versions, schemas, config, and check compatibility against it."""
 
     def can_change_global(self, principal: Principal) -> bool: ...
 
@@ -49,25 +55,29 @@ class AllowAll:
     def can_access(self, principal: Principal, subject: str) -> bool:
         return True
 
+    def can_read(self, principal: Principal, subject: str) -> bool:
+        return True
+
     def can_change_global(self, principal: Principal) -> bool:
         return True
 
 
 class ProjectAuthorizer:
-    """Own project's subjects, plus subjects whose project shares with the caller's."""
+    """Own project's subjects; reading also the subjects of topics shared with the caller's."""
 
     def __init__(self, shares: Callable[[str], Iterable[str]] | None = None) -> None:
-        # shares(subject) -> projects it is shared with; Topic CR shares will feed this
+        # shares(subject) -> the projects its topic is shared with (Topic CRs)
         self.shares = shares or (lambda _subject: ())
 
     def can_access(self, principal: Principal, subject: str) -> bool:
         if principal.platform:
             return True
-        if principal.project is None:
-            return False
-        if subject_project(subject) == principal.project:
+        return principal.project is not None and subject_project(subject) == principal.project
+
+    def can_read(self, principal: Principal, subject: str) -> bool:
+        if self.can_access(principal, subject):
             return True
-        return principal.project in set(self.shares(subject))
+        return principal.project is not None and principal.project in set(self.shares(subject))
 
     def can_change_global(self, principal: Principal) -> bool:
         return principal.platform

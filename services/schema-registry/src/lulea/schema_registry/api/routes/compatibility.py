@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from lulea.schema_registry.api.deps import SCHEMA_BODY, RegistryDep, SchemaRequestDep, SubjectDep
+from lulea.schema_registry.api.deps import SCHEMA_BODY, ReadSubjectDep, RegistryDep, SchemaRequestDep
 from lulea.schema_registry.api.params import Flag
 from lulea.schema_registry.domain.registry import parse_version
 
@@ -21,7 +21,7 @@ def _answer(messages: list[str], verbose: bool) -> dict[str, Any]:
 
 
 @router.post("/compatibility/subjects/{subject}/versions/{version}", openapi_extra=SCHEMA_BODY)
-async def check_version(subject: SubjectDep, version: str, req: SchemaRequestDep,
+async def check_version(subject: ReadSubjectDep, version: str, req: SchemaRequestDep,
                         registry: RegistryDep, verbose: Flag = False,
                         normalize: Flag = False) -> dict[str, Any]:
     messages = await registry.check_compatibility(subject, parse_version(version), req, normalize)
@@ -29,7 +29,7 @@ async def check_version(subject: SubjectDep, version: str, req: SchemaRequestDep
 
 
 @router.post("/compatibility/subjects/{subject}/versions", openapi_extra=SCHEMA_BODY)
-async def check_all(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
+async def check_all(subject: ReadSubjectDep, req: SchemaRequestDep, registry: RegistryDep,
                     verbose: Flag = False, normalize: Flag = False) -> dict[str, Any]:
     messages = await registry.check_compatibility(subject, None, req, normalize)
     return _answer(messages, verbose)

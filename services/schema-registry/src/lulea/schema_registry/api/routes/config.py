@@ -8,6 +8,7 @@ from lulea.schema_registry.api.deps import (
     CONFIG_BODY,
     AuthorizerDep,
     PrincipalDep,
+    ReadSubjectDep,
     RegistryDep,
     SubjectDep,
     read_json,
@@ -62,7 +63,7 @@ async def delete_global_config(registry: RegistryDep, principal: PrincipalDep,
 
 
 @router.get("/config/{subject}")
-async def get_subject_config(subject: SubjectDep, registry: RegistryDep,
+async def get_subject_config(subject: ReadSubjectDep, registry: RegistryDep,
                              defaultToGlobal: Flag = False,
                              ) -> dict[str, str]:
     level = await registry.policy.subject_level(subject)

@@ -8,6 +8,7 @@ from lulea.schema_registry.api.deps import (
     MODE_BODY,
     AuthorizerDep,
     PrincipalDep,
+    ReadSubjectDep,
     RegistryDep,
     SubjectDep,
     read_json,
@@ -49,7 +50,7 @@ async def delete_global_mode(registry: RegistryDep, principal: PrincipalDep,
 
 
 @router.get("/mode/{subject}")
-async def get_subject_mode(subject: SubjectDep, registry: RegistryDep,
+async def get_subject_mode(subject: ReadSubjectDep, registry: RegistryDep,
                            defaultToGlobal: Flag = False) -> dict[str, str]:
     mode = await registry.policy.subject_mode(subject)
     if mode is None:

@@ -37,7 +37,7 @@ async def _visible_rows(schema_id: int, registry: Any, principal: Any, authorize
         if exc.code is ErrorCode.SCHEMA_NOT_FOUND:
             raise missing from None
         raise
-    rows = [r for r in rows if authorizer.can_access(principal, r.subject)]
+    rows = [r for r in rows if authorizer.can_read(principal, r.subject)]
     if not rows:
         raise missing
     return record, rows
@@ -64,7 +64,7 @@ async def get_schema(schema_id: SchemaIdDep, registry: RegistryDep, principal: P
 
 
 def _visible(entry: CachedSchema, principal: Principal, authorizer: Authorizer) -> bool:
-    return any(authorizer.can_access(principal, s) for s in entry.subjects)
+    return any(authorizer.can_read(principal, s) for s in entry.subjects)
 
 
 @router.get("/schemas/ids/{schema_id}/schema")
@@ -101,7 +101,7 @@ async def list_schemas(registry: RegistryDep, principal: PrincipalDep, authorize
     start, size = max(int_param(offset), 0), int_param(limit)
     out: list[dict[str, Any]] = []
     for subject in await registry.list_subjects(deleted, False):
-        if not subject.startswith(subjectPrefix) or not authorizer.can_access(principal, subject):
+        if not subject.startswith(subjectPrefix) or not authorizer.can_read(principal, subject):
             continue
         rows = [v for v in await registry.store.versions(subject)
                 if not v.purged and (deleted or not v.deleted)]

@@ -11,6 +11,7 @@ from lulea.schema_registry.api.deps import (
     SCHEMA_BODY,
     AuthorizerDep,
     PrincipalDep,
+    ReadSubjectDep,
     RegistryDep,
     SchemaRequestDep,
     SubjectDep,
@@ -38,11 +39,11 @@ async def list_subjects(registry: RegistryDep, principal: PrincipalDep, authoriz
                         deletedOnly: Flag = False) -> list[str]:
     subjects = await registry.list_subjects(deleted, deletedOnly)
     return [s for s in subjects
-            if s.startswith(subjectPrefix) and authorizer.can_access(principal, s)]
+            if s.startswith(subjectPrefix) and authorizer.can_read(principal, s)]
 
 
 @router.post("/subjects/{subject}", openapi_extra=SCHEMA_BODY)
-async def lookup_schema(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
+async def lookup_schema(subject: ReadSubjectDep, req: SchemaRequestDep, registry: RegistryDep,
                         normalize: Flag = False, deleted: Flag = False) -> dict[str, Any]:
     row, record = await registry.lookup(subject, req, normalize, deleted)
     return version_body(row, record)
@@ -55,7 +56,7 @@ async def delete_subject(subject: SubjectDep, registry: RegistryDep,
 
 
 @router.get("/subjects/{subject}/versions")
-async def list_versions(subject: SubjectDep, registry: RegistryDep, deleted: Flag = False,
+async def list_versions(subject: ReadSubjectDep, registry: RegistryDep, deleted: Flag = False,
                         deletedOnly: Flag = False) -> list[int]:
     return await registry.list_versions(subject, deleted, deletedOnly)
 
@@ -67,21 +68,21 @@ async def register_schema(subject: SubjectDep, req: SchemaRequestDep, registry: 
 
 
 @router.get("/subjects/{subject}/versions/{version}")
-async def get_version(subject: SubjectDep, version: str, registry: RegistryDep,
+async def get_version(subject: ReadSubjectDep, version: str, registry: RegistryDep,
                       deleted: Flag = False) -> dict[str, Any]:
     row, record = await registry.get_version(subject, parse_version(version), deleted)
     return version_body(row, record)
 
 
 @router.get("/subjects/{subject}/versions/{version}/schema")
-async def get_version_schema(subject: SubjectDep, version: str, registry: RegistryDep,
+async def get_version_schema(subject: ReadSubjectDep, version: str, registry: RegistryDep,
                              deleted: Flag = False) -> Response:
     _, record = await registry.get_version(subject, parse_version(version), deleted)
     return Response(record.schema, media_type="application/vnd.schemaregistry.v1+json")
 
 
 @router.get("/subjects/{subject}/versions/{version}/referencedby")
-async def referenced_by(subject: SubjectDep, version: str, registry: RegistryDep) -> list[int]:
+async def referenced_by(subject: ReadSubjectDep, version: str, registry: RegistryDep) -> list[int]:
     return await registry.referenced_by(subject, parse_version(version))
 
 
