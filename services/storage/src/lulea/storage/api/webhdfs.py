@@ -229,7 +229,13 @@ async def mkdirs(call: Call) -> Response:
         # directory: fsspec's put() makes the parent first, so every file put straight into a
         # dataset starts with it. The root itself is still only made by the Dataset operator.
         call.need(Level.WRITE)
-        if (await call.app.namespace.stat(call.path))["type"] == "DIRECTORY":
+        try:
+            existing = await call.app.namespace.stat(call.path)
+        except StorageError as err:  # no such dataset: refused below, as a new root always is
+            if err.kind is not Hadoop.FILE_NOT_FOUND:
+                raise
+            existing = None
+        if existing is not None and existing["type"] == "DIRECTORY":
             return JSON({"boolean": True})
     call.need_inside(Level.WRITE)
     await call.need_dataset_root()
