@@ -351,17 +351,8 @@ class Namespace:
                  "ino": ino, "new": new["ino"], **_summary(old)}
         self.active.add(jid)
         try:
-            try:
-                await self.journal.insert_one(entry)
-            except DuplicateKeyError:
-                return False  # someone else is removing it
-            await self.journal.delete_one({"_id": f"up:{ino}"})  # a finished upload's leftover
-            held = await self.inodes.update_one(
-                {"_id": old["_id"], "ino": ino, "size": old.get("size"), **FREE},
-                {"$set": {"tx": {"id": jid, "role": "hold"}}})
-            if held.modified_count == 0:
-                await self.journal.delete_one({"_id": jid})
-                return False
+            if not await self._journal_and_hold(entry, old, "hold"):
+                return False  # someone else is removing it, or it changed
             replaced = await self.inodes.replace_one({"_id": old["_id"], "tx.id": jid}, new)
             if replaced.matched_count == 0:  # not ours after all: leave it as it was
                 await self.journal.delete_one({"_id": jid})
@@ -700,17 +691,8 @@ class Namespace:
                  "ino": ino, **_summary(doc)}
         self.active.add(jid)
         try:
-            try:
-                await self.journal.insert_one(entry)
-            except DuplicateKeyError:
-                return False  # being removed already
-            await self.journal.delete_one({"_id": f"up:{ino}"})
-            held = await self.inodes.update_one(
-                {"_id": doc["_id"], "ino": ino, "size": doc.get("size"), **FREE},
-                {"$set": {"tx": {"id": jid, "role": "src"}}})
-            if held.modified_count == 0:
-                await self.journal.delete_one({"_id": jid})
-                return False
+            if not await self._journal_and_hold(entry, doc, "src"):
+                return False  # being removed already, or it changed
             if doc["type"] == "DIRECTORY":
                 self.forget_top()
             await self.journal.update_one({"_id": jid}, {"$set": {"phase": "committed"}})  # deleted now
@@ -721,6 +703,24 @@ class Namespace:
             return True
         finally:
             self.active.discard(jid)
+
+    async def _journal_and_hold(self, entry: Doc, doc: Doc, role: str) -> bool:
+        """Open `entry` in the journal, drop a finished upload's leftover entry of the same
+        inode, and mark `doc` as held by it, unchanged since it was read; False (and the entry
+        taken back) when someone else journalled it first or `doc` changed meanwhile."""
+        jid, ino = entry["_id"], entry["ino"]
+        try:
+            await self.journal.insert_one(entry)
+        except DuplicateKeyError:
+            return False
+        await self.journal.delete_one({"_id": f"up:{ino}"})
+        held = await self.inodes.update_one(
+            {"_id": doc["_id"], "ino": ino, "size": doc.get("size"), **FREE},
+            {"$set": {"tx": {"id": jid, "role": role}}})
+        if held.modified_count == 0:
+            await self.journal.delete_one({"_id": jid})
+            return False
+        return True
 
     # -- reclaiming -----------------------------------------------------------------------
     async def _after_commit(self, step: Awaitable[Any]) -> None:
