@@ -12,7 +12,7 @@ Each publishing component has its own topic (`topics`), which only its principal
     await consumer.run()
 """
 
-from lulea.core.events.bus import EventPublisher, Publication, create_topics
+from lulea.core.events.bus import EventPublisher, LoggedPublisher, Publication, Publishing, create_topics
 from lulea.core.events.codec import EventType, UndecodableEvent, decode, encode
 from lulea.core.events.consumer import EventConsumer
 from lulea.core.events.envelope import Event, event_id
@@ -38,7 +38,9 @@ __all__ = [
     "EventConsumer",
     "EventPublisher",
     "EventType",
+    "LoggedPublisher",
     "Publication",
+    "Publishing",
     "UndecodableEvent",
     "create_topics",
     "decode",

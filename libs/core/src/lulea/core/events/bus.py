@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -89,6 +89,30 @@ class EventPublisher:
         for event in events:
             PUBLISHED.labels(self.topic, event.type.value).inc()
         return events
+
+
+class Publishing(Protocol):
+    """What an operator needs of a publisher: `EventPublisher`, or `LoggedPublisher` when it
+    runs without a broker (unit tests, a bare cluster)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(self, event_type: EventType, *, subject: str, key: str, data: dict[str, Any],
+                      id_parts: Iterable[str]) -> Any: ...
+
+
+class LoggedPublisher:
+    """A `Publishing` that only logs each event: nothing reaches Kafka."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, event_type: EventType, *, subject: str, key: str, data: dict[str, Any],
+                      id_parts: Iterable[str]) -> None:
+        log.info("event %s %s %s (not published: no broker)", event_type.value, subject, data)
 
 
 class Publication(NamedTuple):

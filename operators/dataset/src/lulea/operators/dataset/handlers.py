@@ -8,10 +8,9 @@ from typing import Any
 
 import kopf
 
-from lulea.core.events import DATASET_EVENTS, EventPublisher
+from lulea.core.events import DATASET_EVENTS, EventPublisher, LoggedPublisher, Publishing
 from lulea.core.kube import Kube, connect
 from lulea.core.platform import PlatformSettings, renew_forever, request_identity
-from lulea.operators.dataset.publishing import DatasetEvents, LoggedDatasetEvents
 from lulea.operators.dataset.reconcile import GROUP, PLURAL, VERSION, Reconciler
 from lulea.operators.dataset.settings import DatasetSettings
 from lulea.operators.dataset.storage import Storage
@@ -35,7 +34,7 @@ async def startup(**kw: Any) -> None:
         prefix="dataset.lulea.io", key="last-handled-configuration")
     api = await connect(conf.kubeconfig)
     platform = PlatformSettings()
-    events: DatasetEvents = LoggedDatasetEvents()
+    events: Publishing = LoggedPublisher()
     if conf.publish_events and platform.kafka_bootstrap:
         identity = await request_identity(platform)  # this operator's certificate, from the CA
         kafka = platform.kafka(identity)

@@ -9,11 +9,10 @@ from typing import Any
 
 import kopf
 
-from lulea.core.events import EventType
+from lulea.core.events import EventType, LoggedPublisher, Publishing
 from lulea.core.kube import Kube, KubeError
 from lulea.core.kube.conditions import condition
 from lulea.operators.dataset import plan
-from lulea.operators.dataset.publishing import DatasetEvents, LoggedDatasetEvents
 from lulea.operators.dataset.storage import Storage, StorageRefused, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -22,9 +21,9 @@ GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "datasets"
 
 class Reconciler:
     def __init__(self, kube: Kube, storage: Storage, give_up_seconds: float,
-                 events: DatasetEvents | None = None) -> None:
+                 events: Publishing | None = None) -> None:
         self.kube, self.storage, self.give_up_seconds = kube, storage, give_up_seconds
-        self.events: DatasetEvents = events if events is not None else LoggedDatasetEvents()
+        self.events: Publishing = events if events is not None else LoggedPublisher()
 
     async def announce(self, body: dict[str, Any], reason: str, message: str, data: dict[str, Any],
                        *id_parts: str) -> None:

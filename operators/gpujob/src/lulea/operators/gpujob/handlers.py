@@ -13,12 +13,11 @@ from typing import Any
 import kopf
 
 from lulea.core import gangs
-from lulea.core.events import GPUJOB_EVENTS, EventPublisher
+from lulea.core.events import GPUJOB_EVENTS, EventPublisher, LoggedPublisher, Publishing
 from lulea.core.kube import Kube, connect
 from lulea.core.platform import PlatformSettings, renew_forever, request_identity
 from lulea.operators.gpujob import contract as c
 from lulea.operators.gpujob.gang import PodEnvironment
-from lulea.operators.gpujob.publishing import JobEvents, LoggedJobEvents
 from lulea.operators.gpujob.reconcile import Reconciler
 from lulea.operators.gpujob.settings import GpuJobSettings
 
@@ -46,7 +45,7 @@ async def startup(**kw: Any) -> None:
     settings.posting.level = logging.WARNING
     api = await connect(conf.kubeconfig, pool=conf.api_connections)
     platform = PlatformSettings()
-    events: JobEvents = LoggedJobEvents()
+    events: Publishing = LoggedPublisher()
     if conf.publish_events and platform.kafka_bootstrap:
         identity = await request_identity(platform)  # this operator's certificate, from the CA
         kafka = platform.kafka(identity)

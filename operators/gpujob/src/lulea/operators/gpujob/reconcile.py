@@ -20,7 +20,7 @@ from typing import Any, cast
 import kopf
 
 from lulea.core import gangs
-from lulea.core.events import EventType
+from lulea.core.events import EventType, Publishing
 from lulea.core.kube import Kube, KubeError
 from lulea.core.metrics import reconciling
 from lulea.operators.gpujob import contract as c
@@ -33,7 +33,6 @@ from lulea.operators.gpujob.gang import (
     gang_shape,
 )
 from lulea.operators.gpujob.lifecycle import TERMINAL, Action, Verdict, assess, conditions
-from lulea.operators.gpujob.publishing import JobEvents
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -79,7 +78,7 @@ def _iso(ts: float | None = None) -> str:
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, events: JobEvents, env: PodEnvironment) -> None:
+    def __init__(self, kube: Kube, events: Publishing, env: PodEnvironment) -> None:
         self.kube, self.events, self.env = kube, events, env
         self.running: set[tuple[str, str]] = set()
         self.again: set[tuple[str, str]] = set()
