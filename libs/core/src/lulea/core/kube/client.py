@@ -11,8 +11,9 @@ async def connect(kubeconfig: str | os.PathLike[str] | None = None, *, pool: int
                   ) -> client.ApiClient:
     """An ApiClient from `kubeconfig`, else $KUBECONFIG, else the pod's service account.
 
-    `pool` raises the connection pool (kubernetes_asyncio's default is 4 connections) for a
-    component that keeps many requests in flight (placement's binds, watches).
+    `pool` sizes the connection pool (kubernetes_asyncio's default is 100 connections, each
+    request holding one over HTTP/1.1) for a component that keeps more requests in flight
+    (placement's binds plus its watches).
     """
     conf = client.Configuration()
     path = kubeconfig or os.environ.get("KUBECONFIG")
