@@ -25,7 +25,7 @@ class RecordingKube:
     async def bind(self, ns: str, name: str, node: str, notes: dict[str, str]) -> None:
         if name in self.vanished:
             raise KubeError(404, "pods not found")
-        self.calls.append(("bind", f"{ns}/{name}", node))
+        self.calls.append(("bind", f"{ns}/{name}", node, notes.get(c.PLAN, "")))
 
     async def request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         self.calls.append((method, path, kw["body"]["reason"]))
@@ -48,10 +48,11 @@ async def test_a_gang_is_planned_then_bound_on_distinct_hosts(node: Builder, pod
     notes = {c.GANG_HOSTS: "2"}
     s.cache.reset_pods([pod("a", 8, notes=notes), pod("b", 8, notes=notes)], now=0)
     await s.cycle()
-    kinds = [call[0] for call in kube.calls]
-    assert kinds[0] == "patch" and c.PLAN.split("/")[0] in kube.calls[0][2]
-    binds = sorted(call[1:] for call in kube.calls if call[0] == "bind")
-    assert binds == [("p1/a", "n1"), ("p1/b", "n2")]
+    # no write before the binds: the first pod's Binding carries the plan, the others none
+    assert [call[0] for call in kube.calls][:2] == ["bind", "bind"]
+    first, second = (call for call in kube.calls if call[0] == "bind")
+    assert first[1:3] == ("p1/a", "n1") and json.loads(first[3]) == {"a": "n1", "b": "n2"}
+    assert second[1:] == ("p1/b", "n2", "")
     assert ("POST", "/api/v1/namespaces/p1/events", "GangPlaced") in kube.calls
     await s.cycle()  # nothing new: nothing bound twice
     assert sum(1 for call in kube.calls if call[0] == "bind") == 2
