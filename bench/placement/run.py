@@ -459,8 +459,23 @@ async def clean(kube: Kube, ns: str) -> None:
                 with contextlib.suppress(KubeError, TimeoutError, OSError):
                     await kube.patch(f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}",
                                      {"metadata": {"finalizers": None}})
+        await _drop_podgroup_finalizers(kube, ns)
         await asyncio.sleep(2)
     print(f"warning: {ns} still there after 300 s", flush=True)
+
+
+async def _drop_podgroup_finalizers(kube: Kube, ns: str) -> None:
+    """kube-gang's PodGroups carry `scheduling.k8s.io/podgroup-protection`, which a controller
+    behind the same alpha gates removes; the stack's controller-manager runs without them, so
+    every PodGroup would keep the namespace Terminating (300 s per kube-gang turn in the run of
+    2026-12-02, before this)."""
+    with contextlib.suppress(KubeError, TimeoutError, OSError):
+        groups, _ = await kube.list(f"/apis/scheduling.k8s.io/v1alpha2/namespaces/{ns}/podgroups")
+        for g in groups:
+            if g["metadata"].get("finalizers"):
+                with contextlib.suppress(KubeError, TimeoutError, OSError):
+                    await kube.patch(f"/apis/scheduling.k8s.io/v1alpha2/namespaces/{ns}/podgroups/"
+                                     f"{g['metadata']['name']}", {"metadata": {"finalizers": None}})
 
 
 async def leftovers(kube: Kube) -> int:
