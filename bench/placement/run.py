@@ -36,7 +36,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -50,7 +49,18 @@ import httpx
 import metrics as m
 import psutil
 import workload as wl
-import yaml
+from report import SCHEDULERS, markdown, table
+from schedulers import (
+    GATES,
+    KUEUE_QUEUE,
+    PORT_BASE,
+    REPO,
+    STATE,
+    Procs,
+    kueue_crds,
+    kueue_setup,
+    start_schedulers,
+)
 
 from lulea.core import gangs as c
 from lulea.core.kube import Kube, KubeError, connect
@@ -65,24 +75,15 @@ from lulea.placement.domain import (
 )
 from lulea.placement.kube.objects import node_from
 
-STATE = Path("/tmp/lulea-bench-placement")
-PORT_BASE = 26000
-EXTRA_BASE = 27000  # this bench's second block: ports the layout does not name
-REPO = Path(__file__).resolve().parents[2]
-START = time.time()
-SCHEDULERS = ("kube-scheduler", "kube-gang", "kueue", "kueue-tas", "lulea-placement")
 CASES = ("poisson", "batch")
+START = time.time()
+APISERVER_ARGS = f"--feature-gates={GATES} --runtime-config=scheduling.k8s.io/v1alpha2=true"
 
 # The bench measures the control plane, kwok and one scheduler at a time: the platform's other
 # parts (and the stack's own kube-scheduler, which the bench replaces) only take CPU from them.
 SKIP = ("kafka,ferretdb,operator-project,ca,schema-registry,placement,operator-gpujob,kube-scheduler,"
         "postgres,victorialogs,operator-topic,storage,operator-dataset,logs-collector,logs-indexer,"
         "logs-gateway,pod-runtime")
-# KEP-4671's Workload API: the GenericWorkload gate serves scheduling.k8s.io/v1alpha2 (Workload,
-# PodGroup) and Pod.spec.schedulingGroup; GangScheduling is the scheduler's half.
-GATES = "GenericWorkload=true,GangScheduling=true"
-APISERVER_ARGS = f"--feature-gates={GATES} --runtime-config=scheduling.k8s.io/v1alpha2=true"
-KUEUE_QUEUE = "bench"
 
 
 def stack(cmd: str, fleet: Path | None = None) -> None:  # our own stack, never the dev one
@@ -92,203 +93,6 @@ def stack(cmd: str, fleet: Path | None = None) -> None:  # our own stack, never 
         argv += ["--fleet", str(fleet)]
     env = {**os.environ, "LULEA_SKIP": SKIP, "LULEA_KUBE_APISERVER_ARGS": APISERVER_ARGS}
     subprocess.run(argv, cwd=REPO, check=True, timeout=900, env=env)
-
-
-def tool(name: str) -> Path:
-    out = subprocess.run(["bash", str(REPO / "dev" / "tools.sh"), "--path", name], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    return Path(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# Scheduler processes
-
-
-@dataclass
-class Procs:
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        log = (STATE / "logs" / f"bench-{name}.log").open("ab")
-        self.procs[name] = subprocess.Popen(
-            argv, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def pids(self) -> dict[str, int]:
-        return {n: p.pid for n, p in self.procs.items()}
-
-    def alive(self) -> list[str]:
-        return [n for n, p in self.procs.items() if p.poll() is None]
-
-    def stop(self) -> None:
-        for p in self.procs.values():  # only what this bench started, by its own process group
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGKILL)
-                p.wait(10)
-        self.procs.clear()
-
-
-def scheduler_config(gang: bool) -> Path:
-    """kube-scheduler's configuration: client QPS/burst 500, so the client is not the limit."""
-    kubeconfig = STATE / "kubeconfig"
-    body = {
-        "apiVersion": "kubescheduler.config.k8s.io/v1",
-        "kind": "KubeSchedulerConfiguration",
-        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 500, "burst": 500},
-        "leaderElection": {"leaderElect": False},
-        "profiles": [{"schedulerName": "default-scheduler"}],
-    }
-    path = STATE / f"kube-scheduler-{'gang' if gang else 'plain'}.yaml"
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    return path
-
-
-def start_kube_scheduler(procs: Procs, gang: bool) -> None:
-    kubeconfig = STATE / "kubeconfig"
-    argv = [
-        str(tool("kube-scheduler")), f"--config={scheduler_config(gang)}",
-        f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1", f"--secure-port={PORT_BASE + 4}", "--v=1",
-    ]
-    if gang:
-        argv.append(f"--feature-gates={GATES}")
-    procs.start("kube-scheduler", argv)
-
-
-def kueue_certs() -> Path:
-    """Kueue's manager serves its webhooks and metrics over TLS even when nobody calls them (the
-    bench registers no webhook: it labels and gates pods as the pod webhook would). Without its
-    internal certificate manager it reads the metrics pair from a fixed path."""
-    certs = STATE / "kueue-certs"
-    certs.mkdir(parents=True, exist_ok=True)
-    if not (certs / "tls.crt").exists():
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=127.0.0.1", "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")],
-            check=True, capture_output=True,
-        )
-    fixed = Path("/etc/kueue/metrics/certs")
-    fixed.mkdir(parents=True, exist_ok=True)
-    for f in ("tls.crt", "tls.key"):
-        shutil.copy(certs / f, fixed / f)
-    return certs
-
-
-def kueue_config(timeout: float) -> Path:
-    body = {
-        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
-        "kind": "Configuration",
-        "health": {"healthProbeBindAddress": f"127.0.0.1:{EXTRA_BASE + 35}"},
-        "metrics": {"bindAddress": f"127.0.0.1:{EXTRA_BASE + 36}"},
-        "webhook": {"port": PORT_BASE + 35, "host": "127.0.0.1", "certDir": str(kueue_certs())},
-        "leaderElection": {"leaderElect": False},
-        "internalCertManagement": {"enable": False},
-        "clientConnection": {"qps": 500, "burst": 500},
-        # all-or-nothing: a workload whose pods are not all Ready within the timeout is evicted
-        # and requeued. blockAdmission stays off: on, it admits one workload at a time until its
-        # pods are Ready, which serializes admission behind kwok's start lag; the quota equals the
-        # fleet, so what it admits fits by count anyway
-        "waitForPodsReady": {"timeout": f"{int(timeout)}s", "blockAdmission": False,
-                             "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 5}},
-        "integrations": {"frameworks": ["pod"]},
-        "managedJobsNamespaceSelector": {"matchLabels": {"bench.lulea.io/kueue": "true"}},
-    }
-    path = STATE / "kueue.yaml"
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    return path
-
-
-async def kueue_crds(kube: Kube) -> None:
-    """Kueue's CRDs from the module's own config (the version built), applied and established."""
-    crds = Path.home() / "go/pkg/mod/sigs.k8s.io" / "kueue@v0.17.0" / "config/components/crd/bases"
-    if not crds.is_dir():
-        raise RuntimeError(f"Kueue's CRDs are not in the module cache ({crds}): run dev/tools.sh kueue")
-    done = subprocess.run([str(shutil.which("kubectl") or REPO / ".venv/bin/kubectl"), "--kubeconfig",
-                           str(STATE / "kubeconfig"), "apply", "--server-side", "--force-conflicts",
-                           "--request-timeout=300s", "-f", str(crds)],
-                          capture_output=True, text=True, timeout=400, check=False)
-    if done.returncode:
-        raise RuntimeError(f"applying Kueue's CRDs failed: {done.stderr.strip()[-500:]}")
-    # every kind Kueue's manager indexes at start must be served, or it exits ("no matches for
-    # kind Workload"): the last CRDs applied are the first ones missing from discovery
-    kinds = ("resourceflavors", "clusterqueues", "localqueues", "workloads", "topologies")
-    for _ in range(60):
-        try:
-            for kind in kinds:
-                await kube.list(f"/apis/kueue.x-k8s.io/v1beta2/{kind}")
-            return
-        except KubeError:
-            await asyncio.sleep(1)
-
-
-async def kueue_setup(kube: Kube, namespace: str, gpus: int, tas: bool) -> None:
-    """CRDs from the module's config, one ResourceFlavor, a ClusterQueue with the fleet's GPUs,
-    and the namespace's LocalQueue. With `tas`, the flavor names a Topology (racks, then hosts):
-    Kueue's topology-aware scheduling then admits a gang only where its pods fit node by node,
-    and places them (preferring one rack) before kube-scheduler binds them."""
-    await kueue_crds(kube)
-    v = "kueue.x-k8s.io/v1beta2"
-    queue, flavor = (f"{KUEUE_QUEUE}-tas", "gpu-tas") if tas else (KUEUE_QUEUE, "gpu")
-    flavor_spec: dict[str, Any] = {}
-    if tas:
-        flavor_spec = {"nodeLabels": {"lulea.io/gpu-model": "a100"}, "topologyName": KUEUE_QUEUE}
-    objs = [
-        ("/apis/kueue.x-k8s.io/v1beta2/topologies",
-         {"apiVersion": v, "kind": "Topology", "metadata": {"name": KUEUE_QUEUE},
-          "spec": {"levels": [{"nodeLabel": "lulea.io/rack"}, {"nodeLabel": "kubernetes.io/hostname"}]}}),
-        ("/apis/kueue.x-k8s.io/v1beta2/resourceflavors",
-         {"apiVersion": v, "kind": "ResourceFlavor", "metadata": {"name": flavor}, "spec": flavor_spec}),
-        ("/apis/kueue.x-k8s.io/v1beta2/clusterqueues",
-         {"apiVersion": v, "kind": "ClusterQueue", "metadata": {"name": queue},
-          "spec": {"namespaceSelector": {}, "queueingStrategy": "BestEffortFIFO",
-                   "resourceGroups": [{"coveredResources": [c.GPU], "flavors": [
-                       {"name": flavor, "resources": [{"name": c.GPU, "nominalQuota": gpus}]}]}]}}),
-        (f"/apis/kueue.x-k8s.io/v1beta2/namespaces/{namespace}/localqueues",
-         {"apiVersion": v, "kind": "LocalQueue",
-          "metadata": {"name": KUEUE_QUEUE, "namespace": namespace}, "spec": {"clusterQueue": queue}}),
-    ]
-    for path, body in objs:
-        with contextlib.suppress(KubeError):  # 409: there from an earlier run
-            await kube.request("POST", path, body=body)
-
-
-def start_kueue(procs: Procs, timeout: float) -> None:
-    path = tool("kueue")
-    if not path.exists():
-        raise RuntimeError(f"Kueue is not built ({path}): run `bash dev/tools.sh kueue`")
-    procs.start("kueue", [str(path), f"--config={kueue_config(timeout)}",
-                          # its visibility API server wants certificates under /visibility: off
-                          "--feature-gates=VisibilityOnDemand=false", "--zap-log-level=error"],
-                {"KUBECONFIG": str(STATE / "kubeconfig")})
-
-
-def start_schedulers(procs: Procs, label: str, timeout: float) -> None:
-    if label in ("kube-scheduler", "kueue", "kueue-tas"):
-        start_kube_scheduler(procs, gang=False)
-    elif label == "kube-gang":
-        start_kube_scheduler(procs, gang=True)
-    elif label == "lulea-placement":
-        start_placement(procs)
-    if label.startswith("kueue"):
-        start_kueue(procs, timeout)
-
-
-def start_placement(procs: Procs) -> None:
-    env = {
-        "KUBECONFIG": str(STATE / "kubeconfig"),
-        "LULEA_ENV": "local",  # plain HTTP probes on loopback, as in make up
-        "LULEA_PLACEMENT_PORT": str(PORT_BASE + 22),
-        "LULEA_PLACEMENT_KUBE_EVENTS": "true",  # kube-scheduler and Kueue post theirs too
-        "LULEA_PLACEMENT_LOG_LEVEL": os.environ.get("BENCH_PLACEMENT_LOG_LEVEL", "WARNING"),
-    }
-    procs.start("placement", [sys.executable, "-m", "lulea.placement"], env)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -655,8 +459,23 @@ async def clean(kube: Kube, ns: str) -> None:
                 with contextlib.suppress(KubeError, TimeoutError, OSError):
                     await kube.patch(f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}",
                                      {"metadata": {"finalizers": None}})
+        await _drop_podgroup_finalizers(kube, ns)
         await asyncio.sleep(2)
     print(f"warning: {ns} still there after 300 s", flush=True)
+
+
+async def _drop_podgroup_finalizers(kube: Kube, ns: str) -> None:
+    """kube-gang's PodGroups carry `scheduling.k8s.io/podgroup-protection`, which a controller
+    behind the same alpha gates removes; the stack's controller-manager runs without them, so
+    every PodGroup would keep the namespace Terminating (300 s per kube-gang turn in the run of
+    2026-12-02, before this)."""
+    with contextlib.suppress(KubeError, TimeoutError, OSError):
+        groups, _ = await kube.list(f"/apis/scheduling.k8s.io/v1alpha2/namespaces/{ns}/podgroups")
+        for g in groups:
+            if g["metadata"].get("finalizers"):
+                with contextlib.suppress(KubeError, TimeoutError, OSError):
+                    await kube.patch(f"/apis/scheduling.k8s.io/v1alpha2/namespaces/{ns}/podgroups/"
+                                     f"{g['metadata']['name']}", {"metadata": {"finalizers": None}})
 
 
 async def leftovers(kube: Kube) -> int:
@@ -757,88 +576,6 @@ def _round(r: dict[str, Any]) -> dict[str, Any]:
 def _node_ready(node: dict[str, Any]) -> bool:
     conds = (node.get("status") or {}).get("conditions") or ()
     return any(x.get("type") == "Ready" and x.get("status") == "True" for x in conds)
-
-
-ROWS = {
-    "poisson": (
-        "jobs_submitted", "jobs_completed", "gangs_started", "jobs_never_started",
-        "jct_p50_s", "jct_p99_s", "queue_p50_s", "queue_p99_s", "waiting_at_end_p50_s",
-        "sched_latency_p50_s", "sched_latency_p99_s",
-        "gpu_utilization", "gpu_allocated", "stranded_share", "stranded_max",
-        "partial_gangs_at_end", "partial_gangs_max",
-        "fragmentation", "expected_fragmentation", "workload_fragmentation",
-        "never_fit_jobs", "never_fit_signalled", "never_fit_verdicts", "never_fit_signal_p50_s",
-        "never_fit_bound_pods", "fit_jobs_called_never_fit",
-        "kwok_lag_p50_s", "kwok_lag_p99_s", "create_late_p99_s", "watch_relists",
-    ),
-    "batch": (
-        "jobs_submitted", "gangs_whole", "pods_bound", "pods_bound_per_s", "gangs_whole_per_s",
-        "sched_latency_p50_s", "sched_latency_p99_s", "partial_gangs_at_end", "stranded_max",
-        "fragmentation", "expected_fragmentation", "never_fit_signal_p50_s", "never_fit_verdicts",
-        "kwok_lag_p50_s", "kwok_lag_p99_s", "create_late_p99_s",
-    ),
-}
-
-
-RATIOS = {
-    "poisson": ("jobs_completed", "gpu_utilization", "jct_p50_s", "jct_p99_s", "queue_p50_s", "queue_p99_s",
-                "sched_latency_p50_s", "partial_gangs_max", "expected_fragmentation"),
-    "batch": ("pods_bound_per_s", "gangs_whole_per_s", "sched_latency_p50_s", "sched_latency_p99_s"),
-}
-
-
-def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
-    for case, by in results.items():
-        labels = [x for x in SCHEDULERS if x in by]
-        runs = max(len(v) for v in by.values())
-        cores = sorted({k for rs in by.values() for r in rs for k in r if k.startswith("cores_")})
-        print(f"\n== {case}: min / median / max over {runs} run(s)")
-        print(f"{'metric':26}" + "".join(f"{x:>19}" for x in labels))
-        for key in (*ROWS[case], *cores, "load_1m_before", "load_1m_after"):
-            cells = []
-            for x in labels:
-                s = m.spread(r.get(key) for r in by[x] if "error" not in r or key in r)
-                cells.append("-" if s is None else "/".join(_fmt(v) for v in s))
-            print(f"{key:26}" + "".join(f"{cell:>19}" for cell in cells))
-        errors = [(x, r["error"]) for x in labels for r in by[x] if "error" in r]
-        for x, e in errors:
-            print(f"  {x}: {e}")
-        if "lulea-placement" not in by:
-            continue
-        print(f"\n{case}: lulea-placement's median over each baseline's median (same run)")
-        print(f"{'metric':26}" + "".join(f"{x:>16}" for x in labels if x != "lulea-placement"))
-        for key in RATIOS[case]:
-            mine = m.spread(r.get(key) for r in by["lulea-placement"])
-            cells = []
-            for x in labels:
-                if x == "lulea-placement":
-                    continue
-                theirs = m.spread(r.get(key) for r in by[x])
-                ok = mine is not None and theirs is not None and theirs[1]
-                cells.append(f"{mine[1] / theirs[1]:.2f}" if ok and mine and theirs else "-")
-            print(f"{key:26}" + "".join(f"{cell:>16}" for cell in cells))
-
-
-def markdown(results: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
-    """The same table as markdown (min / median / max per cell), for docs/benchmarks.md."""
-    for case, by in results.items():
-        labels = [x for x in SCHEDULERS if x in by]
-        cores = sorted({k for rs in by.values() for r in rs for k in r if k.startswith("cores_")})
-        print(f"\n{case} ({max(len(v) for v in by.values())} runs; min / median / max)\n")
-        print("| metric | " + " | ".join(labels) + " |")
-        print("|---|" + "---|" * len(labels))
-        for key in (*ROWS[case], *cores, "load_1m_before", "load_1m_after"):
-            cells = []
-            for x in labels:
-                sp = m.spread(r.get(key) for r in by[x])
-                cells.append("-" if sp is None else " / ".join(_fmt(v) for v in sp))
-            print(f"| {key} | " + " | ".join(cells) + " |")
-
-
-def _fmt(v: float) -> str:
-    if abs(v) >= 100 or float(v).is_integer():
-        return f"{v:.0f}"
-    return f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}"
 
 
 def main() -> None:

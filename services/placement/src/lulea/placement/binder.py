@@ -1,8 +1,9 @@
 """Carrying out a cycle's decisions: plan first, then bind every pod; conditions and events.
 
-Order matters for restarts: the plan annotation is written on the gang's first pod before
-any pod is bound, so a scheduler that stops mid-gang finds the plan on restart and binds
-the rest to the same nodes; a pod already bound is never bound again (it is not pending).
+Order matters for restarts: the gang's first pod is bound first, its Binding carrying the plan
+annotation (the API server writes a Binding's annotations on the pod with its node), so a
+scheduler that stops mid-gang finds the plan on restart and binds the rest to the same nodes;
+a pod already bound is never bound again (it is not pending).
 
 The RBAC it needs is checked against what it does: e2e/test_rbac_audit.py.
 """
@@ -44,20 +45,20 @@ class Binder:
         self.kube_events = kube_events
 
     async def place(self, gang: Gang, pods: dict[str, str], created: float, now: float) -> bool:
-        """Write the plan (gangs of 2+), bind all pods; True when every pod is bound."""
+        """Bind all pods, the gang's first pod first with the plan (gangs of 2+) in its Binding;
+        True when every pod is bound. The Binding's annotations land on the pod in the same
+        write as its node, so whenever any pod of the gang is bound the plan is on record, and
+        a scheduler that stops mid-gang finishes it on the same nodes: no separate write."""
         first = min(pods)
-        if len(pods) > 1:
-            try:
-                await self.kube.patch(
-                    f"/api/v1/namespaces/{gang.namespace}/pods/{first}",
-                    {"metadata": {"annotations": {c.PLAN: json.dumps(pods, sort_keys=True)}}},
-                )
-            except KubeError as err:  # the gang is being torn down: decide again next cycle
-                log.info("gang %s: plan not written (%s); not binding", gang.id, err)
-                for name in pods:
-                    self.cache.forget(gang.namespace, name)
-                return False
-        ok = await self.bind(gang.namespace, gang.id, pods)
+        rest = {n: node for n, node in pods.items() if n != first}
+        plan = {c.PLAN: json.dumps(pods, sort_keys=True)} if rest else {}
+        ok = await self.bind(gang.namespace, gang.id, {first: pods[first]}, plan)
+        if not ok:  # the gang is being torn down, or the API server refuses: decide again
+            for name in rest:
+                self.cache.forget(gang.namespace, name)
+            return False
+        if rest:
+            ok = await self.bind(gang.namespace, gang.id, rest)
         if ok:
             self.metrics.gangs.labels("placed").inc()
             self.metrics.wait.observe(max(0.0, now - created))
@@ -71,8 +72,9 @@ class Binder:
             )
         return ok
 
-    async def bind(self, namespace: str, gang: str, pods: dict[str, str]) -> bool:
-        stamp = {c.PLACED_AT: _now()}
+    async def bind(self, namespace: str, gang: str, pods: dict[str, str],
+                   annotations: dict[str, str] | None = None) -> bool:
+        stamp = {c.PLACED_AT: _now(), **(annotations or {})}
 
         async def one(name: str, node: str) -> bool:
             async with self.slots:

@@ -65,6 +65,9 @@ class Scheduler:
             )
         self.reservation: Reservation | None = None
         self.marked: dict[str, str] = {}  # gang -> reason written on its first pod
+        # binds and marks of earlier cycles still under way: the next cycle does not wait for
+        # them (their pods are assumed, so no gang is placed twice)
+        self.inflight: set[asyncio.Task[object]] = set()
         cache = self.cache
         self.mirrors = [
             Mirror(
@@ -98,6 +101,8 @@ class Scheduler:
     def _leadership_changed(self) -> None:
         self.metrics.leader.set(1 if self.leader else 0)
         # binds a former leader assumed may never have happened: trust only what the API shows
+        for task in self.inflight:  # a former leader's binds stop here
+            task.cancel()
         self.cache.forget_assumed()
         self.reservation = None
         self.marked.clear()
@@ -119,15 +124,18 @@ class Scheduler:
                 await asyncio.sleep(0.05)  # let a burst of events land: one cycle for all
                 self.wake.clear()
                 if self.leader:  # a standby mirrors the cluster but never binds
-                    await self.cycle()
+                    await self.cycle(wait=False)
         finally:
-            for t in tasks:
+            for t in [*tasks, *self.inflight]:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self.inflight, return_exceptions=True)
             if self.lease is not None:
                 await self.lease.release()
 
-    async def cycle(self) -> None:
+    async def cycle(self, wait: bool = True) -> None:
+        """Decide, then carry the decisions out: awaited (`wait`), or left running while the
+        next cycle decides, so a gang that arrives during a large cycle's binds is not held
+        back by their slowest one."""
         now = self.clock()
         started = time.perf_counter()
         gangs, resumes = self.cache.queue()
@@ -160,8 +168,19 @@ class Scheduler:
         live = {g.id for g in gangs}
         self.marked = {g: r for g, r in self.marked.items() if g in live}
         self._gauges(plan)
-        if work:
+        if wait:
             await asyncio.gather(*work)
+            return
+        for job in work:
+            task: asyncio.Task[object] = asyncio.create_task(job)
+            self.inflight.add(task)
+            task.add_done_callback(self._carried_out)
+
+    def _carried_out(self, task: asyncio.Task[object]) -> None:
+        self.inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a bind or mark failed", exc_info=task.exception())
+        self.wake.set()  # a failed bind gave GPUs back; a finished one may unblock a reservation
 
     async def _mark(self, gang: Gang, reason: str, message: str) -> None:
         if not await self.binder.mark(gang, reason, message):

@@ -20,7 +20,8 @@ class PlacementSettings(LeaderElectionSettings, BaseSettings):
     """A gang that cannot fit after waiting this long gets a reservation (no more backfill)."""
     cycle_seconds: float = Field(default=1.0, gt=0, le=60)
     """The longest time between two scheduling cycles when nothing changes."""
-    bind_concurrency: int = Field(default=32, ge=1, le=512)
+    bind_concurrency: int = Field(default=128, ge=1, le=512)
+    """Binds in flight at once (kube-scheduler has no such cap: its client QPS is its limit)."""
     kube_events: bool = True
     """Record a Kubernetes Event per gang decision (placed, never fits)."""
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
