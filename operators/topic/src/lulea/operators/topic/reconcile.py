@@ -77,7 +77,9 @@ class Reconciler:
             topic = Topic.model_validate(body)
             verdict = await self._converge(topic, old, fields)
         except st.NotReady as stop:
-            await self.write(body, {**fields, "observedGeneration": meta.get("generation")}, stop.verdict)
+            if stop.reason != st.GONE:  # deleted: no status to write
+                await self.write(body, {**fields, "observedGeneration": meta.get("generation")},
+                                 stop.verdict)
             raise
         except ValueError as err:  # pydantic's ValidationError
             bad = st.invalid(str(err).splitlines()[0])
@@ -89,40 +91,78 @@ class Reconciler:
         return verdict
 
     async def _converge(self, topic: Topic, old: Obj, fields: Obj) -> st.Verdict:
+        """The Kafka topic, then its schema and its ACLs. The three wait on different services
+        (the broker's metadata, the registry, the ACL pass), so the schema and the ACL pass
+        run while the topic is created rather than after it: a reconcile waits for the
+        slowest of them, not their sum. The ACL pass is asked first (it grants every Topic it
+        has been told of, Ready or not); the schema once the Kafka topic is known to be this
+        Topic's or absent (a ResourceConflict registers nothing, as before)."""
         name = kafka_topic(str(topic.metadata.namespace), topic.metadata.name)
+        acls: asyncio.Future[None] = asyncio.ensure_future(self.grants.poke())
+        schema: asyncio.Future[tuple[int, int] | None] | None = None
         try:
-            state = await self.ensure_topic(topic, name, old, fields)
-            fields["partitions"] = await self.ensure_partitions(topic, name, state)
-            if not state.created:  # a topic created just now has the spec's configs
-                await self.ensure_configs(topic, name)
-        except KafkaUnavailable as err:
-            raise st.kafka_unavailable(err) from err
-        except KafkaRefused as refused:  # describing it was refused
-            raise st.kafka_refused(name, "describe", refused.code, refused.message) from refused
-        registered = await self.ensure_schema(topic, name, old, fields)
-        try:
-            await self.grants.poke()
-        except Exception as err:
-            raise st.acls_unavailable(err) from err
+            try:
+                state = await self.existing_topic(topic, name, old, fields)
+                schema = asyncio.ensure_future(self.ensure_schema(topic, name, old, fields))
+                if state is None:
+                    state = await self.create_topic(topic, name, old, fields)
+                fields["partitions"] = await self.ensure_partitions(topic, name, state)
+                if not state.created:  # a topic created just now has the spec's configs
+                    await self.ensure_configs(topic, name)
+            except KafkaUnavailable as err:
+                raise st.kafka_unavailable(err) from err
+            except KafkaRefused as refused:  # describing it was refused
+                raise st.kafka_refused(name, "describe", refused.code, refused.message) from refused
+            registered = await schema
+            try:
+                await acls
+            except Exception as err:
+                raise st.acls_unavailable(err) from err
+        finally:
+            pending = [t for t in (schema, acls) if t is not None and not t.done()]
+            for task in pending:  # the reconcile failed: what it started ends with it
+                task.cancel()
+            await asyncio.gather(*(t for t in (schema, acls) if t is not None), return_exceptions=True)
         fields["observedGeneration"] = topic.metadata.generation
         return st.ready(name, fields["partitions"], topic.spec.partitions, registered)
 
     # --- steps ----------------------------------------------------------------------------------
     async def ensure_topic(self, topic: Topic, name: str, old: Obj, fields: Obj) -> TopicState:
+        state = await self.existing_topic(topic, name, old, fields)
+        return state if state is not None else await self.create_topic(topic, name, old, fields)
+
+    async def existing_topic(self, topic: Topic, name: str, old: Obj, fields: Obj) -> TopicState | None:
+        """The Kafka topic if it exists and is this Topic's; None if absent; a conflict else."""
         state = (await self.admin.describe([name]))[name]
-        if state is not None:
-            if not self._ours(state, name, old):
-                # kopf's copy may be older than our last status write: ask the API server
-                fresh = await self.kube.request("GET", status_path(str(topic.metadata.namespace),
-                                                                   topic.metadata.name))
-                if not self._ours(state, name, fresh.get("status") or {}):
-                    raise st.conflict(name, state.topic_id)
-            fields.update(kafkaTopic=name, topicId=state.topic_id, partitions=state.partitions)
-            return state
+        if state is None:
+            return None
+        if not self._ours(state, name, old):
+            # kopf's copy may be older than our last status write: ask the API server
+            fresh = await self._get_status(topic)
+            if not self._ours(state, name, fresh.get("status") or {}):
+                raise st.conflict(name, state.topic_id)
+        fields.update(kafkaTopic=name, topicId=state.topic_id, partitions=state.partitions)
+        return state
+
+    async def _get_status(self, topic: Topic) -> Obj:
+        try:
+            return await self.kube.request("GET", status_path(str(topic.metadata.namespace),
+                                                              topic.metadata.name))
+        except KubeError as err:
+            if err.status == 404:
+                raise st.gone() from err
+            raise
+
+    async def create_topic(self, topic: Topic, name: str, old: Obj, fields: Obj) -> TopicState:
         # Not there: record the intent first, then create (a crash in between adopts it).
         if old.get("kafkaTopic") != name or old.get("topicId"):
-            await self.kube.patch(status_path(str(topic.metadata.namespace), topic.metadata.name),
-                                  {"status": {"kafkaTopic": name, "topicId": None}})
+            try:
+                await self.kube.patch(status_path(str(topic.metadata.namespace), topic.metadata.name),
+                                      {"status": {"kafkaTopic": name, "topicId": None}})
+            except KubeError as err:
+                if err.status == 404:  # deleted meanwhile: nothing to create it for
+                    raise st.gone() from err
+                raise
         spec = topic.spec
         made_now = True
         try:
