@@ -60,7 +60,7 @@ class FakeGrants:
     def note(self, body: dict[str, Any]) -> None:
         pass
 
-    async def poke(self, wait: float = 30.0) -> None:
+    async def poke(self, wait: float = 30.0, topic: str | None = None) -> None:
         self.pokes += 1
 
 
@@ -202,7 +202,7 @@ async def test_a_conflict_registers_no_schema() -> None:
 
 
 class FailingAcls(FakeGrants):
-    async def poke(self, wait: float = 30.0) -> None:
+    async def poke(self, wait: float = 30.0, topic: str | None = None) -> None:
         raise RuntimeError("no ACL pass finished")
 
 
