@@ -3,7 +3,10 @@ noted in between (newest resourceVersion wins), bindings described before anythi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from lulea.core.events.topics import Grant
 from lulea.operators.topic.grants import PROJECTS, TOPICS, GrantSync
@@ -111,3 +114,47 @@ async def test_a_lagging_describe_does_not_make_every_pass_write_again() -> None
     sync.recent_seconds = 0  # long after: a binding still missing is written again
     admin.create_acls = real_create  # type: ignore[method-assign]
     assert (await sync.sync_once(full=False))[0] == 9 and readers(admin, "p1.a") == {"User:p1__alice"}
+
+
+async def test_a_new_topic_is_served_by_an_add_only_pass() -> None:
+    """No DescribeAcls and nothing deleted for a Topic new to the table; any other poke (an
+    edit, a membership event, a deletion) gets the full diff."""
+    kube = FakeKube([topic("a", 10)])
+    admin = FakeAdmin(kube.calls)
+    sync = GrantSync(kube, admin, 3600)  # type: ignore[arg-type]
+    runner = asyncio.create_task(sync.run())
+    try:
+        await sync.poke()  # the first pass: loads the table, full diff
+        admin.allow.add(Grant("User:p1__mallory", "TOPIC", "p1.a", "LITERAL", "READ"))  # by hand
+        kube.calls.clear()
+        sync.note(topic("b", 20, ["p2"]))
+        await sync.poke(topic="p1/b")
+        assert "describe" not in kube.calls and kube.calls == [PROJECTS]
+        assert readers(admin, "p1.b") == {"User:p1__alice", "User:p2__dave"}
+        assert "User:p1__mallory" in readers(admin, "p1.a")  # add-only: the full pass's job
+        sync.note(topic("b", 21, []))  # an edit of a Topic the table knows: full diff
+        await sync.poke(topic="p1/b")
+        assert "describe" in kube.calls and readers(admin, "p1.b") == {"User:p1__alice"}
+        assert readers(admin, "p1.a") == {"User:p1__alice"}  # the hand-written one is gone
+    finally:
+        runner.cancel()
+
+
+async def test_a_failed_add_only_pass_is_retried_as_a_full_one() -> None:
+    kube, admin = FakeKube([]), FakeAdmin()
+    sync = GrantSync(kube, admin, 3600)  # type: ignore[arg-type]
+    await sync.sync_once(full=True)
+    sync.loaded = True
+    sync.note(topic("c", 5))
+    failing = admin.create_acls
+
+    async def refuse(grants: Any) -> None:
+        raise RuntimeError("broker away")
+
+    admin.create_acls = refuse  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await sync.add_once()
+    assert sync.added == {"p1/c"}  # still to serve
+    admin.create_acls = failing  # type: ignore[method-assign]
+    await sync.sync_once(full=False)
+    assert sync.added == set() and readers(admin, "p1.c") == {"User:p1__alice"}

@@ -3,6 +3,7 @@ existing Kafka topic is, drift in configs put back, Kafka's refusals as conditio
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -59,7 +60,7 @@ class FakeGrants:
     def note(self, body: dict[str, Any]) -> None:
         pass
 
-    async def poke(self, wait: float = 30.0) -> None:
+    async def poke(self, wait: float = 30.0, topic: str | None = None) -> None:
         self.pokes += 1
 
 
@@ -147,3 +148,83 @@ async def test_deletion_never_deletes_someone_elses_topic() -> None:
     kube.status = {}  # a conflict never recorded the name: nothing of Kafka's is touched
     await r.delete(body({}))
     assert "p1.clicks" in admin.topics
+
+
+class SlowRegistry:
+    """Records when it is asked, relative to the Kafka side."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def register(self, name: str, schema: str, compatibility: str) -> Any:
+        from lulea.operators.topic.registry import Registered
+
+        self.log.append("registry asked")
+        await asyncio.sleep(0.05)
+        self.log.append("registry answered")
+        return Registered(7, 1)
+
+
+class CreateLogs(FakeAdmin):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    async def create(self, name: str, partitions: int, rf: int, config: dict[str, str]) -> None:
+        self.log.append("create")
+        await asyncio.sleep(0.05)
+        await super().create(name, partitions, rf, config)
+        self.log.append("created")
+
+
+SCHEMA = '{"type":"record","name":"R","fields":[]}'
+
+
+async def test_schema_is_registered_while_the_topic_is_created() -> None:
+    """Waits overlap: the registry is asked before the Kafka creation has finished."""
+    log: list[str] = []
+    kube = FakeKube()
+    r = Reconciler(kube, CreateLogs(log), SlowRegistry(log), FakeGrants(), None)  # type: ignore[arg-type]
+    verdict = await r.reconcile(body(avroSchema=SCHEMA))
+    assert verdict.ok and "schema id 7, version 1" in verdict.message
+    assert log.index("registry asked") < log.index("created")
+    assert kube.patches[-1]["status"]["schemaId"] == 7
+
+
+async def test_a_conflict_registers_no_schema() -> None:
+    log: list[str] = []
+    admin = CreateLogs(log)
+    admin.topics["p1.clicks"] = TopicState("p1.clicks", "someone-else", 1)
+    r = Reconciler(FakeKube(), admin, SlowRegistry(log), FakeGrants(), None)  # type: ignore[arg-type]
+    with pytest.raises(st.NotReady) as stop:
+        await r.reconcile(body(avroSchema=SCHEMA))
+    assert stop.value.reason == "ResourceConflict" and log == []
+
+
+class FailingAcls(FakeGrants):
+    async def poke(self, wait: float = 30.0, topic: str | None = None) -> None:
+        raise RuntimeError("no ACL pass finished")
+
+
+async def test_acls_not_applied_is_a_condition_after_kafka_and_schema() -> None:
+    kube = FakeKube()
+    r = Reconciler(kube, FakeAdmin(), None, FailingAcls(), None)  # type: ignore[arg-type]
+    with pytest.raises(st.NotReady) as stop:
+        await r.reconcile(body())
+    assert stop.value.reason == "AclsNotApplied"
+    assert kube.patches[-1]["status"]["topicId"] == "id-p1.clicks"  # the topic was made anyway
+
+
+class DeletedKube(FakeKube):
+    async def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        from lulea.core.kube import KubeError
+
+        raise KubeError(404, "not found")
+
+
+async def test_a_topic_deleted_before_its_intent_is_written_is_gone() -> None:
+    admin = FakeAdmin()
+    r = Reconciler(DeletedKube(), admin, None, FakeGrants(), None)  # type: ignore[arg-type]
+    with pytest.raises(st.NotReady) as stop:
+        await r.reconcile(body())
+    assert stop.value.reason == st.GONE and admin.topics == {}  # nothing created for it

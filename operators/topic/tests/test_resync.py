@@ -81,3 +81,37 @@ async def test_one_pass_describes_once_and_repairs_only_the_drifted() -> None:
     assert await resync.once() == 1
     assert rec.done == ["gone"] and kube.gets == 1
     assert admin.calls == [("describe", 51), ("configs", 50)]
+
+
+class DeletedMeanwhile:
+    """A Topic deleted between the pass's fresh read and the reconcile's status write."""
+
+    async def reconcile(self, body: dict[str, Any]) -> None:
+        from lulea.core.kube import KubeError
+
+        raise KubeError(404, '{"reason": "NotFound"}')
+
+
+async def test_a_topic_deleted_during_the_pass_is_gone_not_an_error(caplog: Any) -> None:
+    kube = FakeKube([topic("gone"), topic("t1")])
+    resync = Resync(kube, FakeAdmin(), DeletedMeanwhile(), 10)  # type: ignore[arg-type]
+    assert await resync.once() == 1  # no exception, no traceback, the pass completes
+    assert resync.passes == 1 and not [r for r in caplog.records if r.exc_info]
+
+
+class Failing:
+    def __init__(self) -> None:
+        self.done: list[str] = []
+
+    async def reconcile(self, body: dict[str, Any]) -> None:
+        if body["metadata"]["name"] == "gone":
+            raise RuntimeError("the API server is away")
+        self.done.append(body["metadata"]["name"])
+
+
+async def test_one_topics_failure_does_not_stop_the_others() -> None:
+    rec = Failing()  # two drifted Topics (one gone from Kafka, one of another id); one fails
+    kube = FakeKube([topic("gone"), {**topic("t1"), "status": {"topicId": "x", "conditions": [
+        {"type": "Ready", "status": "True", "observedGeneration": 1}]}}])
+    resync = Resync(kube, FakeAdmin(), rec, 10)  # type: ignore[arg-type]
+    assert await resync.once() == 2 and rec.done == ["t1"] and resync.passes == 1

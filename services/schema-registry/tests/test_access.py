@@ -213,5 +213,5 @@ def test_cached_lookup_sees_a_new_subject_for_the_same_schema(seeded: TestClient
     assert seeded.get("/schemas/ids/2", headers=as_("alice-token")).status_code == 404
     v2 = schema(("a", "int"), ("b", "int", 0))
     assert seeded.post("/subjects/p1.copy-value/versions", json=v2,
-                       headers=as_("alice-token")).json() == {"id": 2}
+                       headers=as_("alice-token")).json() == {"id": 2, "version": 1}
     assert seeded.get("/schemas/ids/2", headers=as_("alice-token")).status_code == 200

@@ -39,6 +39,24 @@ def test_reregistering_a_live_schema_adds_no_version(client: TestClient) -> None
     assert client.get("/subjects/p.t-value/versions").json() == [1, 2]
 
 
+def test_registration_answers_the_version_with_the_id(client: TestClient) -> None:
+    """As newer Confluent registries do (their clients read `version` when present): the
+    version of a new registration, of a live schema registered again, and after deletes."""
+    def answer(body: dict[str, object]) -> dict[str, object]:
+        response = client.post("/subjects/p.t-value/versions", json=body)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    first = answer(V1)
+    assert first == {"id": first["id"], "version": 1}
+    second = answer(V2)
+    assert second["version"] == 2 and second["id"] != first["id"]
+    assert answer(V1) == first  # live already: its own version, no new one
+    assert client.delete("/subjects/p.t-value/versions/2").json() == 2
+    assert answer(V3)["version"] == 3  # version numbers never go back
+    assert client.get("/subjects/p.t-value/versions").json() == [1, 3]
+
+
 def test_versions_follow_the_highest_ever_used(client: TestClient) -> None:
     register(client, "p.t-value", V1)
     register(client, "p.t-value", V2)

@@ -83,12 +83,18 @@ class GrantSync:
         self.recent: dict[tuple[bool, Grant], float] = {}
         self.recent_seconds = 15.0
         self.listing: list[dict[str, Any]] = []
+        # Topics noted for the first time since the table was loaded, not yet granted by a
+        # pass: an add-only pass serves them (see `poke`)
+        self.added: set[str] = set()
+        self.diff_wanted = False
         self.listed = asyncio.Event()
 
     def note(self, body: dict[str, Any]) -> None:
         """The newest copy of a Topic the operator is acting on (before it pokes)."""
         meta = body["metadata"]
         key, entry = f"{meta['namespace']}/{meta['name']}", (_version(body), _access(body))
+        if self.loaded and key not in self.topics and entry[1] is not None:
+            self.added.add(key)  # new to the table: its grants are additions only
         if entry[0] >= self.topics.get(key, (-1, None))[0]:
             self.topics[key] = entry
         if self._noted_while_listing is not None:
@@ -109,8 +115,18 @@ class GrantSync:
         finally:
             self._noted_while_listing = None
 
-    async def poke(self, wait: float = 120.0) -> None:
-        """Ask for a pass and wait until one that started after this call has finished."""
+    async def poke(self, wait: float = 120.0, topic: str | None = None) -> None:
+        """Ask for a pass and wait until one that started after this call has finished.
+
+        `topic` ("namespace/name"): the poke is for that Topic only. A Topic new to the table
+        (noted for the first time, not yet served) adds bindings and removes none, so an
+        add-only pass serves it: the Projects read afresh and the Topic's bindings created,
+        without describing every binding on the broker and diffing all of them (which, with
+        a thousand Topics arriving at once, made each reconcile wait ~20 s for passes). Any
+        other poke asks for the full pass, which stays the authority (it also serves the
+        additions)."""
+        if topic is None or topic not in self.added:
+            self.diff_wanted = True
         self.requested += 1
         mine = self.requested
         self._wake.set()
@@ -128,8 +144,12 @@ class GrantSync:
             self._wake.clear()
             upto = self.requested
             full = time.monotonic() >= next_full or not self.loaded
+            diff, self.diff_wanted = full or self.diff_wanted, False
             try:
-                created, deleted = await self.sync_once(full=full)
+                if diff:
+                    created, deleted = await self.sync_once(full=full)
+                else:
+                    created, deleted = await self.add_once(), 0
                 if full:
                     next_full = time.monotonic() + self.interval
                 self.error = None
@@ -137,6 +157,7 @@ class GrantSync:
                 raise
             except Exception as err:  # Kafka or the API server away: the next pass retries
                 self.error = err
+                self.diff_wanted = self.diff_wanted or diff
                 log.warning("ACL pass failed: %s", err)
                 await asyncio.sleep(1.0)
                 self._wake.set()
@@ -147,8 +168,34 @@ class GrantSync:
                 self.completed = max(self.completed, upto)
                 self._done.notify_all()
 
+    async def add_once(self) -> int:
+        """The bindings of the Topics new to the table, from the Projects as they are now;
+        nothing is deleted (a new Topic's grants only add). Creating a binding that exists
+        already is a no-op for Kafka."""
+        keys, self.added = self.added, set()
+        topics = [t for k in keys if (t := self.topics.get(k, (0, None))[1]) is not None]
+        if not topics:
+            return 0
+        try:
+            projects, _ = await self.kube.list(PROJECTS)
+            members = {p: tuple(users) for p, users in members_of(projects).items()}
+            wanted: set[Grant] = set()
+            for t in topics:
+                wanted |= access.topic_grants(t, members)
+            now = time.monotonic()
+            missing = {g for g in wanted if (True, g) not in self.recent}
+            if missing:
+                await self.admin.create_acls(missing)
+                self.recent.update(((True, g), now) for g in missing)
+        except BaseException:
+            self.added |= keys  # not served: the retry serves them
+            raise
+        self.passes += 1
+        return len(missing)
+
     async def sync_once(self, full: bool = True) -> tuple[int, int]:
         started = time.monotonic()
+        served = set(self.added)  # a full pass grants every Topic in the table
         allow, deny = await self.admin.acls()  # first: see the module's docstring
         if full or not self.loaded:
             await self._load_topics()
@@ -172,6 +219,7 @@ class GrantSync:
             self.recent.pop((True, g), None)
         if denied:
             await self.admin.delete_acls(denied, AclPermissionType.DENY)
+        self.added -= served
         self.passes += 1
         log.debug("ACL pass %d in %.3fs", self.passes, time.monotonic() - started)
         return len(missing), len(extra) + len(denied)

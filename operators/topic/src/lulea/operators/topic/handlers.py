@@ -62,7 +62,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     registry = None
     if conf.schema_registry_url:
         trust = str(platform.trust_file) if platform.trust_file else None
-        registry = SchemaRegistry(conf.schema_registry_url, platform.token, trust)
+        registry = SchemaRegistry(conf.schema_registry_url, platform.token, trust,
+                                  connections=min(conf.workers, 64))
     events = EventPublisher(kafka, source="lulea/operator-topic", topic=TOPIC_EVENTS)
     await events.start()
     grants = GrantSync(kube, admin, conf.resync_seconds)
@@ -121,6 +122,8 @@ async def _converge(body: kopf.Body) -> None:
         try:
             await _reconciler().reconcile(dict(body))
         except st.NotReady as stop:
+            if stop.reason == st.GONE:  # deleted meanwhile: the finalizer's, not an error
+                return
             raise _retry(stop) from stop
 
 

@@ -87,6 +87,30 @@ def _settle(future: Future[Any], done: asyncio.Future[None]) -> None:
         done.set_result(None)
 
 
+def _topic_state(name: str, description: Any) -> TopicState:
+    return TopicState(name, str(description.topic_id), len(description.partitions))
+
+
+def _settle_describe(name: str, future: Future[Any],
+                     waiters: list[asyncio.Future[TopicState | None]]) -> None:
+    err = future.exception()
+    result: TopicState | None = None
+    failure: Exception | None = None
+    if err is None:
+        result = _topic_state(name, future.result())
+    else:
+        failure = _error(err)
+        if isinstance(failure, KafkaRefused) and failure.code == "UNKNOWN_TOPIC_OR_PART":
+            failure = None
+    for w in waiters:
+        if w.done():
+            continue
+        if failure is not None:
+            w.set_exception(failure)
+        else:
+            w.set_result(result)
+
+
 def _dynamic(entries: dict[str, Any]) -> dict[str, str]:
     return {k: e.value for k, e in entries.items()
             if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and e.value is not None}
@@ -108,25 +132,65 @@ class TopicAdmin:
         self.batch, self.linger = batch, linger
         self._pending: list[tuple[NewTopic, asyncio.Future[None]]] = []
         self._flush: asyncio.TimerHandle | None = None
+        self._describing: dict[str, list[asyncio.Future[TopicState | None]]] = {}
+        self._describe_flush: asyncio.TimerHandle | None = None
 
     # --- topics ---------------------------------------------------------------------------
     async def describe(self, names: Iterable[str]) -> dict[str, TopicState | None]:
-        """Each topic's id and partition count, None where it does not exist."""
-        names = list(names)
+        """Each topic's id and partition count, None where it does not exist. Small requests
+        of concurrent reconciles are batched like creations: one DescribeTopics for all the
+        names asked within `linger` seconds (a burst asked one per topic, twice per new one)."""
+        names = list(dict.fromkeys(names))
         if not names:
             return {}
+        if len(names) >= self.batch:
+            return await self._describe_now(names)
+        loop = asyncio.get_running_loop()
+        mine: dict[str, asyncio.Future[TopicState | None]] = {}
+        for name in names:
+            mine[name] = loop.create_future()
+            self._describing.setdefault(name, []).append(mine[name])
+        if len(self._describing) >= self.batch:
+            self._send_describes()
+        elif self._describe_flush is None:
+            self._describe_flush = loop.call_later(self.linger, self._send_describes)
+        answers = await asyncio.gather(*mine.values(), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return dict(zip(mine, answers, strict=True))  # type: ignore[arg-type]
+
+    async def _describe_now(self, names: list[str]) -> dict[str, TopicState | None]:
         futures = self.admin.describe_topics(TopicCollection(names), request_timeout=TIMEOUT)
         out: dict[str, TopicState | None] = {}
         for name, future in futures.items():
             try:
-                d = await _wait(future)
+                out[name] = _topic_state(name, await _wait(future))
             except KafkaRefused as refused:
-                if refused.code == "UNKNOWN_TOPIC_OR_PART":
-                    out[name] = None
-                    continue
-                raise
-            out[name] = TopicState(name, str(d.topic_id), len(d.partitions))
+                if refused.code != "UNKNOWN_TOPIC_OR_PART":
+                    raise
+                out[name] = None
         return out
+
+    def _send_describes(self) -> None:
+        if self._describe_flush is not None:
+            self._describe_flush.cancel()
+            self._describe_flush = None
+        waiting, self._describing = self._describing, {}
+        if not waiting:
+            return
+        try:
+            futures = self.admin.describe_topics(TopicCollection(list(waiting)), request_timeout=TIMEOUT)
+        except Exception as err:
+            for waiters in waiting.values():
+                for w in waiters:
+                    if not w.done():
+                        w.set_exception(_error(err))
+            return
+        loop = asyncio.get_running_loop()
+        for name, future in futures.items():
+            future.add_done_callback(lambda f, n=name, ws=waiting[name]: loop.call_soon_threadsafe(  # type: ignore[misc]
+                _settle_describe, n, f, ws))
 
     async def list_names(self) -> set[str]:
         loop = asyncio.get_running_loop()

@@ -13,7 +13,6 @@ pass's (`grants`), which runs on the same period.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any, Protocol
 
@@ -112,7 +111,13 @@ class Resync:
         configs = await self.admin.dynamic_configs_many(n for n, s in states.items() if s is not None)
         todo = [(name, why) for name, body in live.items()
                 if (why := drifted(body, states.get(name), configs.get(name))) is not None]
-        await asyncio.gather(*(self._repair(live[name], why) for name, why in todo))
+        outcomes = await asyncio.gather(*(self._repair(live[name], why) for name, why in todo),
+                                        return_exceptions=True)
+        for (name, _), outcome in zip(todo, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # one Topic's failure is not the pass's
+                log.warning("resync: topic %s not repaired: %s", name, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
         self.passes += 1
         return len(todo)
 
@@ -128,5 +133,11 @@ class Resync:
             if body["metadata"].get("deletionTimestamp"):
                 return
             log.info("resync: topic %s/%s: %s", meta["namespace"], meta["name"], why)
-            with contextlib.suppress(st.NotReady):  # written to the status; looked at next period
+            try:
                 await self.reconciler.reconcile(body)
+            except st.NotReady:  # written to the status (or gone); looked at next period
+                return
+            except KubeError as err:
+                if err.status == 404:  # deleted between the listing and a write: gone, not an error
+                    return
+                raise

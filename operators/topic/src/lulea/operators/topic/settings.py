@@ -26,7 +26,7 @@ class TopicSettings(LeaderElectionSettings, BaseSettings):
     batch_size: int = Field(default=100, ge=1, le=1000)
     batch_linger_seconds: float = Field(default=0.1, ge=0, le=5)
     """Topic creations of concurrent reconciles go to Kafka together (one CreateTopics call)."""
-    workers: int = Field(default=50, ge=1, le=1000)
+    workers: int = Field(default=300, ge=1, le=1000)
     """How many Topics kopf reconciles at once."""
     give_up_deleting_after: int = Field(default=5, ge=0)
     """Attempts after which a Topic whose project is being deleted lets go of Kafka (its

@@ -75,6 +75,15 @@ def acls_unavailable(err: BaseException) -> NotReady:
                     "the operator retries", 10)
 
 
+GONE = "Gone"
+
+
+def gone() -> NotReady:
+    """The Topic was deleted while it was being reconciled: nothing left to do or report
+    (its deletion is kopf's finalizer's); a 404 here is not an error."""
+    return NotReady(GONE, "the Topic was deleted meanwhile", None)
+
+
 def invalid(details: str) -> NotReady:
     return NotReady("InvalidSpec", f"the Topic does not match its schema: {details}; fix its spec", None)
 

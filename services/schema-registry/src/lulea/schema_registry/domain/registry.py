@@ -312,12 +312,21 @@ class Registry:
     # -- writes --------------------------------------------------------------------------
 
     async def register(self, subject: str, req: SchemaRequest, normalize: bool = False) -> int:
+        return (await self.register_version(subject, req, normalize))[0]
+
+    async def register_version(self, subject: str, req: SchemaRequest,
+                               normalize: bool = False) -> tuple[int, int]:
+        """(schema id, version in the subject): the version is answered next to the id, as
+        newer Confluent registries do, so a caller needs no lookup after registering."""
         # one small lock per subject ever written by this process: bounded by the subjects
         async with self.subject_locks.setdefault(subject, asyncio.Lock()):
             return await self._register(subject, req, normalize)
 
-    async def _register(self, subject: str, req: SchemaRequest, normalize: bool) -> int:
-        policy = await self.policy.for_subject(subject)
+    async def _register(self, subject: str, req: SchemaRequest, normalize: bool) -> tuple[int, int]:
+        # independent reads, in parallel: the subject's policy and its versions (each a
+        # lookup by _id; the store is remote, so this is one round trip of latency, not two)
+        policy, rows = await asyncio.gather(self.policy.for_subject(subject),
+                                            self.store.versions(subject))
         mode = policy.mode
         if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
             raise RegistryError(ErrorCode.OPERATION_NOT_PERMITTED,
@@ -327,12 +336,13 @@ class Registry:
                                 f"Subject {subject} is not in import mode")
         parsed, text, digest = await self.parse_request(req, normalize or policy.normalize)
         refs = req.references
-        for _ in range(REGISTER_ATTEMPTS):
-            rows = await self.store.versions(subject)
+        for attempt in range(REGISTER_ATTEMPTS):
+            if attempt:
+                rows = await self.store.versions(subject)
             live = [v for v in rows if v.live]
             for row in live:
                 if row.schema_hash == digest:
-                    return row.schema_id
+                    return row.schema_id, row.version
             if mode is not Mode.IMPORT:
                 level = policy.level
                 needed = live if level.transitive else live[-1:]
@@ -355,7 +365,7 @@ class Registry:
                                         ) from None
                 continue  # another writer took this version: look again
             self.id_cache.invalidate({schema_id})
-            return schema_id
+            return schema_id, version
         raise RegistryError(ErrorCode.STORE_TIMEOUT,
                             f"Too many concurrent registrations in subject '{subject}'; retry")
 

@@ -32,6 +32,12 @@ from lulea.schema_registry.store.base import (
 )
 
 CAS_ATTEMPTS = 32
+SEEN_MAX = 10_000
+_UNSEEN: Any = object()
+
+
+async def _known(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    return doc
 
 
 def _ref_key(subject: str, version: int) -> str:
@@ -47,6 +53,7 @@ class MongoStore:
         self.subject_docs = self.db["subjects"]
         self.settings = self.db["settings"]
         self.counters = self.db["counters"]
+        self._seen: dict[str, dict[str, Any] | None] = {}
 
     async def create_indexes(self) -> None:
         return None  # every lookup is by _id; FerretDB v1 would not use other indexes
@@ -110,7 +117,17 @@ class MongoStore:
         return int(doc["_id"]) if doc else 0
 
     async def versions(self, subject: str) -> list[VersionRecord]:
-        return self._versions(subject, await self.subject_docs.find_one({"_id": subject}))
+        doc = await self.subject_docs.find_one({"_id": subject})
+        self._remember(subject, doc)
+        return self._versions(subject, doc)
+
+    def _remember(self, subject: str, doc: dict[str, Any] | None) -> None:
+        """The subject's document as last read, for the registration that follows the read
+        (a hint, never the truth: the write is a compare-and-set on `rev`, or an insert that
+        a unique `_id` refuses, so a stale copy only costs a retry)."""
+        if len(self._seen) >= SEEN_MAX:
+            self._seen.clear()
+        self._seen[subject] = doc
 
     async def versions_of_schema(self, schema_id: int) -> list[VersionRecord]:
         doc = await self.schemas.find_one({"_id": schema_id}, projection={"used_by": 1})
@@ -122,13 +139,16 @@ class MongoStore:
         return sorted(rows, key=lambda v: (v.subject, v.version))
 
     async def insert_version(self, record: VersionRecord, *, new_schema: bool = False) -> None:
+        seen = self._seen.pop(record.subject, _UNSEEN)
+        read = (self.subject_docs.find_one({"_id": record.subject}) if seen is _UNSEEN
+                else _known(seen))
         if new_schema:  # stored with used_by=[subject] already
-            doc = await self.subject_docs.find_one({"_id": record.subject})
+            doc = await read
         else:
             _, doc = await asyncio.gather(  # independent: one write, one read, in parallel
                 self.schemas.update_one({"_id": record.schema_id},
                                         {"$addToSet": {"used_by": record.subject}}),
-                self.subject_docs.find_one({"_id": record.subject}))
+                read)
         for row in self._versions(record.subject, doc):
             if row.version == record.version or (row.live and row.schema_id == record.schema_id):
                 raise DuplicateError(f"{record.subject} v{record.version}")
@@ -183,12 +203,14 @@ class MongoStore:
         return None if doc is None else {k: v for k, v in doc.items() if k != "_id"}
 
     async def get_settings(self, subject: str) -> dict[tuple[str, str], dict[str, object]]:
-        ids = [f"{k}{SEP}{s}" for k in ("config", "mode") for s in (subject, "")]
-        found: dict[tuple[str, str], dict[str, object]] = {}
-        async for doc in self.settings.find({"_id": {"$in": ids}}):
-            kind, _, scope = doc["_id"].partition(SEP)
-            found[(kind, scope)] = {k: v for k, v in doc.items() if k != "_id"}
-        return found
+        # four lookups by _id in parallel, not one `{_id: {$in: [...]}}`: FerretDB v1 pushes
+        # only `{_id: value}` down to the database and answers `$in` by reading every setting
+        # (one per subject the operator configured: thousands), on every registration
+        keys = [(k, s) for k in ("config", "mode") for s in (subject, "")]
+        docs = await asyncio.gather(*(self.settings.find_one({"_id": f"{k}{SEP}{s}"})
+                                      for k, s in keys))
+        return {key: {k: v for k, v in doc.items() if k != "_id"}
+                for key, doc in zip(keys, docs, strict=True) if doc is not None}
 
     async def put_setting(self, kind: str, subject: str | None, value: dict[str, object]) -> None:
         await self.settings.replace_one({"_id": f"{kind}{SEP}{subject or ''}"}, dict(value),

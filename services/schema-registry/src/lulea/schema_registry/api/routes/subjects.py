@@ -64,7 +64,10 @@ async def list_versions(subject: ReadSubjectDep, registry: RegistryDep, deleted:
 @router.post("/subjects/{subject}/versions", openapi_extra=SCHEMA_BODY)
 async def register_schema(subject: SubjectDep, req: SchemaRequestDep, registry: RegistryDep,
                           normalize: Flag = False) -> dict[str, int]:
-    return {"id": await registry.register(subject, req, normalize)}
+    # the version next to the id, as newer Confluent registries answer (their clients read
+    # it when present, older ones ignore it): a caller needs no lookup to learn it
+    schema_id, version = await registry.register_version(subject, req, normalize)
+    return {"id": schema_id, "version": version}
 
 
 @router.get("/subjects/{subject}/versions/{version}")
