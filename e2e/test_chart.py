@@ -21,8 +21,9 @@ def test_chart_check_passes_against_the_api_server(stack: Stack) -> None:
     assert "accepts every rendered object" in result.stdout
 
 
-def _rendered() -> list[dict[str, Any]]:
-    out = subprocess.run([str(tool_paths()["helm"]), "template", "lulea", str(REPO / "charts/lulea")],
+def _rendered(*values: str) -> list[dict[str, Any]]:
+    sets = [a for v in values for a in ("--set", v)]
+    out = subprocess.run([str(tool_paths()["helm"]), "template", "lulea", str(REPO / "charts/lulea"), *sets],
                          capture_output=True, text=True, check=True).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
@@ -45,3 +46,16 @@ def test_rendered_rbac_has_no_wildcards() -> None:
         for rule in role.get("rules", []):
             for key in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule.get(key, []), f"{role['metadata']['name']}: {rule}"
+
+
+def _storage_env(*values: str) -> dict[str, Any]:
+    storage = next(d for d in _rendered(*values)
+                   if d["kind"] == "Deployment" and d["metadata"]["name"] == "lulea-storage")
+    return {e["name"]: e for e in storage["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_storage_is_given_a_postgresql_dsn_only_from_a_secret_when_asked() -> None:
+    assert "LULEA_STORAGE_POSTGRES_DSN" not in _storage_env()
+    env = _storage_env("storage.postgresDsnSecret=ferretdb-postgres")
+    assert env["LULEA_STORAGE_POSTGRES_DSN"]["valueFrom"] == {
+        "secretKeyRef": {"name": "ferretdb-postgres", "key": "dsn"}}

@@ -333,6 +333,41 @@ def _eventually_clean(stack: Stack, timeout: float = 120) -> dict[str, object]:
         time.sleep(2)
 
 
+def _gin_indexes(stack: Stack) -> list[tuple[str, str, str]]:
+    """(table, index, definition) of every GIN index in the service's schema."""
+    import psycopg
+
+    from lulea.devstack import postgres
+
+    with psycopg.connect(postgres.url(stack.layout)) as conn:
+        rows = conn.execute("SELECT tablename, indexname, indexdef FROM pg_indexes"
+                            " WHERE schemaname = 'lulea_storage' AND indexdef LIKE '%USING gin%'"
+                            " ORDER BY 1, 2").fetchall()
+    return [(str(t), str(i), str(d)) for t, i, d in rows]
+
+
+def test_the_service_makes_its_postgresql_indexes_once_across_restarts(world: World, stack: Stack) -> None:
+    """On FerretDB/PostgreSQL the service (not a person) makes the GIN indexes FerretDB#4646 asks
+    for, at start, one per table and expression, and a restart makes none twice."""
+    from lulea.devstack import postgres
+
+    if why := postgres.unavailable(stack.layout):
+        pytest.skip(f"FerretDB runs on SQLite here ({why}): no PostgreSQL indexes to make")
+    first = _gin_indexes(stack)
+    expressions = sorted((t.rsplit("_", 1)[0], d.split("USING gin", 1)[1].strip()) for t, _, d in first)
+    assert expressions == [("blocks", "((_jsonb -> '_id'::text))"),
+                           ("delegation_tokens", "((_jsonb -> '_id'::text))"),
+                           ("inodes", "((_jsonb -> '_id'::text))"),
+                           ("inodes", "((_jsonb -> 'parent'::text))"),
+                           ("journal", "((_jsonb -> '_id'::text))")], first
+    log = stack.layout.log("storage")
+    devstack.kill(stack.layout, "storage")
+    devstack.start_one(stack.layout, "storage")
+    assert _gin_indexes(stack) == first
+    said = [line for line in log.read_text().splitlines() if "PostgreSQL indexes of the namespace" in line]
+    assert len(said) == 1 and said[0].count(" present") == 5, said
+
+
 SEED = int(os.environ.get("LULEA_E2E_SEED", "1515"))
 
 

@@ -146,12 +146,17 @@ def _kwok(layout: Layout) -> list[str]:
     ]
 
 
+def ferretdb_on_postgres(layout: Layout) -> bool:
+    """Whether this stack runs its own PostgreSQL (FerretDB is then on it, else on SQLite)."""
+    managed = read_pidfile(layout.pids / "postgres.pid")
+    return managed is not None and managed.alive()
+
+
 def _ferretdb(layout: Layout) -> list[str]:
     """On this stack's PostgreSQL when it runs one; otherwise on SQLite, said in one line."""
     common = [_tool(layout, "ferretdb"), f"-listen-addr=127.0.0.1:{layout.port('ferretdb')}",
               "-log-level=warn"]
-    managed = read_pidfile(layout.pids / "postgres.pid")
-    if managed is not None and managed.alive():
+    if ferretdb_on_postgres(layout):
         return [*common, "-handler=postgresql", f"-postgresql-url={postgres.url(layout)}"]
     data = layout.state_dir / "ferretdb"
     data.mkdir(parents=True, exist_ok=True)
@@ -347,6 +352,8 @@ PLATFORM: list[Component] = [
                   "LULEA_STORAGE_HOST": "127.0.0.1", "LULEA_STORAGE_PORT": str(lay.port("storage")),
                   "LULEA_STORAGE_MONGO_URI": lay.mongo_uri,
                   "LULEA_STORAGE_MONGO_DATABASE": "lulea_storage",
+                  # FerretDB's PostgreSQL: the service makes the GIN indexes FerretDB lacks
+                  **({"LULEA_STORAGE_POSTGRES_DSN": postgres.url(lay)} if ferretdb_on_postgres(lay) else {}),
               }, python_module="lulea.storage", needs=PLATFORM_NEEDS),
     Component("operator-dataset", _python("lulea.operators.dataset"),
               _http_get("operator-dataset", "/healthz"), ports=("operator-dataset",),

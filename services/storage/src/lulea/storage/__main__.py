@@ -1,5 +1,6 @@
 """`python -m lulea.storage` serves WebHDFS over TLS; `python -m lulea.storage fsck [--repair]`
-checks the namespace (exit status 1 when it is not clean)."""
+checks the namespace (exit status 1 when it is not clean); `python -m lulea.storage migrate`
+makes the PostgreSQL indexes under FerretDB (which the service also makes at start)."""
 
 from __future__ import annotations
 
@@ -60,15 +61,40 @@ async def run_fsck(settings: Settings, repair: bool) -> int:
     return 0 if report.clean else 1
 
 
+async def run_migrate(settings: Settings) -> int:
+    from pymongo import AsyncMongoClient
+
+    from lulea.storage.postgres_indexes import NAMESPACE_INDEXES, ensure_collections, ensure_gin_indexes
+
+    if settings.postgres_dsn is None:
+        print("LULEA_STORAGE_POSTGRES_DSN is not set: nothing to do", file=sys.stderr)
+        return 2
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri)
+    try:
+        db = client[settings.mongo_database]
+        await ensure_collections(db, NAMESPACE_INDEXES)
+        results = await ensure_gin_indexes(settings.postgres_dsn.get_secret_value(), db.name)
+    finally:
+        await client.close()
+    if results is None:
+        print(f"that PostgreSQL holds no FerretDB database {settings.mongo_database!r}", file=sys.stderr)
+        return 1
+    print(json.dumps([r.__dict__ for r in results], indent=2))
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m lulea.storage")
     sub = parser.add_subparsers(dest="command")
     check = sub.add_parser("fsck", help="report orphans and dangling references")
     check.add_argument("--repair", action="store_true", help="recompute dataset usage counters")
+    sub.add_parser("migrate", help="make the PostgreSQL indexes under FerretDB (LULEA_STORAGE_POSTGRES_DSN)")
     args = parser.parse_args()
     settings = Settings()
     if args.command == "fsck":
         sys.exit(asyncio.run(run_fsck(settings, args.repair)))
+    if args.command == "migrate":
+        sys.exit(asyncio.run(run_migrate(settings)))
     setup_json_logging(settings.log_level)
     setup_tracing("lulea-storage")
     asyncio.run(serve(settings, PlatformSettings()))

@@ -27,6 +27,7 @@ from lulea.storage.api.webhdfs import router as webhdfs_router
 from lulea.storage.namespace.errors import Hadoop, StorageError
 from lulea.storage.namespace.store import Namespace
 from lulea.storage.namespace.tokens import DelegationTokens, Signer
+from lulea.storage.postgres_indexes import make_namespace_indexes, make_namespace_indexes_until_done
 from lulea.storage.settings import Settings
 
 REQUESTS = Counter("storage_requests_total", "WebHDFS requests", ["method", "status"])
@@ -124,6 +125,9 @@ def create_app(settings: Settings, crl: CrlWatcher | None = None) -> FastAPI:
             reviewer = KubernetesTokenReviewer(api, settings.token_audiences)
         namespace = Namespace(db, project_quota=directory.project_quota, block_bytes=settings.block_bytes)
         await namespace.create_indexes()
+        dsn = settings.postgres_dsn.get_secret_value() if settings.postgres_dsn else None
+        if not await make_namespace_indexes(db, dsn):  # PostgreSQL away: served meanwhile, slower
+            tasks.append(asyncio.create_task(make_namespace_indexes_until_done(db, dsn)))
         signer = await Signer.from_database(db)
         tokens = DelegationTokens(db, signer)
         app.state.namespace, app.state.signer, app.state.tokens = namespace, signer, tokens

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lulea.core.platform import AUDIENCE
@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 9870  # the NameNode's HTTP port
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     mongo_database: Annotated[str, Field(min_length=1, max_length=63)] = "lulea_storage"
+    postgres_dsn: SecretStr | None = None
+    """The PostgreSQL that FerretDB runs on (libpq DSN or URL), when it runs on one: the service
+    then makes the GIN indexes FerretDB 1.24 lacks (postgres_indexes.py). Absent: none made."""
     every_caller_is_platform: bool = False
     """Weakens security: no authentication, `user.name` believed, every caller may do everything.
     For the benchmark of the service alone; refused at start-up unless LULEA_ENV=local."""

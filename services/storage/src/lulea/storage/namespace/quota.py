@@ -37,7 +37,16 @@ NOWHERE = Account(None)
 # FerretDB, then the whole document is written back by `_id`), so two concurrent $inc on one
 # counter can lose one. Within a process, one counter move at a time keeps the figures exact;
 # MongoDB (or FerretDB 2) makes $inc atomic across replicas by itself.
+# The same holds for every other update of a document that carries counters (a dataset root,
+# a project directory): SETQUOTA, SETPERMISSION... write the whole document back, counters
+# included, so they take the counter's lock too (`counter_lock`), or a reservation made
+# meanwhile is lost (the dataset operator re-sets each quota every few seconds).
 _COUNTER_LOCKS: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+
+def counter_lock(key: str) -> asyncio.Lock:
+    """The lock of the counters on the document `key`: hold it for any update of that document."""
+    return _COUNTER_LOCKS[key]
 
 
 def _condition(field: str, limit: int | None, amount: int) -> dict[str, Any]:

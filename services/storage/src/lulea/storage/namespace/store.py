@@ -589,8 +589,11 @@ class Namespace:
     async def set_fields(self, path: Path, fields: dict[str, Any]) -> None:
         doc = await self.stat(path)
         if fields:
-            done = await self.inodes.update_one({"_id": doc["_id"], "ino": doc["ino"], **FREE},
-                                                {"$set": fields})
+            # a dataset root or project directory carries usage counters: FerretDB 1.x writes
+            # the whole document back, so no counter may move meanwhile (quota.counter_lock)
+            async with quota.counter_lock(str(doc["_id"])) if "usage" in doc else contextlib.nullcontext():
+                done = await self.inodes.update_one({"_id": doc["_id"], "ino": doc["ino"], **FREE},
+                                                    {"$set": fields})
             if done.matched_count == 0:
                 raise busy(path)
             if doc["type"] == "DIRECTORY":
@@ -601,7 +604,14 @@ class Namespace:
             raise StorageError(Hadoop.UNSUPPORTED, "quotas are set on dataset roots /Projects/<p>/<d>")
         doc = await self.stat(path)
         limits = {"files": files, "bytes": nbytes}
-        await self.inodes.update_one({"_id": doc["_id"]}, {"$set": {"quota": limits}})
+        # the root's usage counters are in the same document, which FerretDB 1.x writes back
+        # whole: under the counters' lock, and not at all when the limits are already these
+        # (the dataset operator sets them again at every resync)
+        async with quota.counter_lock(str(doc["_id"])):
+            current = await self.inodes.find_one({"_id": doc["_id"]}, {"quota": 1})
+            if current is not None and current.get("quota") == limits:
+                return
+            await self.inodes.update_one({"_id": doc["_id"]}, {"$set": {"quota": limits}})
         self.forget_top()
 
     async def rename(self, src: Path, dst: Path) -> bool:

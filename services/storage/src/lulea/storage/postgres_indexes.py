@@ -1,0 +1,178 @@
+"""The PostgreSQL indexes FerretDB 1.24 does not make for itself: a migration step the storage
+service runs at start (and `python -m lulea.storage migrate` runs by hand).
+
+FerretDB 1.x on PostgreSQL keeps a MongoDB database as a schema and each collection as a table
+of one jsonb column, `_jsonb`. It pushes an equality filter down as the containment
+`_jsonb->'field' @> '<value>'`, but the indexes it makes (for `_id`, and for `createIndexes`)
+are btree indexes on `(_jsonb->'field')`, which cannot serve `@>` (FerretDB#4646, not fixed in
+1.x): every find, by `_id` too, is a Seq Scan over the table, and in the blocks table each row
+scanned is a TOASTed block that PostgreSQL detoasts to read its `_id`. A GIN index on the same
+expression (jsonb_ops serves `@>`) turns each of those finds into an index probe.
+
+Table names are FerretDB's own (`inodes_1e7f…`-like when it has to shorten or disambiguate):
+it records them in `<schema>._ferretdb_database_metadata`, one row per collection with the
+collection's name in `_jsonb->'_id'` and the table's in `_jsonb->'table'`. FerretDB does not
+list these indexes (they are not in its metadata) and drops them with the table when a
+collection is dropped.
+
+Idempotent and safe to run from several replicas at once: the index names are fixed
+(`lulea_gin_<collection>_<field>`), made `CONCURRENTLY IF NOT EXISTS` (writers are not
+blocked while an index is built on a large table); an index left invalid by an interrupted
+build is dropped and made again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid, OperationFailure
+
+log = logging.getLogger("lulea.storage.postgres_indexes")
+
+METADATA_TABLE = "_ferretdb_database_metadata"
+# What the hot path filters on (docs/storage.md): every lookup of an entry, a block, a journal
+# entry or a delegation token is by exact `_id`; a listing (and the reclaimer) by `parent`.
+NAMESPACE_INDEXES: dict[str, tuple[str, ...]] = {
+    "inodes": ("_id", "parent"),
+    "blocks": ("_id",),
+    "journal": ("_id",),
+    "delegation_tokens": ("_id",),
+}
+RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    collection: str
+    field: str
+    index: str
+    table: str | None
+    action: str  # "present", "created", "rebuilt" (an invalid one replaced), "no table"
+
+
+def index_name(collection: str, field: str) -> str:
+    name = f"lulea_gin_{collection}_{field.lstrip('_').replace('.', '_')}"
+    if len(name) > 63:  # PostgreSQL's identifier limit
+        raise ValueError(f"index name {name!r} is longer than 63 bytes")
+    return name
+
+
+def where(dsn: str) -> str:
+    """The DSN without its password, for a log line."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<an unparsable DSN>"
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+async def ensure_collections(db: AsyncDatabase[dict[str, object]], names: Mapping[str, object]) -> None:
+    """FerretDB makes a table at a collection's first write: make each one now, so that its
+    index exists before the first find on it."""
+    for name in names:
+        try:
+            await db.create_collection(name)
+        except CollectionInvalid:
+            pass  # exists
+        except OperationFailure as exc:
+            if exc.code != 48:  # NamespaceExists
+                raise
+
+
+async def ensure_gin_indexes(dsn: str, schema: str,
+                             wanted: Mapping[str, tuple[str, ...]] = NAMESPACE_INDEXES,
+                             *, connect_timeout: float = 10.0) -> list[IndexResult] | None:
+    """Make the GIN indexes `wanted` ({collection: fields}) on FerretDB's tables of the MongoDB
+    database `schema`. None when that PostgreSQL holds no FerretDB database of that name."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True,
+                                                     connect_timeout=max(1, int(connect_timeout))) as conn:
+        found = await conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s",
+            (schema, METADATA_TABLE))
+        if await found.fetchone() is None:
+            return None
+        results = []
+        for collection, fields in wanted.items():
+            table = await _table_of(conn, schema, collection)
+            for field in fields:
+                name = index_name(collection, field)
+                if table is None:
+                    results.append(IndexResult(collection, field, name, None, "no table"))
+                    continue
+                action = await _ensure_one(conn, schema, table, field, name)
+                results.append(IndexResult(collection, field, name, table, action))
+        return results
+
+
+async def _table_of(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str,
+                    collection: str) -> str | None:
+    query = sql.SQL("SELECT _jsonb->>'table' FROM {} WHERE _jsonb->>'_id' = %s").format(
+        sql.Identifier(schema, METADATA_TABLE))
+    row = await (await conn.execute(query, (collection,))).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+async def _valid(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str, name: str) -> bool | None:
+    """Whether index `name` of `schema` is valid; None if there is none."""
+    row = await (await conn.execute(
+        "SELECT i.indisvalid FROM pg_catalog.pg_class c"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
+        " WHERE n.nspname = %s AND c.relname = %s", (schema, name))).fetchone()
+    return None if row is None else bool(row[0])
+
+
+async def _ensure_one(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str, table: str,
+                      field: str, name: str) -> str:
+    valid = await _valid(conn, schema, name)
+    if valid:
+        return "present"
+    if valid is False:  # a build interrupted (a crash, a replica killed): made again
+        drop = sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, name))
+        await conn.execute(drop)
+    create = sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING gin ((_jsonb -> {}))").format(
+        sql.Identifier(name), sql.Identifier(schema, table), sql.Literal(field))
+    with contextlib.suppress(errors.UniqueViolation, errors.DuplicateTable):  # another replica, at once
+        await conn.execute(create)
+    return "rebuilt" if valid is False else "created"
+
+
+async def make_namespace_indexes(db: AsyncDatabase[dict[str, object]], dsn: str | None) -> bool:
+    """The service's start-up step: True when the indexes are in place (or not needed: said once
+    in the log), False when PostgreSQL could not be reached (the caller tries again later)."""
+    if dsn is None:
+        log.info("no PostgreSQL DSN (LULEA_STORAGE_POSTGRES_DSN): no PostgreSQL indexes made; "
+                 "if FerretDB runs on PostgreSQL, every find is a Seq Scan (FerretDB#4646); "
+                 "on SQLite or MongoDB none are needed")
+        return True
+    try:
+        await ensure_collections(db, NAMESPACE_INDEXES)
+        results = await ensure_gin_indexes(dsn, db.name)
+    except (psycopg.Error, OSError) as exc:
+        log.warning("PostgreSQL at %s unreachable for the namespace's indexes (%s: %s); trying again in %g s",
+                    where(dsn), type(exc).__name__, exc, RETRY_SECONDS)
+        return False
+    if results is None:
+        log.warning("PostgreSQL at %s holds no FerretDB database %r (FerretDB is not on this PostgreSQL?): "
+                    "no PostgreSQL indexes made", where(dsn), db.name)
+        return True
+    log.info("PostgreSQL indexes of the namespace (FerretDB#4646) at %s: %s", where(dsn),
+             ", ".join(f"{r.index} {r.action}" for r in results))
+    return True
+
+
+async def make_namespace_indexes_until_done(db: AsyncDatabase[dict[str, object]], dsn: str | None,
+                                            retry_seconds: float = RETRY_SECONDS) -> None:
+    """Until PostgreSQL answers (polled: nothing here could signal it)."""
+    while True:
+        if await make_namespace_indexes(db, dsn):
+            return
+        await asyncio.sleep(retry_seconds)
