@@ -5,6 +5,9 @@ measured through PyMongo's AsyncMongoClient against FerretDB in the same run.
     uv run --no-sync python bench/storage/run.py --peer hdfs                    # HDFS + raw FerretDB
     uv run --no-sync python bench/storage/run.py --target lulea --url https://127.0.0.1:24024/webhdfs/v1 \
         --cert alice.pem --key alice.key --ca ca.pem --root /Projects/p1/ds/bench --peer hdfs
+    uv run --no-sync python bench/storage/run.py --stack .lulea --target lulea --peer hdfs
+        # a Project, a Dataset and a member certificate made on that stack (stack_target.py);
+        # its FerretDB and, when it runs one, its PostgreSQL for the raw baselines
     ... --files 2000 --stream-mib 64 --seconds 2       # a quick run
 
 Figures (each over --runs runs, min/median/max; the runs of every subject are interleaved):
@@ -17,7 +20,10 @@ Figures (each over --runs runs, min/median/max; the runs of every subject are in
                                                         order; vs local disk (write+fsync, read uncached)
 
 FerretDB: --mongo-uri, or the stack's (--stack DIR), or else one of its own from the tool cache
-on --port-base + 39. The HDFS peer (`bash dev/tools.sh hdfs`) listens on --port-base + 37/38.
+on --port-base + 39. When that FerretDB runs on PostgreSQL, --postgres-dsn gives the raw
+baselines the GIN indexes the storage service makes for itself (FerretDB 1.x's own indexes
+cannot serve its finds), and the finds by fields then run at full concurrency.
+The HDFS peer (`bash dev/tools.sh hdfs`) listens on --port-base + 37/38.
 """
 
 from __future__ import annotations
@@ -34,10 +40,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import stack_target
 from figures import Row, Summary, fmt_number, rate, split, table
 from peers import Child, start_ferretdb, start_hdfs
+from stack_target import StackTarget
 from subjects import MIB, DiskSubject, MongoSubject, Plan, Subject, WebHdfsSubject
 from webhdfs_client import Target
+
+from lulea.devstack.endpoints import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,6 +71,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="a Hadoop property for the HDFS peer (default: Hadoop's defaults)")
     p.add_argument("--mongo-uri", help="FerretDB/MongoDB for the raw baselines")
     p.add_argument("--stack", type=Path, help="a running stack's state dir: use its FerretDB")
+    p.add_argument("--postgres-dsn", help="the PostgreSQL under that FerretDB: give the raw baselines "
+                   "the GIN indexes the storage service makes (lulea.storage.postgres_indexes)")
     p.add_argument("--port-base", type=int, default=31000)
     p.add_argument("--files", type=int, default=100_000)
     p.add_argument("--dir-size", type=int, default=1_000)
@@ -73,8 +85,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the samples here")
     p.add_argument("--keep", action="store_true", help="leave the benchmark's files in place")
     args = p.parse_args(argv)
-    if args.target == "lulea" and not args.url:
-        p.error("--target lulea needs --url")
+    if args.target == "lulea" and not args.url and not args.stack:
+        p.error("--target lulea needs --url, or --stack to prepare a member of a Project there")
     if args.runs < 3:
         print("note: fewer than 3 runs; min/median/max say little", file=sys.stderr)
     if args.files < args.runs:
@@ -151,21 +163,22 @@ async def measure(plan: Plan, subjects: list[Subject], disk: DiskSubject, result
             progress(f"run {r + 1}: {s.name} stream write {fmt_number(w)} / read {fmt_number(rd)} MiB/s")
 
 
-def rows(plan: Plan, res: Results, targets: list[str]) -> list[Row]:
+def rows(plan: Plan, res: Results, targets: list[str], scan_concurrency: int = 1) -> list[Row]:
     def row(figure: str, unit: str, key: str, base_name: str, base: Summary | None) -> Row:
         return Row(figure, unit, {t: res.get(t, key) for t in targets}, base_name, base)
 
     chunk = f"{plan.chunk_kib} KiB" if plan.chunk_kib % 1024 else f"{plan.chunk_kib // 1024} MiB"
     kib = plan.file_bytes // 1024
+    scans = f"{scan_concurrency} in flight" + ("" if scan_concurrency == 1 else ", GIN-indexed")
     return [
         row(f"small-file creates ({kib} KiB)", "/s", "creates",
             f"insert_one ({kib} KiB inode)", res.get("mongo", "creates")),
         row("stats (GETFILESTATUS)", "/s", "stats",
             "find_one by _id = \"<parent>/<name>\"", res.get("mongo", "stats")),
         row("stats (GETFILESTATUS)", "/s", "stats",
-            "find_one by {parent, name} (1 in flight)", res.get("mongo", "stats_fields")),
+            f"find_one by {{parent, name}} ({scans})", res.get("mongo", "stats_fields")),
         row(f"listings ({plan.dir_size:,} entries; {plan.files:,} files)", "/s", "listings",
-            "find by parent (1 in flight)", res.get("mongo", "listings")),
+            f"find by parent ({scans})", res.get("mongo", "listings")),
         row(f"streaming write ({plan.stream_mib:,} MiB)", "MiB/s", "stream_write",
             f"chunk insert_one ({chunk}, 1 in flight)", res.get("mongo", "stream_write")),
         row(f"streaming write ({plan.stream_mib:,} MiB)", "MiB/s", "stream_write",
@@ -189,7 +202,16 @@ async def main_async(args: argparse.Namespace) -> int:
     targets: list[str] = []
     notes: dict[str, Any] = {"plan": plan.__dict__, "run_id": run_id,
                              "load average at start": os.getloadavg()}
+    prepared: StackTarget | None = None
     try:
+        if args.target == "lulea" and not args.url:
+            progress(f"preparing a Project and a Dataset on the stack at {args.stack}")
+            prepared = stack_target.prepare(args.stack, scratch / "member", f"bench-storage-{run_id}")
+            args.url, args.cert, args.key, args.ca = prepared.url, prepared.cert, prepared.key, prepared.ca
+            args.root = prepared.root
+            notes["lulea member"] = f"{stack_target.USER}, DataOwner of {prepared.project}, mTLS"
+        if args.stack and args.postgres_dsn is None:
+            args.postgres_dsn = stack_target.postgres_dsn_of(Stack.from_endpoints(args.stack))
         uri = mongo_uri_of(args)
         if uri is None:
             ferret, uri = start_ferretdb(args.port_base, scratch / "ferretdb")
@@ -197,7 +219,7 @@ async def main_async(args: argparse.Namespace) -> int:
             notes["ferretdb"] = f"own FerretDB at {uri} (SQLite under {scratch})"
         else:
             notes["ferretdb"] = uri
-        mongo = MongoSubject(uri, plan, f"lulea_storage_bench_{run_id}")
+        mongo = MongoSubject(uri, plan, f"lulea_storage_bench_{run_id}", postgres_dsn=args.postgres_dsn)
         subjects.append(mongo)
         hdfs_child: Child | None = None
         if "hdfs" in args.peer:
@@ -228,6 +250,7 @@ async def main_async(args: argparse.Namespace) -> int:
             notes["FAILED"] = failure
             progress(f"the run failed: {failure}")
         notes["load average at end"] = os.getloadavg()
+        notes["baseline GIN indexes"] = mongo.indexes or "none (no --postgres-dsn)"
         notes["mongo_plans"] = await mongo.explain_plans()
         if hdfs_child is not None:
             notes["hdfs_rss_mib"] = hdfs_child.rss_mib()
@@ -238,6 +261,11 @@ async def main_async(args: argparse.Namespace) -> int:
                     await s.cleanup()
                 except Exception as e:
                     print(f"cleanup of {s.name} failed: {e}", file=sys.stderr)
+        if prepared is not None and not args.keep:
+            try:
+                stack_target.cleanup(args.stack, prepared.project)
+            except Exception as e:
+                print(f"deleting Project {prepared.project} failed: {e}", file=sys.stderr)
         for c in reversed(children):
             c.stop()
         if not args.scratch and not args.keep:
@@ -249,7 +277,7 @@ async def main_async(args: argparse.Namespace) -> int:
           f"timed runs {plan.seconds:g} s, stream {plan.stream_mib:,} MiB in {plan.chunk_kib} KiB pieces; "
           f"{os.cpu_count()} cores")
     print()
-    print(table(rows(plan, results, targets), targets))
+    print(table(rows(plan, results, targets, mongo.scan_concurrency), targets))
     print()
     for k, v in notes.items():
         if k != "plan":

@@ -98,6 +98,17 @@ def test_rows_pair_each_figure_with_the_operation_it_rests_on() -> None:
     assert [r.baseline for r in stats_rows] == [res.get("mongo", "stats"), res.get("mongo", "stats_fields")]
 
 
+def test_rows_say_how_the_finds_by_fields_ran() -> None:
+    res = storage_run.Results()
+    for figure in ("stats_fields", "listings"):
+        res.add("mongo", figure, 10.0)
+    labels = {r.baseline_name for r in storage_run.rows(Plan(), res, [])}
+    assert "find by parent (1 in flight)" in labels
+    labels = {r.baseline_name for r in storage_run.rows(Plan(), res, [], scan_concurrency=16)}
+    assert "find by parent (16 in flight, GIN-indexed)" in labels
+    assert "find_one by {parent, name} (16 in flight, GIN-indexed)" in labels
+
+
 def test_plan_spreads_files_over_directories() -> None:
     plan = Plan(files=2_500, dir_size=1_000)
     assert plan.dirs == 3
