@@ -158,3 +158,65 @@ async def test_a_failed_add_only_pass_is_retried_as_a_full_one() -> None:
     admin.create_acls = failing  # type: ignore[method-assign]
     await sync.sync_once(full=False)
     assert sync.added == set() and readers(admin, "p1.c") == {"User:p1__alice"}
+
+
+async def test_a_new_topic_is_granted_while_a_full_pass_hangs() -> None:
+    """A full pass waiting on a slow broker describe does not hold up a new Topic's grants."""
+    kube = FakeKube([topic("a", 10)])
+    admin = FakeAdmin(kube.calls)
+    sync = GrantSync(kube, admin, 3600)  # type: ignore[arg-type]
+    runner = asyncio.create_task(sync.run())
+    try:
+        await sync.poke()  # the first pass loads the table
+        release = asyncio.Event()
+        fast_acls = admin.acls
+
+        async def slow_acls() -> tuple[set[Grant], set[Grant]]:
+            await release.wait()
+            return await fast_acls()
+
+        admin.acls = slow_acls  # type: ignore[method-assign]
+        diff = asyncio.create_task(sync.poke())  # e.g. a membership event: a diff pass, stuck
+        await asyncio.sleep(0.05)
+        sync.note(topic("b", 20, ["p2"]))
+        await asyncio.wait_for(sync.poke(topic="p1/b"), 2)
+        assert readers(admin, "p1.b") == {"User:p1__alice", "User:p2__dave"}
+        assert not diff.done()
+        release.set()
+        await asyncio.wait_for(diff, 2)
+    finally:
+        runner.cancel()
+
+
+async def test_a_diff_pass_waits_for_the_add_pass_in_flight() -> None:
+    """A Topic deleted while an add pass writes its bindings: the diff pass its deletion asks
+    for describes after those writes, so it removes them."""
+    kube = FakeKube([topic("a", 10)])
+    admin = FakeAdmin(kube.calls)
+    sync = GrantSync(kube, admin, 3600)  # type: ignore[arg-type]
+    runner = asyncio.create_task(sync.run())
+    try:
+        await sync.poke()
+        release = asyncio.Event()
+        real_create = admin.create_acls
+
+        async def slow_create(grants: Any) -> None:
+            await release.wait()
+            await real_create(grants)
+
+        admin.create_acls = slow_create  # type: ignore[method-assign]
+        sync.note(topic("b", 20, ["p2"]))
+        adding = asyncio.create_task(sync.poke(topic="p1/b"))
+        await asyncio.sleep(0.05)  # the add pass is writing b's bindings
+        kube.calls.clear()
+        sync.note(topic("b", 21, ["p2"], deleting=True))
+        deleting = asyncio.create_task(sync.poke())
+        await asyncio.sleep(0.05)
+        assert "describe" not in kube.calls  # the diff pass waits for the writes
+        release.set()
+        admin.create_acls = real_create  # type: ignore[method-assign]
+        await asyncio.wait_for(asyncio.gather(adding, deleting), 2)
+        assert readers(admin, "p1.b") == set()
+        assert readers(admin, "p1.a") == {"User:p1__alice"}
+    finally:
+        runner.cancel()

@@ -15,6 +15,14 @@ pokes. A Topic it has not reconciled yet has no ACLs to keep; one changed by han
 its back is the periodic pass's. The bindings are described *before* the Projects and
 Topics are read, so a binding written for a Topic the pass has not read yet is never taken
 for an extra one.
+
+Two loops share the table. The diff loop runs the passes above. The add loop serves the
+Topics new to the table (`added`): their grants only add, so it reads the Projects and
+creates their bindings, nothing described, nothing deleted, and it does not wait for a full
+pass in progress (under a burst a full pass takes about the resync period, and every new
+Topic waited behind it). A diff pass starts only between two add passes (a FIFO lock, so a
+burst of additions cannot starve it): bindings an add pass creates for a Topic deleted in
+the meantime are then on the broker before the diff pass describes, and it removes them.
 """
 
 from __future__ import annotations
@@ -66,11 +74,15 @@ def _access(body: dict[str, Any]) -> access.TopicAccess | None:
 class GrantSync:
     def __init__(self, kube: Kube, admin: TopicAdmin, interval: float) -> None:
         self.kube, self.admin, self.interval = kube, admin, interval
-        self.requested = 0
+        self.requested = 0  # pokes for a diff pass
         self.completed = 0
+        self.add_requested = 0  # pokes an add-only pass can serve
+        self.add_completed = 0
         self.error: BaseException | None = None
         self._wake = asyncio.Event()
+        self._add_wake = asyncio.Event()
         self._done = asyncio.Condition()
+        self._turns = asyncio.Lock()  # an add pass holds it; a diff pass starts between two
         self.passes = 0
         self.full_passes = 0
         # "namespace/name" -> (resourceVersion, its grants' inputs; None: being deleted)
@@ -86,7 +98,6 @@ class GrantSync:
         # Topics noted for the first time since the table was loaded, not yet granted by a
         # pass: an add-only pass serves them (see `poke`)
         self.added: set[str] = set()
-        self.diff_wanted = False
         self.listed = asyncio.Event()
 
     def note(self, body: dict[str, Any]) -> None:
@@ -120,36 +131,52 @@ class GrantSync:
 
         `topic` ("namespace/name"): the poke is for that Topic only. A Topic new to the table
         (noted for the first time, not yet served) adds bindings and removes none, so an
-        add-only pass serves it: the Projects read afresh and the Topic's bindings created,
-        without describing every binding on the broker and diffing all of them (which, with
-        a thousand Topics arriving at once, made each reconcile wait ~20 s for passes). Any
-        other poke asks for the full pass, which stays the authority (it also serves the
-        additions)."""
-        if topic is None or topic not in self.added:
-            self.diff_wanted = True
-        self.requested += 1
-        mine = self.requested
-        self._wake.set()
+        add-only pass serves it, or any diff pass that starts after this call: the Projects
+        read afresh and the Topic's bindings created, without describing every binding on
+        the broker and diffing all of them (which, with a thousand Topics arriving at once,
+        made each reconcile wait ~20 s for passes). Any other poke asks for a diff pass,
+        which stays the authority."""
+        if topic is not None and topic in self.added:
+            self.add_requested += 1
+            mine = self.add_requested
+            self._add_wake.set()
+
+            def served() -> bool:
+                return self.add_completed >= mine
+        else:
+            self.requested += 1
+            mine = self.requested
+            self._wake.set()
+
+            def served() -> bool:
+                return self.completed >= mine
         async with self._done:
             try:
-                await asyncio.wait_for(self._done.wait_for(lambda: self.completed >= mine), wait)
+                await asyncio.wait_for(self._done.wait_for(served), wait)
             except TimeoutError:
                 raise RuntimeError(f"no ACL pass finished in {wait:.0f}s: {self.error}") from None
 
     async def run(self) -> None:
+        await asyncio.gather(self._diff_loop(), self._add_loop())
+
+    async def _finished(self, upto: int, add_upto: int) -> None:
+        async with self._done:
+            self.completed = max(self.completed, upto)
+            self.add_completed = max(self.add_completed, add_upto)
+            self._done.notify_all()
+
+    async def _diff_loop(self) -> None:
         next_full = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_full - time.monotonic()))
             self._wake.clear()
-            upto = self.requested
+            async with self._turns:  # not while an add pass writes (see the module's docstring)
+                pass
+            upto, add_upto = self.requested, self.add_requested
             full = time.monotonic() >= next_full or not self.loaded
-            diff, self.diff_wanted = full or self.diff_wanted, False
             try:
-                if diff:
-                    created, deleted = await self.sync_once(full=full)
-                else:
-                    created, deleted = await self.add_once(), 0
+                created, deleted = await self.sync_once(full=full)
                 if full:
                     next_full = time.monotonic() + self.interval
                 self.error = None
@@ -157,16 +184,35 @@ class GrantSync:
                 raise
             except Exception as err:  # Kafka or the API server away: the next pass retries
                 self.error = err
-                self.diff_wanted = self.diff_wanted or diff
                 log.warning("ACL pass failed: %s", err)
                 await asyncio.sleep(1.0)
                 self._wake.set()
                 continue
             if created or deleted:
                 log.info("ACLs: %d created, %d deleted", created, deleted)
-            async with self._done:
-                self.completed = max(self.completed, upto)
-                self._done.notify_all()
+            # a diff pass grants every Topic of the table, so it serves the add pokes too
+            await self._finished(upto, add_upto)
+
+    async def _add_loop(self) -> None:
+        while True:
+            await self._add_wake.wait()
+            self._add_wake.clear()
+            add_upto = self.add_requested
+            try:
+                async with self._turns:
+                    created = await self.add_once()
+                self.error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the Topics stay in `added`: this retry or a diff pass serves them
+                self.error = err
+                log.warning("add-only ACL pass failed: %s", err)
+                await asyncio.sleep(1.0)
+                self._add_wake.set()
+                continue
+            if created:
+                log.debug("ACLs of new Topics: %d created", created)
+            await self._finished(0, add_upto)
 
     async def add_once(self) -> int:
         """The bindings of the Topics new to the table, from the Projects as they are now;
