@@ -220,3 +220,27 @@ async def test_a_diff_pass_waits_for_the_add_pass_in_flight() -> None:
         assert readers(admin, "p1.a") == {"User:p1__alice"}
     finally:
         runner.cancel()
+
+
+async def test_a_topic_the_listing_already_has_unchanged_is_served_add_only() -> None:
+    """In a burst, the periodic listing often has a new Topic before its first reconcile: its
+    poke still needs additions only, unless its shares differ from the table's copy."""
+    kube = FakeKube([topic("a", 10), topic("b", 20, ["p2"])])
+    admin = FakeAdmin(kube.calls)
+    sync = GrantSync(kube, admin, 3600)  # type: ignore[arg-type]
+    runner = asyncio.create_task(sync.run())
+    try:
+        await sync.poke()  # the full pass lists a and b
+        admin.allow -= {g for g in admin.allow if g.name == "p1.b"}  # deleted by hand, say
+        sync.recent.clear()  # long after the full pass wrote them
+        kube.calls.clear()
+        sync.note(topic("b", 20, ["p2"]))  # b's reconcile, same copy as listed
+        await sync.poke(topic="p1/b")
+        assert kube.calls == [PROJECTS]  # add-only
+        assert readers(admin, "p1.b") == {"User:p1__alice", "User:p2__dave"}
+        sync.note(topic("b", 22, []))  # the share removed: a diff pass takes p2's reader away
+        assert "p1/b" not in sync.added
+        await sync.poke(topic="p1/b")
+        assert "describe" in kube.calls and readers(admin, "p1.b") == {"User:p1__alice"}
+    finally:
+        runner.cancel()

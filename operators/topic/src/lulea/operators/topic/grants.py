@@ -104,9 +104,15 @@ class GrantSync:
         """The newest copy of a Topic the operator is acting on (before it pokes)."""
         meta = body["metadata"]
         key, entry = f"{meta['namespace']}/{meta['name']}", (_version(body), _access(body))
-        if self.loaded and key not in self.topics and entry[1] is not None:
-            self.added.add(key)  # new to the table: its grants are additions only
-        if entry[0] >= self.topics.get(key, (-1, None))[0]:
+        known = self.topics.get(key)
+        if known is None or entry[0] >= known[0]:
+            # new to the table, or its grants' inputs (project, name, shares) as the table
+            # has them: what the poke needs is additions only (the members' changes are the
+            # membership events' diff passes). Shares changed or being deleted: a diff pass.
+            if self.loaded and entry[1] is not None and (known is None or known[1] == entry[1]):
+                self.added.add(key)
+            else:
+                self.added.discard(key)
             self.topics[key] = entry
         if self._noted_while_listing is not None:
             self._noted_while_listing[key] = entry
