@@ -33,10 +33,10 @@ class StackTarget:
     ca: Path
     root: str
     project: str
-    postgres_dsn: str | None  # the PostgreSQL under the stack's FerretDB, when it runs one
 
 
 def postgres_dsn_of(stack: Stack) -> str | None:
+    """The PostgreSQL under the stack's FerretDB, when it runs one."""
     layout = stack.layout
     return postgres.url(layout) if ferretdb_on_postgres(layout) else None
 
@@ -83,8 +83,7 @@ def prepare(stack_dir: Path, out: Path, project: str, dataset: str = "bench",
         files[name] = path
     files["tls.key"].chmod(0o600)
     return StackTarget(url=f"{stack.storage_url}/webhdfs/v1", cert=files["tls.crt"], key=files["tls.key"],
-                       ca=stack.trust_file, root=f"/Projects/{project}/{dataset}/b", project=project,
-                       postgres_dsn=postgres_dsn_of(stack))
+                       ca=stack.trust_file, root=f"/Projects/{project}/{dataset}/b", project=project)
 
 
 def cleanup(stack_dir: Path, project: str) -> None:

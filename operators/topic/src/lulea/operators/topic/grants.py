@@ -17,7 +17,8 @@ Topics are read, so a binding written for a Topic the pass has not read yet is n
 for an extra one.
 
 Two loops share the table. The diff loop runs the passes above. The add loop serves the
-Topics new to the table (`added`): their grants only add, so it reads the Projects and
+Topics in `added` (new to the table, or noted with the grant inputs the table has): their
+grants only add, so it reads the Projects and
 creates their bindings, nothing described, nothing deleted, and it does not wait for a full
 pass in progress (under a burst a full pass takes about the resync period, and every new
 Topic waited behind it). A diff pass starts only between two add passes (a FIFO lock, so a
@@ -95,8 +96,8 @@ class GrantSync:
         self.recent: dict[tuple[bool, Grant], float] = {}
         self.recent_seconds = 15.0
         self.listing: list[dict[str, Any]] = []
-        # Topics noted for the first time since the table was loaded, not yet granted by a
-        # pass: an add-only pass serves them (see `poke`)
+        # Topics noted since the table was loaded, new to it or with the grant inputs it has,
+        # not yet served by a pass: an add-only pass serves them (see `note` and `poke`)
         self.added: set[str] = set()
         self.listed = asyncio.Event()
 
@@ -135,9 +136,9 @@ class GrantSync:
     async def poke(self, wait: float = 120.0, topic: str | None = None) -> None:
         """Ask for a pass and wait until one that started after this call has finished.
 
-        `topic` ("namespace/name"): the poke is for that Topic only. A Topic new to the table
-        (noted for the first time, not yet served) adds bindings and removes none, so an
-        add-only pass serves it, or any diff pass that starts after this call: the Projects
+        `topic` ("namespace/name"): the poke is for that Topic only. A Topic in `added` (see
+        `note`: new to the table or unchanged in it, not yet served) adds bindings and removes
+        none, so an add-only pass serves it, or any diff pass that starts after this call: the Projects
         read afresh and the Topic's bindings created, without describing every binding on
         the broker and diffing all of them (which, with a thousand Topics arriving at once,
         made each reconcile wait ~20 s for passes). Any other poke asks for a diff pass,
