@@ -306,7 +306,7 @@ def _fsck(stack: Stack) -> dict[str, object]:
 
 
 FAULTS = ("pendingUploads", "deletesInProgress", "unfinishedOperations", "orphanBlocks",
-          "danglingBlocks", "danglingParents", "staleMarks")
+          "danglingBlocks", "danglingParents", "staleMarks", "staleHolds")
 
 
 def _assert_clean_here(report: dict[str, Any], root: str) -> None:

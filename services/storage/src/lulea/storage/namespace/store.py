@@ -50,12 +50,14 @@ from lulea.storage.namespace.inodes import (
     now_ms,
 )
 from lulea.storage.namespace.paths import PROJECTS, Path
+from lulea.storage.namespace.quota import Hold
 
 log = logging.getLogger("lulea.storage.namespace")
 WRITER_DEAD_AFTER = timedelta(seconds=15)
 TOP_CACHE_SECONDS = 2.0
 TOP_DEPTH = 3  # `/Projects/<p>/<d>`: made and removed only by the platform
 RECLAIM_CONCURRENCY = 16
+RECLAIM_BATCH = 200  # entries given back by one move of the counters (their names ride on it)
 ProjectQuota = Callable[[str], int | None]
 FREE = {"tx": {"$exists": False}}  # an entry no journalled operation holds
 
@@ -79,6 +81,16 @@ def _summary(doc: Doc) -> Doc:
             "dataset": doc.get("dataset"), "pdir": doc.get("pdir")}
 
 
+def _gone(doc: Doc) -> Hold:
+    """The name of an entry's give-back while a subtree is reclaimed."""
+    return Hold(f"t{int(doc['ino'])}", str(doc["_id"]), int(doc["ino"]))
+
+
+def _own_holds(ino: int) -> tuple[str, ...]:
+    """The names an entry's own creation may have left (stale once the entry is gone)."""
+    return (f"s{ino}", f"u{ino}", f"a{ino}")
+
+
 class Namespace:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], *, blocks: BlockStore | None = None,
                  project_quota: ProjectQuota = lambda _p: None, block_bytes: int = 4 * 1024 * 1024) -> None:
@@ -91,6 +103,9 @@ class Namespace:
         self.block_bytes = block_bytes
         self.writer = uuid.uuid4().hex
         self.active: set[str] = set()  # journal entries this process is working on right now
+        self.holds = quota.Holds(self.writer)
+        self._alive_seen: set[str] | None = None  # the writers alive at the last look at holds
+        self._holds_again = False
         # the top of the tree (/, /Projects, projects, dataset roots) changes only when the
         # platform adds or removes a dataset: a short cache saves most lookups of a path
         self.top: dict[tuple[str, ...], tuple[float, Doc]] = {}
@@ -225,17 +240,23 @@ class Namespace:
                 doc["usage"] = {"bytes": 0}
             if depth == 3 and here.in_projects:
                 doc.update(usage={"bytes": 0, "files": 0}, quota={}, dataset=doc["_id"])
-            await quota.reserve(self.inodes, account if depth > 3 else quota.NOWHERE, 0, 1)
+            hold = Hold(f"s{doc['ino']}", doc["_id"], int(doc["ino"]))
+            await self.holds.reserve(self.inodes, account if depth > 3 else quota.NOWHERE, 0, 1, hold)
             try:
                 await self.inodes.insert_one(doc)
             except DuplicateKeyError:  # made meanwhile by someone else: use theirs
-                await quota.release(self.inodes, dataset, None, 0, 1)
+                await self.holds.release(self.inodes, dataset, None, 0, 1, unset=(hold.name,))
                 found = await self.get(doc["_id"])
                 if found is None:
                     raise busy(here) from None
                 if found["type"] != "DIRECTORY":
                     raise StorageError(Hadoop.NOT_A_DIRECTORY, f"Not a directory: {here}") from None
                 doc = found
+            except BaseException:
+                self.holds.abandon(dataset, None, hold.name)
+                raise
+            else:
+                self.holds.settle(dataset, None, hold.name)
             docs.append(doc)
         return docs
 
@@ -289,31 +310,36 @@ class Namespace:
             data = bytes(head)
             doc.update(size=len(data), data=data, blocks=[], nblk=0,
                        checksum=hashlib.md5(data, usedforsecurity=False).hexdigest())
-            await quota.reserve(self.inodes, account, len(data), 1)
+            hold = Hold(f"s{ino}", doc["_id"], ino)
+            await self.holds.reserve(self.inodes, account, len(data), 1, hold)
             try:
-                return await self._publish(doc, path, overwrite)
-            except BaseException:
-                await asyncio.shield(quota.release(self.inodes, account.dataset, account.pdir, len(data), 1))
+                published = await self._publish(doc, path, overwrite)
+            except StorageError:  # not published (it exists, or stays busy)
+                await asyncio.shield(self.holds.release(self.inodes, account.dataset, account.pdir,
+                                                        len(data), 1, unset=(hold.name,)))
                 raise
+            except BaseException:  # published or not, nobody knows: the reclaimer looks
+                self.holds.abandon(account.dataset, account.pdir, hold.name)
+                raise
+            self.holds.settle(account.dataset, account.pdir, hold.name)
+            return published
         jid = f"up:{ino}"
-        await quota.reserve(self.inodes, account, 0, 1)
+        hold = Hold(f"u{ino}", doc["_id"], ino)
         self.active.add(jid)
         try:
+            await self.journal.insert_one({"_id": jid, "kind": "upload", "phase": "open",
+                                           "writer": self.writer, "key": doc["_id"], "ino": ino,
+                                           "dataset": account.dataset, "pdir": account.pdir})
             try:
-                await self.journal.insert_one({"_id": jid, "kind": "upload", "phase": "open",
-                                               "writer": self.writer, "key": doc["_id"], "ino": ino,
-                                               "dataset": account.dataset, "pdir": account.pdir})
-            except BaseException:
-                await asyncio.shield(quota.release(self.inodes, account.dataset, account.pdir, 0, 1))
-                raise
-            try:
-                size, blocks, digest = await self._write_blocks(ino, 0, bytes(head), stream, account)
+                await self.holds.reserve(self.inodes, account, 0, 1, hold)
+                size, blocks, digest = await self._write_blocks(ino, 0, bytes(head), stream, account, hold)
                 doc.update(size=size, data=None, blocks=blocks, nblk=len(blocks), checksum=digest,
                            mtime=now_ms())
                 done = await self._publish(doc, path, overwrite)
             except BaseException:
                 await asyncio.shield(self._discard_upload(jid, ino))
                 raise
+            self.holds.settle(account.dataset, account.pdir, hold.name)
             await self.journal.delete_one({"_id": jid})
             return done
         finally:
@@ -364,11 +390,12 @@ class Namespace:
             self.active.discard(jid)
 
     async def _write_blocks(self, ino: int, start: int, first: bytes, rest: AsyncIterator[bytes],
-                            account: quota.Account, counted: int = 0) -> tuple[int, list[Doc], str]:
+                            account: quota.Account, hold: Hold,
+                            counted: int = 0) -> tuple[int, list[Doc], str]:
         """`first` then `rest` as blocks `<ino>#<start>...` of block_bytes each, every block's
-        bytes reserved before it is stored (`counted` bytes at the front are already counted:
-        an inline file's bytes moving into its first block). On failure the blocks written go
-        back at once, with their reservations."""
+        bytes reserved under `hold` before it is stored (`counted` bytes at the front are
+        already counted: an inline file's bytes moving into its first block). On failure the
+        blocks written go at once; the hold (what they reserved) is the caller's to give back."""
         md5 = hashlib.md5(usedforsecurity=False)
         blocks: list[Doc] = []
         buffer = bytearray(first)
@@ -380,13 +407,9 @@ class Namespace:
             free = min(credit, len(chunk))
             credit -= free
             need = len(chunk) - free
-            await quota.reserve(self.inodes, account, need, 0)
-            try:
-                block = await self.blocks.put(chunk, inode=ino, index=start + len(blocks), writer=self.writer,
-                                              reserved=need, dataset=account.dataset, pdir=account.pdir)
-            except BaseException:
-                await asyncio.shield(quota.release(self.inodes, account.dataset, account.pdir, need, 0))
-                raise
+            await self.holds.reserve(self.inodes, account, need, 0, hold)
+            block = await self.blocks.put(chunk, inode=ino, index=start + len(blocks), writer=self.writer,
+                                          reserved=need, dataset=account.dataset, pdir=account.pdir)
             blocks.append({"id": block, "size": len(chunk)})
             size += len(chunk)
             md5.update(chunk)
@@ -403,37 +426,43 @@ class Namespace:
                     break
             if buffer:
                 await flush(bytes(buffer))
-        except BaseException:  # refused by a quota, client gone: nothing of it stays counted
-            await asyncio.shield(self._take_blocks(ino, start, start + len(blocks)))
+        except BaseException:  # refused by a quota, client gone: none of it stays
+            await asyncio.shield(self._drop_blocks(ino, start, start + len(blocks) + 1))
             raise
         return size, blocks, md5.hexdigest()
 
-    async def _take_blocks(self, ino: int, start: int, end: int | None = None) -> int:
+    async def _drop_blocks(self, ino: int, start: int, end: int | None = None) -> int:
         """Remove blocks `start..end-1` of `ino` (to the first missing one if `end` is None),
-        last first so an interrupted take leaves them without a hole; their reservations go back."""
+        last first so an interrupted drop leaves them without a hole. What they reserved is
+        given back with their operation's hold, not here."""
         if end is None:
             end = start
             while await self.blocks.exists(block_key(ino, end)):
                 end += 1
-        taken = 0
+        dropped = 0
         for index in reversed(range(start, end)):
-            info = await self.blocks.take(block_key(ino, index))
-            if info is not None:
-                taken += 1
-                await quota.release(self.inodes, info.dataset, info.pdir, info.reserved, 0)
-        return taken
+            if await self.blocks.delete(block_key(ino, index)):
+                dropped += 1
+        return dropped
 
     async def _discard_upload(self, jid: str, ino: int) -> None:
-        """An upload that will never be published: its blocks and reservations go back."""
+        """An upload that will never be published: its blocks go, and its hold (the file and
+        the blocks' bytes) is given back. One that was published after all (its insert's answer
+        lost) is left as it is."""
         claimed = await self.journal.find_one_and_update(
             {"_id": jid, "phase": {"$in": ["open", "discarding"]}}, {"$set": {"phase": "discarding"}},
             return_document=True)
         if claimed is None:
             return  # published and since removed or renamed: not ours to take
-        await self._take_blocks(ino, 0)
-        done = await self.journal.delete_one({"_id": jid})
-        if done.deleted_count == 1:
-            await quota.release(self.inodes, claimed.get("dataset"), claimed.get("pdir"), 0, 1)
+        dataset, pdir, name = claimed.get("dataset"), claimed.get("pdir"), f"u{ino}"
+        current = await self.inodes.find_one({"_id": claimed["key"]}, {"ino": 1})
+        if current is not None and current.get("ino") == ino:
+            self.holds.settle(dataset, pdir, name)
+            self._holds_again = True  # a marker another writer left is removed by recover_holds
+        else:
+            await self._drop_blocks(ino, 0)
+            await self.holds.release_holds(self.inodes, dataset, pdir, name)
+        await self.journal.delete_one({"_id": jid})
 
     async def append(self, path: Path, body: AsyncIterator[bytes]) -> Doc:
         docs = await self.chain(path, full=True)
@@ -451,12 +480,14 @@ class Namespace:
         nblk = int(doc.get("nblk") or 0)
         head = bytes(doc["data"]) if doc.get("data") is not None and not old_blocks else None
         jid = f"ap:{ino}"
+        hold = Hold(f"a{ino}", entry_key, ino)
         self.active.add(jid)
         try:
             try:
                 await self.journal.insert_one({"_id": jid, "kind": "append", "phase": "open",
                                                "writer": self.writer, "key": entry_key, "ino": ino,
-                                               "from": nblk})
+                                               "from": nblk, "dataset": account.dataset,
+                                               "pdir": account.pdir})
             except DuplicateKeyError:
                 raise busy(path) from None
             held = await self.inodes.update_one({"_id": entry_key, "ino": ino, "size": old_size, **FREE},
@@ -464,10 +495,8 @@ class Namespace:
             if held.modified_count == 0:
                 await self.journal.delete_one({"_id": jid})
                 raise busy(path)
-            inline_reserved = 0
             try:
-                update = await self._append_body(ino, head, nblk, body, account)
-                inline_reserved = int(update.pop("reserved_inline", 0))
+                update = await self._append_body(ino, head, nblk, body, account, hold)
                 total = old_size + int(update.pop("added"))
                 if head is None:
                     update["blocks"] = old_blocks + update["blocks"]
@@ -479,8 +508,10 @@ class Namespace:
                 if done.matched_count == 0:
                     raise busy(path)
             except BaseException:
-                await asyncio.shield(self._abort_append(jid, entry_key, ino, nblk, account, inline_reserved))
+                await asyncio.shield(self._abort_append(jid, entry_key, ino, nblk, account.dataset,
+                                                        account.pdir))
                 raise
+            self.holds.settle(account.dataset, account.pdir, hold.name)
             await self.journal.delete_one({"_id": jid})
         finally:
             self.active.discard(jid)
@@ -489,7 +520,7 @@ class Namespace:
         return doc
 
     async def _append_body(self, ino: int, head: bytes | None, nblk: int, body: AsyncIterator[bytes],
-                           account: quota.Account) -> Doc:
+                           account: quota.Account, hold: Hold) -> Doc:
         """The appended bytes stored; returns the fields the commit sets (and `added`)."""
         stream = aiter(body)
         if head is not None:  # an inline file: stays inline while it fits, else moves into blocks
@@ -499,27 +530,30 @@ class Namespace:
                     grown += await anext(stream)
                 except StopAsyncIteration:
                     added = len(grown) - len(head)
-                    await quota.reserve(self.inodes, account, added, 0)
-                    return {"data": bytes(grown), "blocks": [], "nblk": 0, "added": added,
-                            "reserved_inline": added}
-            size, blocks, _ = await self._write_blocks(ino, 0, bytes(grown), stream, account,
+                    await self.holds.reserve(self.inodes, account, added, 0, hold)
+                    return {"data": bytes(grown), "blocks": [], "nblk": 0, "added": added}
+            size, blocks, _ = await self._write_blocks(ino, 0, bytes(grown), stream, account, hold,
                                                        counted=len(head))
             return {"data": None, "blocks": blocks, "nblk": len(blocks), "added": size - len(head)}
-        size, blocks, _ = await self._write_blocks(ino, nblk, b"", stream, account)
+        size, blocks, _ = await self._write_blocks(ino, nblk, b"", stream, account, hold)
         return {"blocks": blocks, "nblk": len(blocks), "added": size}
 
     async def _abort_append(self, jid: str, entry_key: str, ino: int, start: int,
-                            account: quota.Account = quota.NOWHERE, inline_reserved: int = 0) -> None:
-        """An append that did not commit: its blocks (past the committed ones) go with their
-        reservations, and the entry is let go. A dead writer's reservation for bytes that would
-        have stayed inline is not known: usage stays a little high (fsck --repair)."""
+                            dataset: str | None, pdir: str | None) -> None:
+        """An append that did not commit: its blocks (past the committed ones) go, its hold is
+        given back, and the entry is let go. One that committed (its answer lost) keeps all:
+        its hold is only a name now."""
+        name = f"a{ino}"
         entry = await self.inodes.find_one({"_id": entry_key}, STAT)
         if entry is not None and (entry.get("tx") or {}).get("id") == jid:
-            await self._take_blocks(ino, int(entry.get("nblk") or 0))
-            await quota.release(self.inodes, account.dataset, account.pdir, inline_reserved, 0)
+            await self._drop_blocks(ino, int(entry.get("nblk") or 0))
+            await self.holds.release_holds(self.inodes, dataset, pdir, name)
             await self.inodes.update_one({"_id": entry_key, "tx.id": jid}, {"$unset": {"tx": ""}})
-        elif entry is None or int(entry.get("ino") or -1) != ino:
-            await self._take_blocks(ino, start)  # removed meanwhile: its blocks past `start` are ours
+        else:
+            if entry is None or int(entry.get("ino") or -1) != ino:
+                await self._drop_blocks(ino, start)  # removed meanwhile: its blocks past `start` are ours
+            self.holds.settle(dataset, pdir, name)
+            self._holds_again = True
         await self.journal.delete_one({"_id": jid})
 
     # -- reading --------------------------------------------------------------------------
@@ -744,7 +778,8 @@ class Namespace:
 
     async def _finish_removal(self, entry: Doc) -> int:
         """Roll a committed delete or replace forward: every step is idempotent, and the quota
-        goes back once, with the deletion of the journal entry."""
+        goes back once, with the deletion of the journal entry (named on the counters first, so
+        that a kill between the two is seen: recover_holds)."""
         jid, ino = str(entry["_id"]), int(entry["ino"])
         if entry["kind"] == "delete":
             await self.inodes.delete_one({"_id": entry["key"], "tx.id": jid})
@@ -753,10 +788,24 @@ class Namespace:
             removed = await self.reclaim_subtree(ino)
         else:
             await self._delete_blocks(ino, int(entry.get("nblk") or 0))
-        done = await self.journal.delete_one({"_id": jid})
-        if done.deleted_count == 1 and entry["key"] != entry.get("dataset"):
-            await quota.release(self.inodes, entry.get("dataset"), entry.get("pdir"),
-                                int(entry.get("size") or 0), 1)
+        counted = entry["key"] != entry.get("dataset")
+        dataset, pdir, size = entry.get("dataset"), entry.get("pdir"), int(entry.get("size") or 0)
+        hold = Hold(f"r{ino}", str(entry["key"]), ino)
+        if not counted:
+            await self.journal.delete_one({"_id": jid})
+            return removed + 1
+        await self.holds.mark(self.inodes, dataset, pdir, [(hold, size, 1)])
+        try:
+            done = await self.journal.delete_one({"_id": jid})
+            if done.deleted_count == 1:
+                await self.holds.release(self.inodes, dataset, pdir, size, 1,
+                                         unset=(hold.name, *_own_holds(ino)))
+            else:  # someone else gave it back
+                await asyncio.gather(self.holds.forget(self.inodes, dataset, [hold.name]),
+                                     self.holds.forget(self.inodes, pdir, [hold.name]))
+        except BaseException:
+            self.holds.abandon(dataset, pdir, hold.name)
+            raise
         return removed + 1
 
     async def _delete_blocks(self, ino: int, count: int) -> None:
@@ -764,38 +813,62 @@ class Namespace:
             await self.blocks.delete(block_key(ino, index))
 
     async def reclaim_subtree(self, root: int) -> int:
-        """Remove the entries below directory `root` bottom-up (resumable: each step is
-        idempotent, a file's quota goes back with the deletion of its entry)."""
+        """Remove the entries below directory `root` bottom-up, a directory's files in batches
+        (resumable: each step is idempotent, a batch's quota goes back with the deletion of its
+        entries)."""
         removed = 0
         stack: list[tuple[int, Doc | None]] = [(root, None)]
-        limit = asyncio.Semaphore(RECLAIM_CONCURRENCY)
-
-        async def one(doc: Doc) -> int:
-            async with limit:
-                return await self._remove_entry(doc)
         while stack:
             ino, entry = stack[-1]
             below = [d async for d in self.inodes.find({"parent": str(ino)}, STAT)]
             subdirs = [d for d in below if d["type"] == "DIRECTORY"]
-            removed += sum(await asyncio.gather(*(one(d) for d in below if d["type"] != "DIRECTORY")))
+            files = [d for d in below if d["type"] != "DIRECTORY"]
+            for i in range(0, len(files), RECLAIM_BATCH):
+                removed += await self._remove_entries(files[i:i + RECLAIM_BATCH])
             if subdirs:
                 stack.extend((int(d["ino"]), d) for d in subdirs)
                 continue
             stack.pop()
             if entry is not None:
-                removed += await self._remove_entry(entry)
+                removed += await self._remove_entries([entry])
         return removed
 
-    async def _remove_entry(self, doc: Doc) -> int:
-        ino = int(doc["ino"])
-        if doc["type"] == "FILE":
-            await self.journal.delete_one({"_id": f"up:{ino}"})
-            await self._delete_blocks(ino, int(doc.get("nblk") or 0))
-        done = await self.inodes.delete_one({"_id": doc["_id"], "ino": ino})
-        if done.deleted_count == 1 and doc["_id"] != doc.get("dataset"):
-            await quota.release(self.inodes, doc.get("dataset"), doc.get("pdir"),
-                                int(doc.get("size") or 0), 1)
-        return int(done.deleted_count)
+    async def _remove_entries(self, docs: list[Doc]) -> int:
+        """Entries of one directory (a subtree already invisible) removed, and what they held
+        given back in one move per counter: the give-back is named on the counters first
+        (`t<ino>`), so a kill between the deletes and the move is seen (recover_holds)."""
+        files = [d for d in docs if d["type"] == "FILE"]
+        if files:  # a finished upload's leftover entry must not be taken for an unfinished one
+            await self.journal.delete_many({"_id": {"$in": [f"up:{int(d['ino'])}" for d in files]}})
+        for doc in files:
+            await self._delete_blocks(int(doc["ino"]), int(doc.get("nblk") or 0))
+        groups: dict[tuple[str | None, str | None], list[Doc]] = {}
+        for doc in docs:
+            if doc["_id"] != doc.get("dataset"):
+                groups.setdefault((doc.get("dataset"), doc.get("pdir")), []).append(doc)
+        for (dataset, pdir), counted in groups.items():
+            await self.holds.mark(self.inodes, dataset, pdir,
+                                  [(_gone(d), int(d.get("size") or 0), 1) for d in counted])
+        limit = asyncio.Semaphore(RECLAIM_CONCURRENCY)
+
+        async def delete(doc: Doc) -> bool:
+            async with limit:
+                done = await self.inodes.delete_one({"_id": doc["_id"], "ino": int(doc["ino"])})
+                return done.deleted_count == 1
+        try:
+            outcomes = await asyncio.gather(*(delete(d) for d in docs))
+            deleted = dict(zip((d["_id"] for d in docs), outcomes, strict=True))
+            for (dataset, pdir), counted in groups.items():
+                ours = [d for d in counted if deleted[d["_id"]]]
+                names = tuple(n for d in counted for n in (_gone(d).name, *_own_holds(int(d["ino"]))))
+                await self.holds.release(self.inodes, dataset, pdir,
+                                         sum(int(d.get("size") or 0) for d in ours), len(ours), unset=names,
+                                         project_marked=any(int(d.get("size") or 0) for d in counted))
+        except BaseException:  # what was deleted is for recover_holds to give back
+            for (dataset, pdir), counted in groups.items():
+                self.holds.abandon_all(dataset, pdir, [_gone(d).name for d in counted])
+            raise
+        return sum(deleted.values())
 
     async def dead_writers(self) -> set[str] | None:
         """Writers whose heartbeat is recent; None if this one's own is missing (skip a round)."""
@@ -833,7 +906,8 @@ class Namespace:
             await self.journal.delete_one({"_id": jid})
             return 1
         if kind == "append":
-            await self._abort_append(jid, entry["key"], ino, int(entry.get("from") or 0))
+            await self._abort_append(jid, entry["key"], ino, int(entry.get("from") or 0),
+                                     entry.get("dataset"), entry.get("pdir"))
             return 1
         if kind == "upload":
             current = await self.inodes.find_one({"_id": entry["key"]}, {"ino": 1})
@@ -846,23 +920,94 @@ class Namespace:
         return 0
 
     async def reclaim_once(self) -> int:
-        """One round of the reclaimer: committed operations finished, a dead writer's undone."""
+        """One round of the reclaimer: a dead writer's operations undone (uncommitted) or
+        finished (committed), this writer's own left behind finished, then the holds on the
+        counters that no live operation owns resolved (recover_holds). Another live writer's
+        committed operations are its own to finish: two reclaimers of one subtree would give
+        its quota back twice, were one of them killed between a batch's deletes and its move."""
         await self.heartbeat()
+        await self.holds.flush(self.inodes)
         alive = await self.dead_writers()
         work = 0
         for entry in [e async for e in self.journal.find({})]:
-            finished = entry.get("phase") == "committed" and entry["_id"] not in self.active
-            if finished or self._abandoned(entry, alive):
+            if self._abandoned(entry, alive):
                 work += await self.recover(entry)
+        if alive is not None:
+            lost = self._alive_seen is None or bool(self._alive_seen - alive)
+            if lost or work or self._holds_again or self.holds.doubtful:
+                self._holds_again = self.holds.doubtful = False
+                left, resolved = await self.recover_holds(alive)
+                self._holds_again = left > 0
+                work += resolved
+            self._alive_seen = alive
         await self.writers.delete_many({"seen": {"$lt": datetime.now(UTC) - 10 * WRITER_DEAD_AFTER}})
         return work
 
+    async def _counter_documents(self) -> list[Doc]:
+        """The project directories and dataset roots that carry holds (two levels of listing)."""
+        found: list[Doc] = []
+        projects = [d async for d in self.inodes.find({"parent": str(PROJECTS_DIR)}, {"ino": 1, "held": 1})]
+        for project in projects:
+            found.append(project)
+            below = self.inodes.find({"parent": str(project["ino"])}, {"ino": 1, "held": 1})
+            found += [d async for d in below]
+        return [d for d in found if d.get("held")]
+
+    async def _recorded(self, marker: Doc) -> bool:
+        """Whether the entry a hold was taken for exists (at its key, or renamed since)."""
+        ino = int(marker.get("i") or -1)
+        at = await self.inodes.find_one({"_id": marker.get("k")}, {"ino": 1})
+        if at is not None and int(at.get("ino") or -1) == ino:
+            return True
+        return await self.inodes.find_one({"ino": ino}, {"_id": 1}) is not None
+
+    async def recover_holds(self, alive: set[str]) -> tuple[int, int]:
+        """The holds no live operation owns: a dead writer's, and this writer's own that an
+        operation let go without knowing its outcome. For each, from its kind and its record:
+        - `s` (a small file or directory created), `t` (an entry of a subtree being
+          reclaimed): the entry exists → only the name goes (recorded, or still to be
+          removed by the reclaim that names it again); gone → given back (never written, or
+          deleted without its give-back);
+        - `u`, `a` (upload, append): left to their journal entry while it is there (its
+          recovery gives back or keeps); without one, the operation ended: only the name goes;
+        - `r` (a removal's give-back): while the `rm:` entry is there, the removal's; without
+          it, the removal passed the point of giving back and did not: given back.
+        Returns (how many were left for a journal entry, how many were resolved)."""
+        journal = {str(e["_id"]) async for e in self.journal.find({}, {"_id": 1})}
+        prefixes = {"u": "up", "a": "ap", "r": "rm"}
+        left = resolved = 0
+        for doc in await self._counter_documents():
+            doc_key = str(doc["_id"])
+            stale: list[str] = []
+            for name, marker in (doc.get("held") or {}).items():
+                writer = marker.get("w")
+                if writer == self.writer:
+                    if (doc_key, name) in self.holds.open or name in self.holds.done.get(doc_key, ()):
+                        continue
+                elif writer in alive:
+                    continue
+                kind = name[:1]
+                if kind in prefixes and f"{prefixes[kind]}:{name[1:]}" in journal:
+                    left += 1
+                    continue
+                resolved += 1
+                if kind in ("s", "t") and await self._recorded(marker):
+                    stale.append(name)
+                elif kind in ("s", "t", "r"):
+                    await self.holds.release_hold(self.inodes, doc_key, name, writer)
+                else:
+                    stale.append(name)
+            await self.holds.forget(self.inodes, doc_key, stale)
+        return left, resolved
+
     async def heartbeat_forever(self, interval: float = 2.0) -> None:
         """Apart from the reclaimer, whose round may take long (a large subtree): a writer that
-        is working must never look dead to another replica or to fsck."""
+        is working must never look dead to another replica or to fsck. Each beat also takes
+        the names of recorded operations off the counters that no move has taken."""
         while True:
             try:
                 await self.heartbeat()
+                await self.holds.flush(self.inodes)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
