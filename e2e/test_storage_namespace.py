@@ -220,6 +220,32 @@ async def test_a_create_whose_answer_is_lost_is_counted_once(database: Any, data
     assert report.clean and not report.in_progress, report.as_dict()
 
 
+async def test_an_upload_a_version_before_holds_left_is_given_back(database: Any) -> None:
+    """A rolling upgrade: a writer of the version before holds died during an upload (its
+    journal entry has no `holds`, its reservations are on the counters unnamed and on its
+    blocks); a writer of this version takes the blocks back with what each says it reserved."""
+    client, dbname = database
+    ns = await fresh(client, dbname)
+    await setup_tree(ns)
+    path = Path.parse(f"{R}/a/old-upload")
+    account = ns.account(await ns.chain(path.parent), path)
+    parent = (await ns.chain(path.parent))[-1]
+    ino = 4242
+    await ns.holds.reserve(ns.inodes, account, 0, 1)  # as the old version did: unnamed
+    await ns.journal.insert_one({"_id": f"up:{ino}", "kind": "upload", "phase": "open", "writer": "gone",
+                                 "key": key(int(parent["ino"]), path.name), "ino": ino,
+                                 "dataset": account.dataset, "pdir": account.pdir})
+    for index in range(3):
+        await ns.holds.reserve(ns.inodes, account, BLOCK, 0)
+        await ns.blocks.put(b"b" * BLOCK, inode=ino, index=index, writer="gone", reserved=BLOCK,
+                            dataset=account.dataset, pdir=account.pdir)
+    assert not (await fsck(ns)).clean
+    for _ in range(2):
+        await ns.reclaim_once()
+    report = await fsck(ns)
+    assert report.clean and not report.in_progress, report.as_dict()
+
+
 def _node_types(plan: Any) -> list[str]:
     """Every node type of a PostgreSQL plan, as FerretDB's explain returns it."""
     found: list[str] = []

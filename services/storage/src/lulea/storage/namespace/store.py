@@ -329,7 +329,7 @@ class Namespace:
         try:
             await self.journal.insert_one({"_id": jid, "kind": "upload", "phase": "open",
                                            "writer": self.writer, "key": doc["_id"], "ino": ino,
-                                           "dataset": account.dataset, "pdir": account.pdir})
+                                           "dataset": account.dataset, "pdir": account.pdir, "holds": 1})
             try:
                 await self.holds.reserve(self.inodes, account, 0, 1, hold)
                 size, blocks, digest = await self._write_blocks(ino, 0, bytes(head), stream, account, hold)
@@ -459,10 +459,27 @@ class Namespace:
         if current is not None and current.get("ino") == ino:
             self.holds.settle(dataset, pdir, name)
             self._holds_again = True  # a marker another writer left is removed by recover_holds
-        else:
+        elif claimed.get("holds"):
             await self._drop_blocks(ino, 0)
             await self.holds.release_holds(self.inodes, dataset, pdir, name)
+        else:  # written by a version before holds (a rolling upgrade): each block says what it reserved
+            await self._take_blocks(ino, 0)
+            done = await self.journal.delete_one({"_id": jid})
+            if done.deleted_count == 1:
+                await self.holds.release(self.inodes, dataset, pdir, 0, 1)
+            return
         await self.journal.delete_one({"_id": jid})
+
+    async def _take_blocks(self, ino: int, start: int) -> None:
+        """Blocks `start...` of `ino` removed last first, each giving back what it says it
+        reserved: for an operation journalled by a version before holds."""
+        end = start
+        while await self.blocks.exists(block_key(ino, end)):
+            end += 1
+        for index in reversed(range(start, end)):
+            info = await self.blocks.take(block_key(ino, index))
+            if info is not None:
+                await self.holds.release(self.inodes, info.dataset, info.pdir, info.reserved, 0)
 
     async def append(self, path: Path, body: AsyncIterator[bytes]) -> Doc:
         docs = await self.chain(path, full=True)
@@ -487,7 +504,7 @@ class Namespace:
                 await self.journal.insert_one({"_id": jid, "kind": "append", "phase": "open",
                                                "writer": self.writer, "key": entry_key, "ino": ino,
                                                "from": nblk, "dataset": account.dataset,
-                                               "pdir": account.pdir})
+                                               "pdir": account.pdir, "holds": 1})
             except DuplicateKeyError:
                 raise busy(path) from None
             held = await self.inodes.update_one({"_id": entry_key, "ino": ino, "size": old_size, **FREE},
@@ -539,15 +556,18 @@ class Namespace:
         return {"blocks": blocks, "nblk": len(blocks), "added": size}
 
     async def _abort_append(self, jid: str, entry_key: str, ino: int, start: int,
-                            dataset: str | None, pdir: str | None) -> None:
+                            dataset: str | None, pdir: str | None, legacy: bool = False) -> None:
         """An append that did not commit: its blocks (past the committed ones) go, its hold is
         given back, and the entry is let go. One that committed (its answer lost) keeps all:
         its hold is only a name now."""
         name = f"a{ino}"
         entry = await self.inodes.find_one({"_id": entry_key}, STAT)
         if entry is not None and (entry.get("tx") or {}).get("id") == jid:
-            await self._drop_blocks(ino, int(entry.get("nblk") or 0))
-            await self.holds.release_holds(self.inodes, dataset, pdir, name)
+            if legacy:  # journalled before holds: each block says what it reserved
+                await self._take_blocks(ino, int(entry.get("nblk") or 0))
+            else:
+                await self._drop_blocks(ino, int(entry.get("nblk") or 0))
+                await self.holds.release_holds(self.inodes, dataset, pdir, name)
             await self.inodes.update_one({"_id": entry_key, "tx.id": jid}, {"$unset": {"tx": ""}})
         else:
             if entry is None or int(entry.get("ino") or -1) != ino:
@@ -907,7 +927,7 @@ class Namespace:
             return 1
         if kind == "append":
             await self._abort_append(jid, entry["key"], ino, int(entry.get("from") or 0),
-                                     entry.get("dataset"), entry.get("pdir"))
+                                     entry.get("dataset"), entry.get("pdir"), legacy=not entry.get("holds"))
             return 1
         if kind == "upload":
             current = await self.inodes.find_one({"_id": entry["key"]}, {"ino": 1})
