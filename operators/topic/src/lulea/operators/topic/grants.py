@@ -1,9 +1,13 @@
 """The broker's ACLs made equal to `access.desired_grants` of the objects in the API server.
 
-One loop does it for the whole cluster: it asks the broker for its bindings once, reads
-every Project afresh (an event is a trigger, never proof), and creates and deletes the
-difference in batches. It runs when poked (a Topic reconciled, a membership event, a share
-edited) and at least every `interval` seconds (drift: an ACL deleted or added by hand).
+One loop does it for the whole cluster: it asks the broker for its bindings once, takes the
+Projects from the operator's one Projects informer (`projects.Projects`: an event is a
+trigger, never proof; the watch is the proof), and creates and deletes the difference in
+batches. It runs when poked (a Topic reconciled, a membership event, a share edited), when
+the informer sees a Project's members change (`wake`: see `projects` for why a pass woken by
+a bus event may see an older view and why that is safe), and at least every `interval`
+seconds (drift: an ACL deleted or added by hand; the Projects from the informer's view, which
+re-lists whenever its watch expires).
 Pokes that arrive while a pass runs are served by the next pass, so a burst of a thousand
 Topics costs a few passes, not a thousand.
 
@@ -18,7 +22,7 @@ for an extra one.
 
 Two loops share the table. The diff loop runs the passes above. The add loop serves the
 Topics in `added` (new to the table, or noted with the grant inputs the table has): their
-grants only add, so it reads the Projects and
+grants only add, so it takes the Projects' members from the informer's view and
 creates their bindings, nothing described, nothing deleted, and it does not wait for a full
 pass in progress (under a burst a full pass takes about the resync period, and every new
 Topic waited behind it). A diff pass starts only between two add passes (a FIFO lock, so a
@@ -40,9 +44,9 @@ from lulea.core.events.topics import Grant
 from lulea.core.kube import Kube
 from lulea.operators.topic import access
 from lulea.operators.topic.kafka import TopicAdmin
+from lulea.operators.topic.projects import ProjectView
 
 log = logging.getLogger("lulea.operators.topic.grants")
-PROJECTS = "/apis/lulea.io/v1alpha1/projects"
 TOPICS = "/apis/lulea.io/v1alpha1/topics"
 
 
@@ -73,8 +77,10 @@ def _access(body: dict[str, Any]) -> access.TopicAccess | None:
 
 
 class GrantSync:
-    def __init__(self, kube: Kube, admin: TopicAdmin, interval: float) -> None:
+    def __init__(self, kube: Kube, admin: TopicAdmin, interval: float, projects: ProjectView) -> None:
         self.kube, self.admin, self.interval = kube, admin, interval
+        self.projects = projects  # the operator's one Projects informer: no list per pass
+        projects.subscribe(self.wake)  # a change of members seen by the watch: a diff pass
         self.requested = 0  # pokes for a diff pass
         self.completed = 0
         self.add_requested = 0  # pokes an add-only pass can serve
@@ -163,7 +169,15 @@ class GrantSync:
             except TimeoutError:
                 raise RuntimeError(f"no ACL pass finished in {wait:.0f}s: {self.error}") from None
 
+    def wake(self, _project: str = "") -> None:
+        """A Project's members changed (the informer's watch): a diff pass, nobody waiting on it.
+        Called synchronously from the informer, so the view already holds the change when the
+        pass it wakes starts."""
+        self.requested += 1
+        self._wake.set()
+
     async def run(self) -> None:
+        await self.projects.synced.wait()  # the first pass needs the first list of Projects
         await asyncio.gather(self._diff_loop(), self._add_loop())
 
     async def _finished(self, upto: int, add_upto: int) -> None:
@@ -230,8 +244,8 @@ class GrantSync:
         if not topics:
             return 0
         try:
-            projects, _ = await self.kube.list(PROJECTS)
-            members = {p: tuple(users) for p, users in members_of(projects).items()}
+            await self.projects.synced.wait()
+            members = {p: tuple(users) for p, users in members_of(self.projects.items()).items()}
             wanted: set[Grant] = set()
             for t in topics:
                 wanted |= access.topic_grants(t, members)
@@ -253,8 +267,9 @@ class GrantSync:
         if full or not self.loaded:
             await self._load_topics()
             self.full_passes += 1
-        projects, _ = await self.kube.list(PROJECTS)
-        desired = access.desired_grants(members_of(projects),
+        # never before the informer's first list: an empty view would delete every binding
+        await self.projects.synced.wait()
+        desired = access.desired_grants(members_of(self.projects.items()),
                                         [t for _, t in self.topics.values() if t is not None])
         missing, extra = access.difference(desired, allow)
         now = time.monotonic()
