@@ -264,3 +264,28 @@ async def test_a_topic_the_listing_already_has_unchanged_is_served_add_only() ->
         assert "describe" in kube.calls and readers(admin, "p1.b") == {"User:p1__alice"}
     finally:
         runner.cancel()
+
+
+async def test_what_the_describe_does_not_show_yet_is_still_undone() -> None:
+    """DescribeAcls lags both ways: a binding created lately and no longer wanted is deleted
+    though not described yet; one deleted lately and wanted again is created though still
+    described."""
+    projects = [{"metadata": {"name": "p1"}, "spec": {"members": [{"user": "alice"}, {"user": "bob"}]}}]
+    view = StaticProjects(projects)
+    kube, admin = FakeKube([topic("a", 10)]), FakeAdmin()
+    sync = GrantSync(kube, admin, 60, view)  # type: ignore[arg-type]
+    visible: set[Grant] = set()  # what the describe shows: only what was on the broker before the pass
+
+    async def lagging_acls() -> tuple[set[Grant], set[Grant]]:
+        return set(visible), set()
+
+    admin.acls = lagging_acls  # type: ignore[method-assign]
+    await sync.sync_once(full=True)
+    assert "User:p1__bob" in readers(admin, "p1.a")
+    view.projects = [{"metadata": {"name": "p1"}, "spec": {"members": [{"user": "alice"}]}}]
+    await sync.sync_once(full=False)  # bob's bindings are not described yet
+    assert readers(admin, "p1.a") == {"User:p1__alice"}
+    visible = set(admin.allow) | {Grant("User:p1__bob", "TOPIC", "p1.a", "LITERAL", "READ")}  # late
+    view.projects = projects  # bob back
+    await sync.sync_once(full=False)
+    assert "User:p1__bob" in readers(admin, "p1.a")

@@ -96,9 +96,13 @@ class GrantSync:
         self.topics: dict[str, tuple[int, access.TopicAccess | None]] = {}
         self.loaded = False
         self._noted_while_listing: dict[str, tuple[int, access.TopicAccess | None]] | None = None
-        # bindings this operator wrote lately: the broker's DescribeAcls lags its CreateAcls
-        # by seconds under load (the authorizer applies the metadata log later), and without
-        # this every pass in a burst wrote the same thousands of bindings again
+        # bindings this operator wrote lately, (created?, binding) -> when: the broker's
+        # DescribeAcls lags its CreateAcls/DeleteAcls by seconds under load (the authorizer
+        # applies the metadata log later), and without this every pass in a burst wrote the
+        # same thousands of bindings again. A pass takes its own recent writes over what the
+        # describe says (`_believed`), and only the last write of a binding counts (`_wrote`):
+        # a member removed, put back and removed again within `recent_seconds` kept his
+        # bindings until the entry of the first removal aged out (18 s in e2e/test_topics.py)
         self.recent: dict[tuple[bool, Grant], float] = {}
         self.recent_seconds = 15.0
         self.listing: list[dict[str, Any]] = []
@@ -175,6 +179,17 @@ class GrantSync:
         pass it wakes starts."""
         self.requested += 1
         self._wake.set()
+
+    def _wrote(self, grants: set[Grant], created: bool, now: float) -> None:
+        for g in grants:
+            self.recent.pop((not created, g), None)
+            self.recent[(created, g)] = now
+
+    def _believed(self, allow: set[Grant]) -> set[Grant]:
+        """The broker's bindings as described, with this operator's recent writes over them."""
+        created = {g for (c, g) in self.recent if c}
+        deleted = {g for (c, g) in self.recent if not c}
+        return (allow - deleted) | created
 
     async def run(self) -> None:
         await self.projects.synced.wait()  # the first pass needs the first list of Projects
@@ -253,7 +268,7 @@ class GrantSync:
             missing = {g for g in wanted if (True, g) not in self.recent}
             if missing:
                 await self.admin.create_acls(missing)
-                self.recent.update(((True, g), now) for g in missing)
+                self._wrote(missing, True, now)
         except BaseException:
             self.added |= keys  # not served: the retry serves them
             raise
@@ -271,20 +286,22 @@ class GrantSync:
         await self.projects.synced.wait()
         desired = access.desired_grants(members_of(self.projects.items()),
                                         [t for _, t in self.topics.values() if t is not None])
-        missing, extra = access.difference(desired, allow)
         now = time.monotonic()
         self.recent = {k: t for k, t in self.recent.items() if t > now - self.recent_seconds}
-        missing = {g for g in missing if (True, g) not in self.recent}
-        extra = {g for g in extra if (False, g) not in self.recent}
+        # a binding created lately and not wanted any more is deleted even if the describe does
+        # not show it yet (the broker applies the deletion after the creation); one deleted
+        # lately and wanted again is created even if the describe still shows it
+        missing, extra = access.difference(desired, self._believed(allow))
+        seen = {(c, g) for (c, g) in self.recent if (g in allow) == c}  # the describe caught up
         denied = {g for g in deny if access.ours(g)}  # nobody writes a DENY on our patterns by hand
         if missing:
             await self.admin.create_acls(missing)
-            self.recent.update(((True, g), now) for g in missing)
+            self._wrote(missing, True, now)
         if extra:
             await self.admin.delete_acls(extra)
-            self.recent.update(((False, g), now) for g in extra)
-        for g in desired & allow:  # seen on the broker: no longer "lately written"
-            self.recent.pop((True, g), None)
+            self._wrote(extra, False, now)
+        for key in seen:  # seen on the broker as written: no longer "lately written"
+            self.recent.pop(key, None)
         if denied:
             await self.admin.delete_acls(denied, AclPermissionType.DENY)
         self.added -= served
