@@ -3,6 +3,7 @@ broker has (only Lulea's `<project>__<user>` entities), and kafka-configs' outpu
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from lulea.operators.topic.quotas import QuotaSync, changes, desired_quotas, parse_described
@@ -63,16 +64,23 @@ class FakeTool:
         self.broker[user] = entry
 
 
-class FakeKube:
+class StaticProjects:
+    """The informer's view, already synced."""
+
     def __init__(self, projects: list[dict[str, Any]]) -> None:
         self.projects = projects
+        self.synced = asyncio.Event()
+        self.synced.set()
 
-    async def list(self, path: str) -> tuple[list[dict[str, Any]], str]:
-        return self.projects, "1"
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.projects)
+
+    def subscribe(self, listener: Any) -> None:
+        pass
 
 
 async def test_a_pass_with_nothing_to_change_runs_no_tool() -> None:
-    kube = FakeKube([project("p1", ["alice", "bob"], kafkaProduceBytesPerSecond=2048)])
+    kube = StaticProjects([project("p1", ["alice", "bob"], kafkaProduceBytesPerSecond=2048)])
     tool = FakeTool({})
     sync = QuotaSync(kube, tool, 10)  # type: ignore[arg-type]
     assert await sync.sync_once() == 2 and tool.describes == 1 and tool.alters == 2

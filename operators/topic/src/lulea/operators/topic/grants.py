@@ -1,9 +1,13 @@
 """The broker's ACLs made equal to `access.desired_grants` of the objects in the API server.
 
-One loop does it for the whole cluster: it asks the broker for its bindings once, reads
-every Project afresh (an event is a trigger, never proof), and creates and deletes the
-difference in batches. It runs when poked (a Topic reconciled, a membership event, a share
-edited) and at least every `interval` seconds (drift: an ACL deleted or added by hand).
+One loop does it for the whole cluster: it asks the broker for its bindings once, takes the
+Projects from the operator's one Projects informer (`projects.Projects`: an event is a
+trigger, never proof; the watch is the proof), and creates and deletes the difference in
+batches. It runs when poked (a Topic reconciled, a membership event, a share edited), when
+the informer sees a Project's members change (`wake`: see `projects` for why a pass woken by
+a bus event may see an older view and why that is safe), and at least every `interval`
+seconds (drift: an ACL deleted or added by hand; the Projects from the informer's view, which
+re-lists whenever its watch expires).
 Pokes that arrive while a pass runs are served by the next pass, so a burst of a thousand
 Topics costs a few passes, not a thousand.
 
@@ -18,7 +22,7 @@ for an extra one.
 
 Two loops share the table. The diff loop runs the passes above. The add loop serves the
 Topics in `added` (new to the table, or noted with the grant inputs the table has): their
-grants only add, so it reads the Projects and
+grants only add, so it takes the Projects' members from the informer's view and
 creates their bindings, nothing described, nothing deleted, and it does not wait for a full
 pass in progress (under a burst a full pass takes about the resync period, and every new
 Topic waited behind it). A diff pass starts only between two add passes (a FIFO lock, so a
@@ -40,9 +44,9 @@ from lulea.core.events.topics import Grant
 from lulea.core.kube import Kube
 from lulea.operators.topic import access
 from lulea.operators.topic.kafka import TopicAdmin
+from lulea.operators.topic.projects import ProjectView
 
 log = logging.getLogger("lulea.operators.topic.grants")
-PROJECTS = "/apis/lulea.io/v1alpha1/projects"
 TOPICS = "/apis/lulea.io/v1alpha1/topics"
 
 
@@ -73,8 +77,10 @@ def _access(body: dict[str, Any]) -> access.TopicAccess | None:
 
 
 class GrantSync:
-    def __init__(self, kube: Kube, admin: TopicAdmin, interval: float) -> None:
+    def __init__(self, kube: Kube, admin: TopicAdmin, interval: float, projects: ProjectView) -> None:
         self.kube, self.admin, self.interval = kube, admin, interval
+        self.projects = projects  # the operator's one Projects informer: no list per pass
+        projects.subscribe(self.wake)  # a change of members seen by the watch: a diff pass
         self.requested = 0  # pokes for a diff pass
         self.completed = 0
         self.add_requested = 0  # pokes an add-only pass can serve
@@ -90,9 +96,13 @@ class GrantSync:
         self.topics: dict[str, tuple[int, access.TopicAccess | None]] = {}
         self.loaded = False
         self._noted_while_listing: dict[str, tuple[int, access.TopicAccess | None]] | None = None
-        # bindings this operator wrote lately: the broker's DescribeAcls lags its CreateAcls
-        # by seconds under load (the authorizer applies the metadata log later), and without
-        # this every pass in a burst wrote the same thousands of bindings again
+        # bindings this operator wrote lately, (created?, binding) -> when: the broker's
+        # DescribeAcls lags its CreateAcls/DeleteAcls by seconds under load (the authorizer
+        # applies the metadata log later), and without this every pass in a burst wrote the
+        # same thousands of bindings again. A pass takes its own recent writes over what the
+        # describe says (`_believed`), and only the last write of a binding counts (`_wrote`):
+        # a member removed, put back and removed again within `recent_seconds` kept his
+        # bindings until the entry of the first removal aged out (18 s in e2e/test_topics.py)
         self.recent: dict[tuple[bool, Grant], float] = {}
         self.recent_seconds = 15.0
         self.listing: list[dict[str, Any]] = []
@@ -163,7 +173,26 @@ class GrantSync:
             except TimeoutError:
                 raise RuntimeError(f"no ACL pass finished in {wait:.0f}s: {self.error}") from None
 
+    def wake(self, _project: str = "") -> None:
+        """A Project's members changed (the informer's watch): a diff pass, nobody waiting on it.
+        Called synchronously from the informer, so the view already holds the change when the
+        pass it wakes starts."""
+        self.requested += 1
+        self._wake.set()
+
+    def _wrote(self, grants: set[Grant], created: bool, now: float) -> None:
+        for g in grants:
+            self.recent.pop((not created, g), None)
+            self.recent[(created, g)] = now
+
+    def _believed(self, allow: set[Grant]) -> set[Grant]:
+        """The broker's bindings as described, with this operator's recent writes over them."""
+        created = {g for (c, g) in self.recent if c}
+        deleted = {g for (c, g) in self.recent if not c}
+        return (allow - deleted) | created
+
     async def run(self) -> None:
+        await self.projects.synced.wait()  # the first pass needs the first list of Projects
         await asyncio.gather(self._diff_loop(), self._add_loop())
 
     async def _finished(self, upto: int, add_upto: int) -> None:
@@ -230,8 +259,8 @@ class GrantSync:
         if not topics:
             return 0
         try:
-            projects, _ = await self.kube.list(PROJECTS)
-            members = {p: tuple(users) for p, users in members_of(projects).items()}
+            await self.projects.synced.wait()
+            members = {p: tuple(users) for p, users in members_of(self.projects.items()).items()}
             wanted: set[Grant] = set()
             for t in topics:
                 wanted |= access.topic_grants(t, members)
@@ -239,7 +268,7 @@ class GrantSync:
             missing = {g for g in wanted if (True, g) not in self.recent}
             if missing:
                 await self.admin.create_acls(missing)
-                self.recent.update(((True, g), now) for g in missing)
+                self._wrote(missing, True, now)
         except BaseException:
             self.added |= keys  # not served: the retry serves them
             raise
@@ -253,23 +282,26 @@ class GrantSync:
         if full or not self.loaded:
             await self._load_topics()
             self.full_passes += 1
-        projects, _ = await self.kube.list(PROJECTS)
-        desired = access.desired_grants(members_of(projects),
+        # never before the informer's first list: an empty view would delete every binding
+        await self.projects.synced.wait()
+        desired = access.desired_grants(members_of(self.projects.items()),
                                         [t for _, t in self.topics.values() if t is not None])
-        missing, extra = access.difference(desired, allow)
         now = time.monotonic()
         self.recent = {k: t for k, t in self.recent.items() if t > now - self.recent_seconds}
-        missing = {g for g in missing if (True, g) not in self.recent}
-        extra = {g for g in extra if (False, g) not in self.recent}
+        # a binding created lately and not wanted any more is deleted even if the describe does
+        # not show it yet (the broker applies the deletion after the creation); one deleted
+        # lately and wanted again is created even if the describe still shows it
+        missing, extra = access.difference(desired, self._believed(allow))
+        seen = {(c, g) for (c, g) in self.recent if (g in allow) == c}  # the describe caught up
         denied = {g for g in deny if access.ours(g)}  # nobody writes a DENY on our patterns by hand
         if missing:
             await self.admin.create_acls(missing)
-            self.recent.update(((True, g), now) for g in missing)
+            self._wrote(missing, True, now)
         if extra:
             await self.admin.delete_acls(extra)
-            self.recent.update(((False, g), now) for g in extra)
-        for g in desired & allow:  # seen on the broker: no longer "lately written"
-            self.recent.pop((True, g), None)
+            self._wrote(extra, False, now)
+        for key in seen:  # seen on the broker as written: no longer "lately written"
+            self.recent.pop(key, None)
         if denied:
             await self.admin.delete_acls(denied, AclPermissionType.DENY)
         self.added -= served

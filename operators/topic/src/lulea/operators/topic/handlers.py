@@ -3,7 +3,7 @@ that keep ACLs right (membership events and the periodic pass of `grants`).
 
 Verbs it needs (checked against the chart's RBAC by e2e/test_rbac_audit.py): topics list,
 watch, patch; topics/status get (a fresh read before calling a Kafka topic not ours) and
-patch; projects list; leases (the election).
+patch; projects list, watch (the one Projects informer of `projects`); leases (the election).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from lulea.core.platform import PlatformSettings, renew_forever, request_identit
 from lulea.operators.topic import status as st
 from lulea.operators.topic.grants import GrantSync
 from lulea.operators.topic.kafka import KafkaRefused, KafkaUnavailable, TopicAdmin
+from lulea.operators.topic.projects import Projects
 from lulea.operators.topic.quotas import KafkaConfigs, QuotaSync
 from lulea.operators.topic.reconcile import Reconciler
 from lulea.operators.topic.registry import RegistryUnavailable, SchemaRegistry
@@ -66,15 +67,21 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
                                   connections=min(conf.workers, 64))
     events = EventPublisher(kafka, source="lulea/operator-topic", topic=TOPIC_EVENTS)
     await events.start()
-    grants = GrantSync(kube, admin, conf.resync_seconds)
+    # one informer of Projects for the whole process (no list of every Project per pass); a
+    # change of a Project's members or quotas seen by its watch wakes the diff pass and the
+    # quota pass by itself (see projects.py for the order against the bus events below)
+    projects = Projects(kube)
+    grants = GrantSync(kube, admin, conf.resync_seconds, projects)  # subscribes to `projects`
     quotas = None
     if conf.kafka_libs is not None:
-        quotas = QuotaSync(kube, KafkaConfigs(kafka, conf.kafka_libs, conf.java), conf.resync_seconds,
-                           conf.quota_describe_seconds)
+        quotas = QuotaSync(projects, KafkaConfigs(kafka, conf.kafka_libs, conf.java), conf.resync_seconds,
+                           conf.quota_describe_seconds)  # subscribes to `projects`
     else:
         log.warning("LULEA_TOPIC_KAFKA_LIBS is not set: Projects' Kafka client quotas are not applied")
 
     async def membership_changed(event: Event) -> None:
+        # a wake too, kept beside the watch's: the pass it wakes may see the Projects as they
+        # were just before the event, never as the last pass (projects.py says why)
         if event.type in MEMBERSHIP:
             if quotas is not None:
                 quotas.poke()
@@ -92,7 +99,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     # one pass for all Topics, not a kopf timer per Topic (see resync.py)
     resync = Resync(kube, admin, reconciler, conf.resync_seconds, listing=grants)
     STATE.update(api=api, events=events, registry=registry, settings=conf, reconciler=reconciler,
-                 tasks=[asyncio.create_task(grants.run()), asyncio.create_task(consumer.run()),
+                 tasks=[asyncio.create_task(projects.run()), asyncio.create_task(grants.run()),
+                        asyncio.create_task(consumer.run()),
                         asyncio.create_task(resync.run()),
                         *([asyncio.create_task(quotas.run())] if quotas is not None else []),
                         asyncio.create_task(renew_forever(platform, identity, renewed))])

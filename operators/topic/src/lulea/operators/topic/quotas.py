@@ -10,7 +10,9 @@ client that ships with the broker) with the operator's own certificate: one proc
 describe every user quota, and one per user whose quota must change. Quotas change only
 when a Project does, so a pass that finds nothing to change starts no process at all: the
 broker's quotas are described at start and every `describe_every` seconds (drift), and
-between those the last known state is compared with the Projects.
+between those the last known state is compared with the Projects. The Projects are the
+operator's one Projects informer's view (`projects.Projects`), never a list per pass; a
+change to a Project's members or quotas seen by its watch wakes a pass (`poke`).
 
 Lulea's pattern: user entities named `<project>__<user>`. Quotas on other entities (platform
 principals, client ids, defaults) are left alone.
@@ -31,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from lulea.core.kafka import KafkaClient
-from lulea.core.kube import Kube
+from lulea.operators.topic.projects import ProjectView
 
 log = logging.getLogger("lulea.operators.topic.quotas")
-PROJECTS = "/apis/lulea.io/v1alpha1/projects"
 PRODUCE, CONSUME = "producer_byte_rate", "consumer_byte_rate"
 KEYS = (PRODUCE, CONSUME)
 MEMBER = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?__[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$")
@@ -156,21 +157,26 @@ class KafkaConfigs:
 
 
 class QuotaSync:
-    """Looks at the Projects every `interval` seconds and when poked (a membership event);
-    asks the broker for its quotas every `describe_every` seconds."""
+    """Looks at the Projects (the informer's view) every `interval` seconds and when poked (a
+    Project's members or quotas changed, seen by the informer; a membership event); asks the
+    broker for its quotas every `describe_every` seconds."""
 
-    def __init__(self, kube: Kube, tool: KafkaConfigs, interval: float,
+    def __init__(self, projects: ProjectView, tool: KafkaConfigs, interval: float,
                  describe_every: float = 300.0) -> None:
-        self.kube, self.tool, self.interval, self.describe_every = kube, tool, interval, describe_every
+        self.projects, self.tool, self.interval = projects, tool, interval
+        self.describe_every = describe_every
+        projects.subscribe(self.poke)  # members or quotas changed, seen by the watch: a pass
         self.known: Quotas | None = None  # the broker's quotas as last described or changed
         self.described_at = 0.0
         self._wake = asyncio.Event()
         self.passes = 0
 
-    def poke(self) -> None:
+    def poke(self, _project: str = "") -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        await self.projects.synced.wait()
+        self._wake.clear()  # the first list's changes: the first pass serves them
         while True:
             try:
                 changed = await self.sync_once()
@@ -186,8 +192,9 @@ class QuotaSync:
             self._wake.clear()
 
     async def sync_once(self) -> int:
-        projects, _ = await self.kube.list(PROJECTS)
-        desired = desired_quotas(projects)
+        # never before the informer's first list: an empty view would remove every member's quota
+        await self.projects.synced.wait()
+        desired = desired_quotas(self.projects.items())
         if self.known is None or time.monotonic() - self.described_at > self.describe_every:
             self.known = await self.tool.describe()
             self.described_at = time.monotonic()
