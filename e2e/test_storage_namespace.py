@@ -181,6 +181,54 @@ async def test_an_operation_killed_at_every_database_call(database: Any, name: s
     assert seen == {0, 1}, (name, seen)  # the kills fell both before and after the operation took effect
 
 
+CONCURRENT = {f"{R}/c/s{i}": bytes([65 + i]) * (500 + i) for i in range(12)} | {
+    f"{R}/c/l{i}": os.urandom(2 * BLOCK + i) for i in range(2)} | {f"{R}/c/n{i}/f": b"n" * 300 for i in range(3)}
+
+
+async def test_concurrent_creates_killed_at_many_points(database: Any) -> None:
+    """Creates running at once share counter moves (quota's groups): a kill in the middle of
+    a group's move leaves several reservations whose writers never learnt the outcome. Killed
+    at calls spread over the whole run, another writer recovers: each file is absent or whole,
+    and fsck finds nothing, usage exact."""
+    import asyncio
+
+    async def all_at_once(ns: Namespace) -> None:
+        results = await asyncio.gather(*(write(ns, p, d) for p, d in CONCURRENT.items()),
+                                       return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, Killed):
+                raise r
+
+    client, dbname = database
+    ns = await fresh(client, dbname)
+    await setup_tree(ns)
+    fuse = Fuse(None)
+    await all_at_once(fused(Namespace(client[dbname], block_bytes=BLOCK), fuse))
+    total = fuse.calls
+    assert total > len(CONCURRENT)
+    none = partial = 0
+    for at in range(0, total, max(1, total // 12)):
+        ns = await fresh(client, dbname)
+        await setup_tree(ns)
+        fuse = Fuse(None)
+        victim = fused(Namespace(client[dbname], block_bytes=BLOCK), fuse)
+        await victim.heartbeat()
+        fuse.at = fuse.calls + at
+        await all_at_once(victim)
+        await ns.writers.delete_one({"_id": victim.writer})
+        for _ in range(3):
+            await ns.reclaim_once()
+        found = {p: await read(ns, p) for p in CONCURRENT}
+        for p, data in found.items():
+            assert data in (None, CONCURRENT[p]), (at, p)
+        present = sum(v is not None for v in found.values())
+        none += present == 0
+        partial += 0 < present < len(CONCURRENT)
+        report = await fsck(ns)
+        assert report.clean and not report.in_progress, (at, report.as_dict())
+    assert none > 0 and partial > 0, (none, partial)  # kills fell before and inside the run
+
+
 class LostAnswer:
     """A collection whose `insert_one` writes, then fails as a dropped connection does before
     the answer arrives: the writer cannot know that its write happened."""
@@ -360,6 +408,70 @@ async def test_usage_stays_exact_while_the_quota_is_set_again_and_again(database
         await ns.reclaim_once()
     report = await fsck(ns)
     assert report.clean, report.as_dict()
+
+
+class CountingMoves:
+    """The inodes collection, counting the updates of one counter document that took usage
+    (applied, usage moved up)."""
+
+    def __init__(self, target: Any, counter: str) -> None:
+        self.target, self.counter, self.moves = target, counter, 0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.target, name)
+        if name != "update_one":
+            return attr
+
+        async def update_one(query: dict[str, Any], update: dict[str, Any], *a: Any, **kw: Any) -> Any:
+            done = await attr(query, update, *a, **kw)
+            took = any(k.startswith("usage.") and v > 0 for k, v in update.get("$inc", {}).items())
+            if query.get("_id") == self.counter and took and done.matched_count == 1:
+                self.moves += 1
+            return done
+        return update_one
+
+
+@pytest.mark.parametrize("limit", ["files", "bytes"])
+async def test_concurrent_creates_under_a_tight_quota_are_counted_in_groups_and_exactly(
+        database: Any, limit: str) -> None:
+    """300 creates at once into a dataset whose quota lets 150 pass: the counter moves are
+    grouped (fewer moves took usage than files were created: without grouping each create is
+    one such move, one at a time), a group the limit refuses is retried one by one, so exactly 150 pass and
+    the others get the HDFS quota exception; usage is exact and fsck finds nothing."""
+    import asyncio
+
+    from lulea.storage.namespace.errors import StorageError
+
+    client, dbname = database
+    ns = await fresh(client, dbname)
+    await ns.mkdirs(Path.parse(f"{R}/g"), owner="p__alice", group="p")
+    size = 1000
+    if limit == "files":
+        await ns.set_quota(ROOT, files=1 + 150, nbytes=10_000_000)
+    else:
+        await ns.set_quota(ROOT, files=1000, nbytes=150 * size + size // 2)
+    counting = CountingMoves(ns.inodes, (await ns.stat(ROOT))["_id"])
+    ns.inodes = counting  # type: ignore[assignment]
+
+    async def one(i: int) -> str:
+        try:
+            await write(ns, f"{R}/g/f{i}", bytes([i % 256]) * size)
+        except StorageError as e:
+            return e.kind.exception
+        return "ok"
+    outcomes = await asyncio.gather(*(one(i) for i in range(300)))
+    created = outcomes.count("ok")
+    refused = {o for o in outcomes if o != "ok"}
+    assert created == 150, outcomes
+    assert refused == {"NSQuotaExceededException" if limit == "files" else "DSQuotaExceededException"}
+    assert counting.moves < created, f"{counting.moves} moves for {created} creates: not grouped"
+    root = await ns.inodes.find_one({"_id": counting.counter}, {"usage": 1})
+    assert root is not None
+    assert root["usage"] == {"bytes": 150 * size, "files": 151}
+    report = await fsck(ns)
+    assert report.clean, report.as_dict()
+    names = {d["name"] for d in await ns.children(int((await ns.stat(Path.parse(f"{R}/g")))["ino"]))}
+    assert len(names) == 150
 
 
 async def test_renaming_a_directory_rekeys_one_entry(database: Any) -> None:

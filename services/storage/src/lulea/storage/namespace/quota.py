@@ -14,8 +14,8 @@ with the next move of the same counter."""
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,8 @@ class Holds:
         self.open: set[tuple[str, str]] = set()
         self.done: defaultdict[str, set[str]] = defaultdict(set)
         self.doubtful = False  # a hold was let go without knowing if its record exists
+        self._asks: dict[tuple[str, str], deque[_Ask]] = {}  # reservations waiting, per counter pair
+        self._runners: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     def abandon(self, dataset: str | None, pdir: str | None, name: str) -> None:
         """The operation holding `name` failed without knowing whether its record was written
@@ -107,24 +109,27 @@ class Holds:
         return self.done.pop(doc, set())
 
     async def _move(self, inodes: AsyncCollection[dict[str, Any]], doc: str, query: dict[str, Any],
-                    inc: dict[str, int], hold: Hold | None = None, nbytes: int = 0, nfiles: int = 0,
+                    inc: dict[str, int], holds: Sequence[tuple[Hold, int, int]] = (),
                     unset: tuple[str, ...] = ()) -> bool:
-        """One update of counter document `doc` (its lock held by the caller): the `$inc`, the
+        """One update of counter document `doc` (its lock held by the caller): the `$inc`, each
         hold's bytes and files (a fresh marker the first time), the names of recorded
-        operations still waiting, and `unset`."""
+        operations still waiting, and `unset`. The holds' names are distinct."""
         update: dict[str, Any] = {}
         moves = {k: v for k, v in inc.items() if v}
         taken = self.done.pop(doc, set())
         names = taken | set(unset)
-        fresh = False
-        if hold is not None:
+        markers: dict[str, Any] = {}
+        fresh: list[str] = []
+        for hold, nbytes, nfiles in holds:
             names.discard(hold.name)
             if (doc, hold.name) in self.open:
                 moves.update({f"held.{hold.name}.b": nbytes, f"held.{hold.name}.f": nfiles})
             else:  # a fresh marker (one left by an earlier operation of the same name is replaced)
-                update["$set"] = {f"held.{hold.name}": self._marker(hold, nbytes, nfiles)}
-                fresh = True
+                markers[f"held.{hold.name}"] = self._marker(hold, nbytes, nfiles)
+                fresh.append(hold.name)
                 self.open.add((doc, hold.name))  # open before it can be seen: recover_holds skips it
+        if markers:
+            update["$set"] = markers
         if moves:
             update["$inc"] = moves
         if names:
@@ -135,30 +140,109 @@ class Holds:
             done = await inodes.update_one({"_id": doc, **query}, update)
         except BaseException:  # applied or not: a marker no operation holds is recover_holds'
             self.done[doc] |= taken
-            if fresh and hold is not None:
-                self.open.discard((doc, hold.name))
+            for name in fresh:
+                self.open.discard((doc, name))
                 self.doubtful = True
             raise
         if done.matched_count != 1:
             self.done[doc] |= taken  # not applied: they go with a later move
-            if fresh and hold is not None:
-                self.open.discard((doc, hold.name))
+            for name in fresh:
+                self.open.discard((doc, name))
             return False
         return True
 
     async def reserve(self, inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
                       nfiles: int, hold: Hold | None = None) -> None:
-        """Take `nbytes` and `nfiles` from the dataset's and the project's limits, or raise."""
+        """Take `nbytes` and `nfiles` from the dataset's and the project's limits, or raise.
+
+        Reservations on the same counters are committed in groups: while one move is in the
+        database, those asked for meanwhile wait, and the next move takes them all in one
+        update (their sum under the limit, each named by its own marker). FerretDB applies an
+        update as read-modify-write, so the moves of a counter go one at a time; without
+        grouping, every write of a dataset would wait for every other's round trip. A group the
+        limit refuses is retried one by one, in order, so exactly those that fit pass."""
         if nbytes == 0 and nfiles == 0:
             return
-        async with _COUNTER_LOCKS[account.dataset or ""], _COUNTER_LOCKS[account.pdir or "-"]:
-            await self._reserve(inodes, account, nbytes, nfiles, hold)
+        lane = (account.dataset or "", account.pdir or "-")
+        ask = _Ask(inodes, account, nbytes, nfiles, hold, asyncio.get_running_loop().create_future())
+        self._asks.setdefault(lane, deque()).append(ask)
+        if lane not in self._runners:
+            self._runners[lane] = asyncio.create_task(self._run(lane))
+        try:
+            await asyncio.shield(ask.future)
+        except asyncio.CancelledError:
+            if not ask.future.done():
+                ask.gone = True  # dropped if not taken yet
+                if ask.taken:  # its move is in the database: the holds' state follows its outcome
+                    await asyncio.wait([ask.future])
+            raise
 
-    async def _reserve(self, inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
-                       nfiles: int, hold: Hold | None) -> None:
-        """Both counters at once (separate documents); if one refuses, the other is given back."""
-        fresh = {doc: hold is not None and (doc, hold.name) not in self.open
-                 for doc in (account.dataset, account.pdir) if doc is not None}
+    async def _run(self, lane: tuple[str, str]) -> None:
+        """Commit the reservations waiting on `lane`, a group at a time, until none waits."""
+        queue = self._asks[lane]
+        try:
+            while queue:
+                async with _COUNTER_LOCKS[lane[0]], _COUNTER_LOCKS[lane[1]]:
+                    group = _take(queue)
+                    if group:
+                        await self._commit(group)
+        finally:
+            self._runners.pop(lane, None)
+            while queue:  # only when cancelled (the loop is shutting down)
+                left = queue.popleft()
+                if not left.future.done():
+                    left.future.cancel()
+            self._asks.pop(lane, None)
+
+    async def _commit(self, group: list[_Ask]) -> None:
+        """Settle every ask of `group`: its future gets None or the error."""
+        first = group[0]
+        items = [(a.hold, a.nbytes, a.nfiles) for a in group]
+        account = first.account if len(group) == 1 else _strictest([a.account for a in group])
+        try:
+            refused = await self._try(first.inodes, account, items)
+        except BaseException as e:
+            for a in group:
+                _settle(a, e)
+            if not isinstance(e, Exception):
+                raise
+            return
+        if refused is None:
+            for a in group:
+                _settle(a, None)
+            return
+        if len(group) == 1:
+            _settle(first, await self._refusal(first, refused))
+            return
+        for a in group:  # the limit is close: one at a time, so exactly those that fit pass
+            try:
+                one = await self._try(a.inodes, a.account, [(a.hold, a.nbytes, a.nfiles)])
+                _settle(a, None if one is None else await self._refusal(a, one))
+            except BaseException as e:
+                _settle(a, e)
+                if not isinstance(e, Exception):
+                    raise
+
+    async def _refusal(self, ask: _Ask, which: str) -> StorageError:
+        account = ask.account
+        if which == "dataset":
+            return await _exceeded(ask.inodes, account, ask.nbytes, ask.nfiles)
+        return StorageError(Hadoop.DS_QUOTA,
+                            f"The DiskSpace quota of {account.project_path} is exceeded:"
+                            f" quota = {account.project_bytes_quota} B but {ask.nbytes} B more"
+                            " were asked for")
+
+    async def _try(self, inodes: AsyncCollection[dict[str, Any]], account: Account,
+                   items: list[tuple[Hold | None, int, int]]) -> str | None:
+        """Both counters at once (separate documents) for all of `items`; if one refuses, the
+        other is given back and its name ("dataset" or "project") returned."""
+        nbytes = sum(b for _, b, _ in items)
+        nfiles = sum(f for _, _, f in items)
+        on_dataset_holds = [(h, b, f) for h, b, f in items if h is not None]
+        on_project_holds = [(h, b, 0) for h, b, _ in on_dataset_holds if b]
+        fresh = {(doc, h.name): (doc, h.name) not in self.open
+                 for doc, holds in ((account.dataset, on_dataset_holds), (account.pdir, on_project_holds))
+                 if doc is not None for h, _, _ in holds}
 
         async def on_dataset() -> bool:
             if account.dataset is None:
@@ -166,36 +250,33 @@ class Holds:
             query = {**_condition("usage.bytes", account.bytes_quota, nbytes),
                      **_condition("usage.files", account.files_quota, nfiles)}
             return await self._move(inodes, account.dataset, query,
-                                    {"usage.bytes": nbytes, "usage.files": nfiles}, hold, nbytes, nfiles)
+                                    {"usage.bytes": nbytes, "usage.files": nfiles}, on_dataset_holds)
 
         async def on_project() -> bool:
             if account.pdir is None or not nbytes:
                 return True
             query = _condition("usage.bytes", account.project_bytes_quota, nbytes)
-            return await self._move(inodes, account.pdir, query, {"usage.bytes": nbytes}, hold, nbytes, 0)
+            return await self._move(inodes, account.pdir, query, {"usage.bytes": nbytes}, on_project_holds)
 
         dataset_ok, project_ok = await asyncio.gather(on_dataset(), on_project())
         if dataset_ok and project_ok:
-            return
-        undo = []
+            return None
+        undo: list[tuple[str, int, int, list[tuple[Hold, int, int]]]] = []
         if dataset_ok and account.dataset is not None:
-            undo.append((account.dataset, nbytes, nfiles))
+            undo.append((account.dataset, nbytes, nfiles, on_dataset_holds))
         if project_ok and account.pdir is not None and nbytes:
-            undo.append((account.pdir, nbytes, 0))
-        for doc, b, f in undo:
+            undo.append((account.pdir, nbytes, 0, on_project_holds))
+        for doc, b, f, holds in undo:
             moves = {"usage.bytes": -b, "usage.files": -f}
             update: dict[str, Any] = {"$inc": {k: v for k, v in moves.items() if v}}
-            if hold is not None and fresh[doc]:
-                update["$unset"] = {f"held.{hold.name}": ""}
-                self.open.discard((doc, hold.name))
-            elif hold is not None:
-                update["$inc"].update({f"held.{hold.name}.b": -b, f"held.{hold.name}.f": -f})
+            for hold, hb, hf in holds:
+                if fresh[(doc, hold.name)]:
+                    update.setdefault("$unset", {})[f"held.{hold.name}"] = ""
+                    self.open.discard((doc, hold.name))
+                else:
+                    update["$inc"].update({f"held.{hold.name}.b": -hb, f"held.{hold.name}.f": -hf})
             await inodes.update_one({"_id": doc}, update)
-        if not dataset_ok:
-            raise await _exceeded(inodes, account, nbytes, nfiles)
-        raise StorageError(Hadoop.DS_QUOTA,
-                           f"The DiskSpace quota of {account.project_path} is exceeded:"
-                           f" quota = {account.project_bytes_quota} B but {nbytes} B more were asked for")
+        return "dataset" if not dataset_ok else "project"
 
     async def release(self, inodes: AsyncCollection[dict[str, Any]], dataset: str | None, pdir: str | None,
                       nbytes: int, nfiles: int, unset: tuple[str, ...] = (),
@@ -298,6 +379,67 @@ class Holds:
                 except BaseException:
                     self.done[doc] |= names
                     raise
+
+
+GROUP_LIMIT = 64  # reservations one counter move takes at most
+
+
+@dataclass(eq=False)
+class _Ask:
+    """One reservation waiting for its counters' next move."""
+
+    inodes: AsyncCollection[dict[str, Any]]
+    account: Account
+    nbytes: int
+    nfiles: int
+    hold: Hold | None
+    future: asyncio.Future[None]
+    taken: bool = False  # in a move now
+    gone: bool = False  # its caller stopped waiting before it was taken
+
+
+def _take(queue: deque[_Ask]) -> list[_Ask]:
+    """The next group: the waiting asks in order, up to GROUP_LIMIT, stopping before a second
+    ask of the same hold (one update cannot move one marker twice)."""
+    group: list[_Ask] = []
+    names: set[str] = set()
+    while queue and len(group) < GROUP_LIMIT:
+        ask = queue[0]
+        if ask.gone:
+            queue.popleft()
+            ask.future.cancel()
+            continue
+        if ask.hold is not None:
+            if ask.hold.name in names:
+                break
+            names.add(ask.hold.name)
+        queue.popleft()
+        ask.taken = True
+        group.append(ask)
+    return group
+
+
+def _settle(ask: _Ask, outcome: BaseException | None) -> None:
+    if ask.future.done():
+        return
+    if outcome is None:
+        ask.future.set_result(None)
+    else:
+        ask.future.set_exception(outcome)
+        if ask.gone:
+            ask.future.exception()  # nobody waits for it any more: retrieved, not logged
+
+
+def _strictest(accounts: list[Account]) -> Account:
+    """One account for a group on the same counters: the lowest of each limit they were read
+    with (a limit may have been re-read between them)."""
+    def least(values: Iterable[int | None]) -> int | None:
+        known = [v for v in values if v is not None]
+        return min(known) if known else None
+    first = accounts[0]
+    return Account(first.dataset, first.dataset_path, least(a.bytes_quota for a in accounts),
+                   least(a.files_quota for a in accounts), first.pdir, first.project_path,
+                   least(a.project_bytes_quota for a in accounts))
 
 
 async def _exceeded(inodes: AsyncCollection[dict[str, Any]], account: Account, nbytes: int,
