@@ -181,8 +181,9 @@ async def test_an_operation_killed_at_every_database_call(database: Any, name: s
     assert seen == {0, 1}, (name, seen)  # the kills fell both before and after the operation took effect
 
 
-CONCURRENT = {f"{R}/c/s{i}": bytes([65 + i]) * (500 + i) for i in range(12)} | {
-    f"{R}/c/l{i}": os.urandom(2 * BLOCK + i) for i in range(2)} | {f"{R}/c/n{i}/f": b"n" * 300 for i in range(3)}
+CONCURRENT = ({f"{R}/c/s{i}": bytes([65 + i]) * (500 + i) for i in range(12)}
+              | {f"{R}/c/l{i}": os.urandom(2 * BLOCK + i) for i in range(2)}
+              | {f"{R}/c/n{i}/f": b"n" * 300 for i in range(3)})
 
 
 async def test_concurrent_creates_killed_at_many_points(database: Any) -> None:
