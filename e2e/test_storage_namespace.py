@@ -122,6 +122,32 @@ async def setup_tree(ns: Namespace) -> None:
         await write(ns, f"{R}/a/sub/f{i}", b"%d" % i)
 
 
+async def calls_made(client: Any, dbname: str, operation: Callable[[Namespace], Awaitable[Any]]) -> int:
+    """How many database calls `operation` makes on the set-up tree when nothing fails."""
+    await setup_tree(await fresh(client, dbname))
+    fuse = Fuse(None)
+    await operation(fused(Namespace(client[dbname], block_bytes=BLOCK), fuse))
+    return fuse.calls
+
+
+async def killed_then_recovered(client: Any, dbname: str, operation: Callable[[Namespace], Awaitable[Any]],
+                                at: int) -> Namespace:
+    """Run `operation` on a fresh set-up tree by a writer killed at its `at`-th database call,
+    then let another writer take over once the victim's heartbeat is gone; returns that one."""
+    ns = await fresh(client, dbname)
+    await setup_tree(ns)
+    fuse = Fuse(None)
+    victim = fused(Namespace(client[dbname], block_bytes=BLOCK), fuse)
+    await victim.heartbeat()
+    fuse.at = fuse.calls + at
+    with contextlib.suppress(Killed):
+        await operation(victim)
+    await ns.writers.delete_one({"_id": victim.writer})
+    for _ in range(3):
+        await ns.reclaim_once()
+    return ns
+
+
 # each: (name, what the killed writer does, the states a reader may find afterwards)
 State = dict[str, bytes | None]
 SCENARIOS: list[tuple[str, Callable[[Namespace], Awaitable[Any]], list[State]]] = [
@@ -153,26 +179,11 @@ async def test_an_operation_killed_at_every_database_call(database: Any, name: s
                                                           operation: Callable[[Namespace], Awaitable[Any]],
                                                           states: list[State]) -> None:
     client, dbname = database
-    ns = await fresh(client, dbname)
-    await setup_tree(ns)
-    fuse = Fuse(None)  # first, how many database calls the operation makes when nothing fails
-    await operation(fused(Namespace(client[dbname], block_bytes=BLOCK), fuse))
-    total = fuse.calls
+    total = await calls_made(client, dbname, operation)
     assert total > 0
     seen: set[int] = set()
     for at in range(total + 1):
-        ns = await fresh(client, dbname)
-        await setup_tree(ns)
-        fuse = Fuse(None)
-        victim = fused(Namespace(client[dbname], block_bytes=BLOCK), fuse)
-        await victim.heartbeat()
-        fuse.at = fuse.calls + at
-        with contextlib.suppress(Killed):
-            await operation(victim)
-        # the victim is dead: another writer takes over once its heartbeat is gone
-        await ns.writers.delete_one({"_id": victim.writer})
-        for _ in range(3):
-            await ns.reclaim_once()
+        ns = await killed_then_recovered(client, dbname, operation, at)
         found = {p: await read(ns, p) for p in states[0]}
         assert found in states, (name, at, {p: None if v is None else len(v) for p, v in found.items()})
         seen.add(states.index(found))
@@ -201,24 +212,11 @@ async def test_concurrent_creates_killed_at_many_points(database: Any) -> None:
                 raise r
 
     client, dbname = database
-    ns = await fresh(client, dbname)
-    await setup_tree(ns)
-    fuse = Fuse(None)
-    await all_at_once(fused(Namespace(client[dbname], block_bytes=BLOCK), fuse))
-    total = fuse.calls
+    total = await calls_made(client, dbname, all_at_once)
     assert total > len(CONCURRENT)
     none = partial = 0
     for at in range(0, total, max(1, total // 12)):
-        ns = await fresh(client, dbname)
-        await setup_tree(ns)
-        fuse = Fuse(None)
-        victim = fused(Namespace(client[dbname], block_bytes=BLOCK), fuse)
-        await victim.heartbeat()
-        fuse.at = fuse.calls + at
-        await all_at_once(victim)
-        await ns.writers.delete_one({"_id": victim.writer})
-        for _ in range(3):
-            await ns.reclaim_once()
+        ns = await killed_then_recovered(client, dbname, all_at_once, at)
         found = {p: await read(ns, p) for p in CONCURRENT}
         for p, data in found.items():
             assert data in (None, CONCURRENT[p]), (at, p)
