@@ -143,6 +143,9 @@ def argv(layout: Layout) -> list[str]:
         "-c", "listen_addresses=127.0.0.1",
         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
         "-c", "max_connections=200", "-c", "log_min_messages=warning",
+        # FerretDB's prepared finds use the storage service's GIN indexes only when planned for
+        # their parameters (lulea.storage.postgres_indexes); from the start, for every connection
+        "-c", "plan_cache_mode=force_custom_plan",
     ]
 
 

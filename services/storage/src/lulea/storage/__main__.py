@@ -64,7 +64,12 @@ async def run_fsck(settings: Settings, repair: bool) -> int:
 async def run_migrate(settings: Settings) -> int:
     from pymongo import AsyncMongoClient
 
-    from lulea.storage.postgres_indexes import NAMESPACE_INDEXES, ensure_collections, ensure_gin_indexes
+    from lulea.storage.postgres_indexes import (
+        NAMESPACE_INDEXES,
+        custom_plans,
+        ensure_collections,
+        ensure_gin_indexes,
+    )
 
     if settings.postgres_dsn is None:
         print("LULEA_STORAGE_POSTGRES_DSN is not set: nothing to do", file=sys.stderr)
@@ -74,12 +79,13 @@ async def run_migrate(settings: Settings) -> int:
         db = client[settings.mongo_database]
         await ensure_collections(db, NAMESPACE_INDEXES)
         results = await ensure_gin_indexes(settings.postgres_dsn.get_secret_value(), db.name)
+        plans = await custom_plans(settings.postgres_dsn.get_secret_value())
     finally:
         await client.close()
     if results is None:
         print(f"that PostgreSQL holds no FerretDB database {settings.mongo_database!r}", file=sys.stderr)
         return 1
-    print(json.dumps([r.__dict__ for r in results], indent=2))
+    print(json.dumps({"indexes": [r.__dict__ for r in results], "plan_cache_mode": plans}, indent=2))
     return 0
 
 
