@@ -16,7 +16,12 @@ one kubernetes_asyncio client with `--concurrency` requests in flight:
 Also per round: the operator's CPU seconds (/proc/<pid>/stat) and the kube-apiserver's, and the
 operator's API calls per Project counted from the API server's audit log.
 Prints min/median/max over rounds and the ratio of Projects/s to the same-objects ceiling
-(target >= 0.50), with the load average.
+(target >= 0.50), with the load average, and every other platform component's API calls per
+Project in the same window (what the Projects' writes set off elsewhere).
+
+    ... --pprof DIR    also a CPU profile of the kube-apiserver (its /debug/pprof, turned on for
+                       the bench's own stack) over each round's same-objects and Projects phases,
+                       saved in DIR and summed up with `go tool pprof -top`
 """
 
 from __future__ import annotations
@@ -120,6 +125,34 @@ async def same_objects(api: k8s.ApiClient, name: str, apply: bool = False) -> No
         *plan.network_policies(project, MEMBER_PORTS), quota]))
 
 
+async def profile(s: Stack, seconds: int, out: Path) -> Path | None:
+    """A CPU profile of the kube-apiserver over the next `seconds` (its /debug/pprof/profile)."""
+    import httpx
+
+    async with httpx.AsyncClient(verify=str(s.ca_file), timeout=seconds + 60,
+                                 headers={"Authorization": f"Bearer {s.tokens['admin']}"}) as http:
+        got = await http.get(f"{s.api_server}/debug/pprof/profile", params={"seconds": seconds})
+    if got.status_code != 200:
+        print(f"  no profile: {got.status_code} {got.text[:200]}")
+        return None
+    await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(out.write_bytes, got.content)
+    return out
+
+
+def summarize(path: Path | None, lines: int = 25) -> None:
+    go = shutil.which("go")
+    if path is None or go is None:
+        return
+    import subprocess
+
+    top = subprocess.run([go, "tool", "pprof", "-top", "-cum", f"-nodecount={lines}", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    print(f"  {path} (go tool pprof -top -cum):")
+    for line in top.stdout.splitlines():
+        print(f"    {line}")
+
+
 def ready(p: dict[str, Any]) -> bool:
     st = p.get("status") or {}
     return st.get("observedGeneration") == p["metadata"]["generation"] and any(
@@ -176,8 +209,9 @@ async def projects_via_watch(api: k8s.ApiClient, prefix: str, n: int, concurrenc
     return submitted, first or 0.0, time.monotonic() - t0, len(done)
 
 
-def audit_calls(path: Path, offset: int, account: str) -> Counter[str]:
-    """The requests `account` made since byte `offset` of the audit log, by verb and resource."""
+def audit_calls(path: Path, offset: int, account: str | None) -> Counter[str]:
+    """The requests `account` made since byte `offset` of the audit log, by verb and resource;
+    with `account` None, every audited caller's, keyed by caller too."""
     counts: Counter[str] = Counter()
     with path.open("rb") as f:
         f.seek(offset)
@@ -186,15 +220,18 @@ def audit_calls(path: Path, offset: int, account: str) -> Counter[str]:
                 ev = json.loads(line)
             except ValueError:
                 continue
-            if ev.get("user", {}).get("username") != account or ev.get("stage") != "ResponseComplete":
+            user = ev.get("user", {}).get("username", "?")
+            if (account is not None and user != account) or ev.get("stage") != "ResponseComplete":
                 continue
             ref = ev.get("objectRef") or {}
             resource = ref.get("resource", "?") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
-            counts[f"{ev['verb']} {resource}"] += 1
+            who = "" if account is not None else user.rsplit(":", 1)[-1] + " "
+            counts[f"{who}{ev['verb']} {resource}"] += 1
     return counts
 
 
-async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: int) -> None:
+async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: int,
+                  pprof: Path | None = None) -> None:
     api = api_client(s, concurrency)
     core = k8s.CoreV1Api(api)
     account = f"system:serviceaccount:{accounts.PLATFORM_NAMESPACE}:lulea-operator-project"
@@ -202,6 +239,7 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
         "namespaces", "same objects", "same objects, applied", "projects", "first ready", "operator cpu ms",
         "apiserver cpu ms (projects)", "apiserver cpu ms (same objects)", "calls")}
     breakdown: Counter[str] = Counter()
+    others: Counter[str] = Counter()  # the other platform components' calls in the Projects phase
     load_before = loadavg()
     for r in range(rounds):
         tag = f"r{r}"
@@ -210,11 +248,15 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
             k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=f"bare-{tag}-{i:04d}"))) for i in range(n)])
         results["namespaces"].append(n / (time.monotonic() - t0))
 
+        profiled = (asyncio.create_task(profile(s, max(3, n // 40), pprof / f"same-objects-{tag}.pb.gz"))
+                    if pprof else None)
         api0 = cpu_seconds(layout, "kube-apiserver")
         t0 = time.monotonic()
         await bounded(concurrency, [lambda i=i, tag=tag: same_objects(api, f"direct-{tag}-{i:04d}")
                                     for i in range(n)])
         results["same objects"].append(n / (time.monotonic() - t0))
+        if profiled:
+            summarize(await profiled)
         results["apiserver cpu ms (same objects)"].append(
             (cpu_seconds(layout, "kube-apiserver") - api0) / n * 1000)
 
@@ -225,6 +267,8 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
 
         await asyncio.sleep(2)
         offset = audit_log(layout).stat().st_size
+        profiled = (asyncio.create_task(profile(s, max(5, n // 12), pprof / f"projects-{tag}.pb.gz"))
+                    if pprof else None)
         op0, api0 = cpu_seconds(layout, "operator-project"), cpu_seconds(layout, "kube-apiserver")
         submitted, first, all_ready, count = await projects_via_watch(
             api, f"bench-{tag}-", n, concurrency, timeout=900)
@@ -237,6 +281,10 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
         calls = audit_calls(audit_log(layout), offset, account)
         results["calls"].append(sum(calls.values()) / n)
         breakdown += calls
+        everyone = audit_calls(audit_log(layout), offset, None)
+        others += Counter({k: v for k, v in everyone.items() if not k.startswith("lulea-operator-project ")})
+        if profiled:
+            summarize(await profiled)
         print(f"round {r + 1}: namespaces {results['namespaces'][-1]:.1f}/s, same objects "
               f"{results['same objects'][-1]:.1f} projects/s (applied "
               f"{results['same objects, applied'][-1]:.1f}), Projects {results['projects'][-1]:.1f}/s "
@@ -260,6 +308,9 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
     print(f"{'operator API calls per Project (audit log)':44} {spread(results['calls']):>26}")
     for key, count in sorted(breakdown.items(), key=lambda kv: -kv[1]):
         print(f"    {key:40} {count / (n * rounds):6.2f} per Project")
+    print("other platform components' API calls in the Projects phases (audit log), per Project:")
+    for key, count in sorted(others.items(), key=lambda kv: -kv[1])[:20]:
+        print(f"    {key:60} {count / (n * rounds):6.2f}")
     ratio = statistics.median(results["projects"]) / statistics.median(results["same objects"])
     print(f"Projects / same-objects ceiling (medians) = {ratio:.2f} "
           f"(target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'}); "
@@ -272,6 +323,8 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--pprof", type=Path, default=None,
+                        help="save CPU profiles of the kube-apiserver here (the bench's own stack only)")
     parser.add_argument("--stack", type=Path, default=None,
                         help="reuse this running stack (its CA is stopped for the run, then started)")
     args = parser.parse_args()
@@ -280,18 +333,21 @@ def main() -> int:
         layout = s.layout
         stack.kill(layout, "ca")
         try:
-            asyncio.run(measure(layout, s, args.projects, args.rounds, args.concurrency))
+            asyncio.run(measure(layout, s, args.projects, args.rounds, args.concurrency, args.pprof))
         finally:
             stack.start_one(layout, "ca")
         return 0
     shutil.rmtree(STATE, ignore_errors=True)
     os.environ["LULEA_SKIP"] = "schema-registry,placement,operator-gpujob"
+    if args.pprof is not None:  # a later flag wins: the stack runs with --profiling=false
+        os.environ["LULEA_KUBE_APISERVER_ARGS"] = (
+            os.environ.get("LULEA_KUBE_APISERVER_ARGS", "") + " --profiling=true").strip()
     layout = Layout(STATE, PORT_BASE, tools=tool_paths())
     try:
         stack.up(layout)
         stack.kill(layout, "ca")  # the operator has its certificate; see the docstring
         asyncio.run(measure(layout, Stack.from_endpoints(STATE), args.projects, args.rounds,
-                            args.concurrency))
+                            args.concurrency, args.pprof))
     finally:
         stack.down(layout)
     return 0
