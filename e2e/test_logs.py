@@ -151,7 +151,12 @@ async def world(stack: Stack, admin_api: k8s.ApiClient, gpu_platform: Path, tmp_
         listed = await core.list_namespaced_pod(p1, label_selector=f"lulea.io/job={job}")
         if len(listed.items) == 2:
             break
-        assert time.monotonic() < deadline, "the GpuJob's pods never appeared"
+        if time.monotonic() > deadline:  # say what happened instead: the job may have ended
+            got = await custom.get_namespaced_custom_object(G, V, p1, "gpujobs", job)
+            seen = [(p.metadata.name, p.status.phase, p.spec.node_name,
+                     [c.state.to_dict() for c in p.status.container_statuses or []]) for p in listed.items]
+            raise AssertionError(f"the GpuJob's 2 pods were never there together: job status "
+                                 f"{got.get('status')}, pods {seen}")
         await asyncio.sleep(0.3)
     pods = [{"name": p.metadata.name, "uid": p.metadata.uid, "container": p.spec.containers[0].name}
             for p in listed.items]
