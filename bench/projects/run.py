@@ -10,7 +10,10 @@ one kubernetes_asyncio client with `--concurrency` requests in flight:
   same objects  per project what the operator writes for one: the Namespace, then its 2
                 ClusterRoles, then the 2 member RoleBindings, the CA's RoleBinding, 2
                 ClusterRoleBindings, the NetworkPolicy and the ResourceQuota, created directly
-                (POST), `--concurrency` projects at a time: the ceiling
+                (POST), `--concurrency` projects at a time: the ceiling (admin token: a
+                superuser, whom RBAC neither authorizes nor checks for escalation); then by
+                server-side apply; then by POST with the operator's own token (RBAC on, as for
+                the operator)
   projects      N Projects with 3 members each, timed by a watch until every one is Ready for its
                 generation (first and last Ready)
 Also per round: the operator's CPU seconds (/proc/<pid>/stat) and the kube-apiserver's, and the
