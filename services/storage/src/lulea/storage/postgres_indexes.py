@@ -168,13 +168,12 @@ async def _without_pending_list(conn: psycopg.AsyncConnection[tuple[object, ...]
     """Turn GIN's pending list off on index `name` (made by an earlier version) and flush what
     it holds into the index; True if it had one."""
     row = await (await conn.execute(
-        "SELECT c.reloptions FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+        "SELECT c.oid, c.reloptions FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
         " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s", (schema, name))).fetchone()
-    if row is not None and isinstance(row[0], list) and "fastupdate=off" in row[0]:
-        return False
-    index = sql.Identifier(schema, name)
-    await conn.execute(sql.SQL("ALTER INDEX {} SET (fastupdate = off)").format(index))
-    await conn.execute("SELECT pg_catalog.gin_clean_pending_list(%s::regclass)", (f"{schema}.{name}",))
+    if row is None or (isinstance(row[1], list) and "fastupdate=off" in row[1]):
+        return False  # gone meanwhile (made again at the next start), or already without one
+    await conn.execute(sql.SQL("ALTER INDEX {} SET (fastupdate = off)").format(sql.Identifier(schema, name)))
+    await conn.execute("SELECT pg_catalog.gin_clean_pending_list(%s::oid::regclass)", (row[0],))
     return True
 
 
