@@ -144,7 +144,11 @@ async def world(stack: Stack, admin_api: k8s.ApiClient, gpu_platform: Path, tmp_
     custom, core = k8s.CustomObjectsApi(admin_api), k8s.CoreV1Api(admin_api)
     job = "train"
     await custom.create_namespaced_custom_object(G, V, p1, "gpujobs", {
-        "apiVersion": f"{G}/{V}", "kind": "GpuJob", "metadata": {"name": job},
+        # kwok plays its pods (Running until deleted); the test writes their logs. Without the
+        # annotation the local runtime would run them, fail them at once (no command to run) and
+        # the operator would stop the job, deleting one pod ~100 ms after both were bound
+        "apiVersion": f"{G}/{V}", "kind": "GpuJob",
+        "metadata": {"name": job, "annotations": {"sim.lulea.io/simulated": "true"}},
         "spec": {"image": "x", "gpus": 2, "hosts": 2}})
     deadline = time.monotonic() + 90
     while True:
