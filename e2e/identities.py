@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AclBinding,
+    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
@@ -115,3 +117,16 @@ def grant(kafka: KafkaClient, principal: str, *, topic: str | None = None, group
     admin = AdminClient(kafka.confluent())  # kept alive until its futures resolve
     for future in admin.create_acls(bindings).values():
         future.result(timeout=30)
+    # The controller has the ACLs now; the broker's authorizer applies them from the metadata
+    # log a moment later, and a client refused in that moment gets a permanent error
+    # (TOPIC_AUTHORIZATION_FAILED). DescribeAcls is answered from the broker's authorizer.
+    wanted = set(bindings)
+    deadline = time.monotonic() + 30
+    while True:
+        found = admin.describe_acls(AclBindingFilter(
+            ResourceType.ANY, None, ResourcePatternType.ANY, principal, None, AclOperation.ANY,
+            AclPermissionType.ANY)).result(timeout=30)
+        if wanted <= set(found):
+            return
+        assert time.monotonic() < deadline, f"the broker never showed the ACLs of {principal}"
+        time.sleep(0.1)
