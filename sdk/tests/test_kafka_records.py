@@ -41,7 +41,10 @@ def test_the_wire_is_confluent_framed_and_read_back_with_one_registry_lookup_per
         "user": "u1", "ms": 7}
 
 
-OFFLINE = {"bootstrap.servers": "127.0.0.1:1", "log_level": 0}
+# no broker: one refused connection, then none for a minute (each failed connect also queues a
+# client event, which len(producer) counts until a poll serves it)
+OFFLINE = {"bootstrap.servers": "127.0.0.1:1", "log_level": 0,
+           "reconnect.backoff.ms": 60_000, "reconnect.backoff.max.ms": 60_000}
 
 
 def test_send_refuses_off_schema_records_and_counts_what_it_queued() -> None:
@@ -51,6 +54,8 @@ def test_send_refuses_off_schema_records_and_counts_what_it_queued() -> None:
         producer.send({"user": "u", "ms": i}, key="k" if i % 2 else None)
     with pytest.raises(ValueError, match=r"does not fit the schema of p1\.t"):
         producer.send({"user": 3})
+    for _ in range(4):  # let the connection be refused and serve its events: records stay queued
+        producer.poll(0.05)
     assert producer.sent == 100 and len(producer) == 100 and producer.delivered == 0
     producer._on_delivery(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED), None)  # type: ignore[arg-type]
     assert producer.failures and producer.delivered == -1  # queued ones are not delivered yet

@@ -174,6 +174,9 @@ class TopicProducer(Producer):
 
     @property
     def delivered(self) -> int:
+        """Records the broker acknowledged. librdkafka's queue length also counts client events
+        (a refused connection, say) until a poll or flush serves them, so this may read low
+        until then, never high."""
         return self.sent - len(self) - len(self.failures)
 
     def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
