@@ -79,12 +79,12 @@ async def run_migrate(settings: Settings) -> int:
         db = client[settings.mongo_database]
         await ensure_collections(db, NAMESPACE_INDEXES)
         results = await ensure_gin_indexes(settings.postgres_dsn.get_secret_value(), db.name)
-        plans = await custom_plans(settings.postgres_dsn.get_secret_value())
     finally:
         await client.close()
     if results is None:
         print(f"that PostgreSQL holds no FerretDB database {settings.mongo_database!r}", file=sys.stderr)
         return 1
+    plans = await custom_plans(settings.postgres_dsn.get_secret_value())
     print(json.dumps({"indexes": [r.__dict__ for r in results], "plan_cache_mode": plans}, indent=2))
     return 0
 

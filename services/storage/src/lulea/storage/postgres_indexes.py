@@ -137,22 +137,39 @@ async def _table_of(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: s
     return None if row is None or row[0] is None else str(row[0])
 
 
-async def _valid(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str, name: str) -> bool | None:
-    """Whether index `name` of `schema` is valid; None if there is none."""
+@dataclass(frozen=True)
+class _Existing:
+    oid: int
+    valid: bool
+    pending_list: bool  # GIN's fastupdate is on (the default when an index says nothing)
+
+
+async def _existing(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str,
+                    name: str) -> _Existing | None:
+    """Index `name` of `schema` as the catalog has it; None if there is none."""
     row = await (await conn.execute(
-        "SELECT i.indisvalid FROM pg_catalog.pg_class c"
+        "SELECT c.oid, i.indisvalid, c.reloptions FROM pg_catalog.pg_class c"
         " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
         " JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
         " WHERE n.nspname = %s AND c.relname = %s", (schema, name))).fetchone()
-    return None if row is None else bool(row[0])
+    if row is None:
+        return None
+    options = row[2] if isinstance(row[2], list) else []
+    return _Existing(int(str(row[0])), bool(row[1]), "fastupdate=off" not in options)
 
 
 async def _ensure_one(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str, table: str,
                       field: str, name: str) -> str:
-    valid = await _valid(conn, schema, name)
-    if valid:
-        return "tuned" if await _without_pending_list(conn, schema, name) else "present"
-    if valid is False:  # a build interrupted (a crash, a replica killed): made again
+    found = await _existing(conn, schema, name)
+    if found is not None and found.valid:
+        if not found.pending_list:
+            return "present"
+        # made by an earlier version: the list turned off, and what it holds flushed into the index
+        index = sql.Identifier(schema, name)
+        await conn.execute(sql.SQL("ALTER INDEX {} SET (fastupdate = off)").format(index))
+        await conn.execute("SELECT pg_catalog.gin_clean_pending_list(%s::oid::regclass)", (found.oid,))
+        return "tuned"
+    if found is not None:  # a build interrupted (a crash, a replica killed): made again
         drop = sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, name))
         await conn.execute(drop)
     create = sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING gin ((_jsonb -> {}))"
@@ -160,21 +177,7 @@ async def _ensure_one(conn: psycopg.AsyncConnection[tuple[object, ...]], schema:
         sql.Identifier(name), sql.Identifier(schema, table), sql.Literal(field))
     with contextlib.suppress(errors.UniqueViolation, errors.DuplicateTable):  # another replica, at once
         await conn.execute(create)
-    return "rebuilt" if valid is False else "created"
-
-
-async def _without_pending_list(conn: psycopg.AsyncConnection[tuple[object, ...]], schema: str,
-                                name: str) -> bool:
-    """Turn GIN's pending list off on index `name` (made by an earlier version) and flush what
-    it holds into the index; True if it had one."""
-    row = await (await conn.execute(
-        "SELECT c.oid, c.reloptions FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-        " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s", (schema, name))).fetchone()
-    if row is None or (isinstance(row[1], list) and "fastupdate=off" in row[1]):
-        return False  # gone meanwhile (made again at the next start), or already without one
-    await conn.execute(sql.SQL("ALTER INDEX {} SET (fastupdate = off)").format(sql.Identifier(schema, name)))
-    await conn.execute("SELECT pg_catalog.gin_clean_pending_list(%s::oid::regclass)", (row[0],))
-    return True
+    return "rebuilt" if found is not None else "created"
 
 
 async def custom_plans(dsn: str, *, connect_timeout: float = 10.0) -> str:
@@ -209,7 +212,7 @@ async def make_namespace_indexes(db: AsyncDatabase[dict[str, object]], dsn: str 
     try:
         await ensure_collections(db, NAMESPACE_INDEXES)
         results = await ensure_gin_indexes(dsn, db.name)
-        plans = await custom_plans(dsn)
+        plans = await custom_plans(dsn) if results is not None else ""  # not FerretDB's: left alone
     except (psycopg.Error, OSError) as exc:
         log.warning("PostgreSQL at %s unreachable for the namespace's indexes (%s: %s); trying again in %g s",
                     where(dsn), type(exc).__name__, exc, RETRY_SECONDS)
