@@ -11,6 +11,7 @@ included), so what it leaves is what a SIGKILL at that point leaves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -289,6 +290,63 @@ async def test_an_upload_a_version_before_holds_left_is_given_back(database: Any
     assert not (await fsck(ns)).clean
     for _ in range(2):
         await ns.reclaim_once()
+    report = await fsck(ns)
+    assert report.clean and not report.in_progress, report.as_dict()
+
+
+class Interleaved:
+    """A journal on which a delete's commit waits until the reclaimer has listed the journal,
+    and the reclaimer's listing is handed back only after the delete has returned: the
+    reclaimer holds a copy of the entry older than the operation's end."""
+
+    def __init__(self, target: Any) -> None:
+        self.target, self.listed, self.deleted = target, asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+    async def update_one(self, query: Any, change: Any, *a: Any, **kw: Any) -> Any:
+        if change.get("$set", {}).get("phase") == "committed":
+            await self.listed.wait()
+        return await self.target.update_one(query, change, *a, **kw)
+
+    def find(self, *a: Any, **kw: Any) -> Any:
+        interleaved = self
+
+        async def entries() -> AsyncIterator[Any]:
+            listing = [e async for e in interleaved.target.find(*a, **kw)]
+            interleaved.listed.set()
+            await interleaved.deleted.wait()
+            for e in listing:
+                yield e
+        return entries()
+
+
+async def test_a_reclaimer_listing_older_than_a_delete_finishes_it(database: Any) -> None:
+    """The reclaimer lists the journal while this writer's recursive delete is open; the delete
+    commits (its root entry gone: the subtree is the reclaimer's) before the round reaches the
+    entry. The round must act on the entry as it is now, not on its listed "open" copy: rolling
+    that back left the subtree's files under a directory that no longer exists (fsck:
+    danglingParents), found by CI when the operator deleted two datasets at once."""
+    client, dbname = database
+    ns = await fresh(client, dbname)
+    await setup_tree(ns)
+    journal = Interleaved(ns.journal)
+    ns.journal = journal  # type: ignore[assignment]
+
+    async def delete() -> bool:
+        try:
+            return await ns.delete(Path.parse(f"{R}/a"), recursive=True)
+        finally:
+            journal.deleted.set()
+    deleted, _ = await asyncio.wait_for(asyncio.gather(delete(), ns.reclaim_once()), 60)
+    assert deleted
+    ns.journal = journal.target
+    for _ in range(2):
+        await ns.reclaim_once()
+    root = (await ns.chain(ROOT))[-1]["_id"]
+    left = [d["_id"] async for d in ns.inodes.find({"dataset": root}, {"_id": 1}) if d["_id"] != root]
+    assert left == [], left
     report = await fsck(ns)
     assert report.clean and not report.in_progress, report.as_dict()
 

@@ -949,8 +949,14 @@ class Namespace:
         await self.holds.flush(self.inodes)
         alive = await self.dead_writers()
         work = 0
-        for entry in [e async for e in self.journal.find({})]:
-            if self._abandoned(entry, alive):
+        for listed in [e async for e in self.journal.find({})]:
+            if not self._abandoned(listed, alive):
+                continue
+            # read again: the listing may be older than the operation's end (this writer's
+            # delete committed while an earlier entry was recovered); recovering its "open"
+            # copy would roll back a delete whose root entry is gone, leaving its subtree
+            entry = await self.journal.find_one({"_id": listed["_id"]})
+            if entry is not None:
                 work += await self.recover(entry)
         if alive is not None:
             lost = self._alive_seen is None or bool(self._alive_seen - alive)
