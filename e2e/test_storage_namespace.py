@@ -621,3 +621,18 @@ async def test_renaming_a_directory_rekeys_one_entry(database: Any) -> None:
     assert await read(ns, f"{R}/b/sub/f4") == b"4" and await read(ns, f"{R}/a/sub/f4") is None
     assert await ns.journal.count_documents({}) == 0
     assert (await fsck(ns)).clean
+
+
+async def test_a_stat_looks_up_only_the_components_below_the_dataset_root(database: Any) -> None:
+    """`/`, `/Projects`, the project and the dataset root are the platform's and cached (2 s):
+    a warm stat of `<root>/a/sub/f` makes exactly three lookups (a, sub, f); `/` was looked up
+    on every request before (four)."""
+    client, dbname = database
+    ns = await fresh(client, dbname)
+    await setup_tree(ns)
+    fuse = Fuse(None)
+    fused(ns, fuse)
+    await ns.stat(Path.parse(f"{R}/a/sub/f1"))
+    warm = fuse.calls
+    await ns.stat(Path.parse(f"{R}/a/sub/f2"))
+    assert fuse.calls - warm == 3

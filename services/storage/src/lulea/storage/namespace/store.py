@@ -152,12 +152,16 @@ class Namespace:
     # -- lookups --------------------------------------------------------------------------
     async def chain(self, path: Path, *, full: bool = False) -> list[Doc]:
         """The inodes from `/` down to `path`, stopping at the first that is missing: one
-        lookup by `_id` per component below the cached top (the last with its data if `full`)."""
+        lookup by `_id` per component below the cached top (`/` and the TOP_DEPTH levels under it),
+        the last with its data if `full`."""
         docs: list[Doc] = []
         now = time.monotonic()
-        current = self._top((), now) or await self.get(ROOT_KEY)
-        if current is None:
-            return docs
+        current = self._top((), now)
+        if current is None:  # `/` too is the platform's: cached like the levels below it
+            current = await self.get(ROOT_KEY)
+            if current is None:
+                return docs
+            self.top[()] = (now + TOP_CACHE_SECONDS, current)
         docs.append(current)
         for depth, name in enumerate(path.parts, start=1):
             if current["type"] != "DIRECTORY":
