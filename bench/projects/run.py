@@ -7,15 +7,18 @@ it takes its certificate from; the CA is stopped once the operator runs, so that
 certificates per Project does not share the machine with what is measured), per round, through
 one kubernetes_asyncio client with `--concurrency` requests in flight:
   namespaces    N bare Namespace creates (the old reference)
-  same objects  per project what the operator writes for one: the Namespace, then its 2
-                ClusterRoles, then the 2 member RoleBindings, the CA's RoleBinding, 2
-                ClusterRoleBindings, the NetworkPolicy and the ResourceQuota, created directly
+  same objects  per project what the operator writes for one: the Namespace, then its
+                ClusterRole, then the 2 member RoleBindings, the CA's RoleBinding, its
+                ClusterRoleBinding, the NetworkPolicy and the ResourceQuota, created directly
                 (POST), `--concurrency` projects at a time: the ceiling (admin token: a
                 superuser, whom RBAC neither authorizes nor checks for escalation); then by
                 server-side apply; then by POST with the operator's own token (RBAC on, as for
                 the operator)
   projects      N Projects with 3 members each, timed by a watch until every one is Ready for its
                 generation (first and last Ready)
+After each phase everything it made is deleted and waited for (`--accumulate` keeps it all, as
+before 2026-12-03: every later phase then runs with the earlier ones' per-project
+ClusterRoleBindings in place, which RBAC walks on every request).
 Also per round: the operator's CPU seconds (/proc/<pid>/stat) and the kube-apiserver's, and the
 operator's API calls per Project counted from the API server's audit log.
 Prints min/median/max over rounds and the ratio of Projects/s to the same-objects ceiling
@@ -227,6 +230,51 @@ async def projects_via_watch(api: k8s.ApiClient, prefix: str, n: int, concurrenc
     return submitted, first or 0.0, time.monotonic() - t0, len(done)
 
 
+async def clean(api: k8s.ApiClient, prefix: str, concurrency: int, timeout: float = 900) -> float:
+    """Everything a phase made under names starting with `prefix` deleted, and waited for until
+    gone: its Projects (the operator takes their namespaces and cluster RBAC away), namespaces,
+    and per-project ClusterRoles and ClusterRoleBindings. So every phase and round starts from
+    the same cluster: RBAC walks every ClusterRoleBinding, and a phase left behind would weigh on
+    the next one (docs/benchmarks.md). Returns the seconds it took."""
+    t0 = time.monotonic()
+    custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
+    rbac = k8s.RbacAuthorizationV1Api(api)
+
+    async def gone(call: Any) -> None:
+        try:
+            await call
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+    def mine(name: str) -> bool:
+        return name.startswith(prefix)
+
+    async def left() -> tuple[list[str], list[str], list[str], list[str]]:
+        projects = await custom.list_cluster_custom_object("lulea.io", "v1alpha1", "projects")
+        namespaces = await core.list_namespace()
+        bindings = await rbac.list_cluster_role_binding(label_selector=plan.PROJECT_LABEL)
+        roles = await rbac.list_cluster_role(label_selector=plan.PROJECT_LABEL)
+        return ([p["metadata"]["name"] for p in projects["items"] if mine(p["metadata"]["name"])],
+                [n.metadata.name for n in namespaces.items if mine(n.metadata.name)],
+                [b.metadata.name for b in bindings.items if mine(b.metadata.labels[plan.PROJECT_LABEL])],
+                [r.metadata.name for r in roles.items if mine(r.metadata.labels[plan.PROJECT_LABEL])])
+
+    projects, namespaces, bindings, roles = await left()
+    await bounded(concurrency, [
+        *(lambda n=n: gone(custom.delete_cluster_custom_object("lulea.io", "v1alpha1", "projects", n))
+          for n in projects),
+        *(lambda n=n: gone(core.delete_namespace(n)) for n in namespaces),
+        *(lambda n=n: gone(rbac.delete_cluster_role_binding(n)) for n in bindings),
+        *(lambda n=n: gone(rbac.delete_cluster_role(n)) for n in roles)])
+    while any(await left()):
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"objects of {prefix}* still there after {timeout:.0f}s: "
+                               f"{[len(x) for x in await left()]} projects/namespaces/bindings/roles")
+        await asyncio.sleep(2)
+    return time.monotonic() - t0
+
+
 def audit_calls(path: Path, offset: int) -> Counter[tuple[str, str]]:
     """The requests made since byte `offset` of the audit log, by caller and by verb and
     resource, in one pass."""
@@ -258,7 +306,7 @@ async def sets_per_second(layout: Layout, concurrency: int, n: int,
 
 
 async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: int,
-                  pprof: Path | None = None) -> None:
+                  pprof: Path | None = None, accumulate: bool = False) -> None:
     api = api_client(s, concurrency)
     # the operator's own identity: not a superuser, so RBAC authorizes each of its requests and
     # checks each role and binding it creates for escalation, as it does for the operator
@@ -274,11 +322,18 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
     breakdown: Counter[str] = Counter()
     others: Counter[str] = Counter()  # the other platform components' calls in the Projects phase
     load_before = loadavg()
+    cleaning: list[float] = []
+
+    async def phase_done(prefix: str) -> None:
+        if not accumulate:
+            cleaning.append(await clean(api, prefix, concurrency))
+
     for r in range(rounds):
         tag = f"r{r}"
         rate, _ = await sets_per_second(layout, concurrency, n, lambda i, tag=tag: core.create_namespace(
             k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=f"bare-{tag}-{i:04d}"))))
         results["namespaces"].append(rate)
+        await phase_done(f"bare-{tag}-")
 
         profiled = (asyncio.create_task(profile(s, max(3, n // 40), pprof / f"same-objects-{tag}.pb.gz"))
                     if pprof else None)
@@ -288,15 +343,18 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
         results["apiserver cpu ms (same objects)"].append(cpu)
         if profiled:
             summarize(await profiled)
+        await phase_done(f"direct-{tag}-")
 
         rate, _ = await sets_per_second(layout, concurrency, n, lambda i, tag=tag: same_objects(
             api, f"applied-{tag}-{i:04d}", True))
         results["same objects, applied"].append(rate)
+        await phase_done(f"applied-{tag}-")
 
         rate, cpu = await sets_per_second(layout, concurrency, n, lambda i, tag=tag: same_objects(
             as_operator, f"operator-{tag}-{i:04d}"))
         results["same objects, as the operator"].append(rate)
         results["apiserver cpu ms (same objects, as the operator)"].append(cpu)
+        await phase_done(f"operator-{tag}-")
 
         await asyncio.sleep(2)
         offset = audit_log(layout).stat().st_size
@@ -319,6 +377,7 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
                            if user != account})
         if profiled:
             summarize(await profiled)
+        await phase_done(f"bench-{tag}-")
         print(f"round {r + 1}: namespaces {results['namespaces'][-1]:.1f}/s, same objects "
               f"{results['same objects'][-1]:.1f} projects/s (applied "
               f"{results['same objects, applied'][-1]:.1f}, as the operator "
@@ -332,6 +391,11 @@ async def measure(layout: Layout, s: Stack, n: int, rounds: int, concurrency: in
 
     print(f"\n{n} per round, {rounds} rounds, {concurrency} in flight, one kubernetes_asyncio client; "
           f"{os.cpu_count()} cores shared; load average {load_before} before, {load_after} after")
+    if accumulate:
+        print("--accumulate: nothing deleted between phases and rounds (each adds its objects)")
+    else:
+        print(f"each phase's objects deleted before the next (as every round starts): "
+              f"{spread(cleaning)} s per clean-up")
     print(f"{'(min median max)':44} {'':>26}")
     print(f"{'reference: bare Namespace creates /s':44} {spread(results['namespaces']):>26}")
     print(f"{'ceiling: same objects created directly, /s':44} {spread(results['same objects']):>26}")
@@ -366,6 +430,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--pprof", type=Path, default=None,
                         help="save CPU profiles of the kube-apiserver here (the bench's own stack only)")
+    parser.add_argument("--accumulate", action="store_true",
+                        help="delete nothing between phases and rounds (each round then runs with "
+                        "every earlier phase's per-project ClusterRoleBindings in place)")
     parser.add_argument("--stack", type=Path, default=None,
                         help="reuse this running stack (its CA is stopped for the run, then started)")
     args = parser.parse_args()
@@ -374,7 +441,8 @@ def main() -> int:
         layout = s.layout
         stack.kill(layout, "ca")
         try:
-            asyncio.run(measure(layout, s, args.projects, args.rounds, args.concurrency, args.pprof))
+            asyncio.run(measure(layout, s, args.projects, args.rounds, args.concurrency, args.pprof,
+                                args.accumulate))
         finally:
             stack.start_one(layout, "ca")
         return 0
@@ -388,7 +456,7 @@ def main() -> int:
         stack.up(layout)
         stack.kill(layout, "ca")  # the operator has its certificate; see the docstring
         asyncio.run(measure(layout, Stack.from_endpoints(STATE), args.projects, args.rounds,
-                            args.concurrency, args.pprof))
+                            args.concurrency, args.pprof, args.accumulate))
     finally:
         stack.down(layout)
     return 0
