@@ -88,7 +88,18 @@ async def test_each_role_gets_exactly_its_access(admin_api: k8s.ApiClient, user_
         GROUP, VERSION, name, "topics", "t1")) == 200
     assert await _status_of(_create(bob, name, "topics", _topic("t2"))) == 403
     assert await _status_of(_create(bob, name, "datasets", _dataset("d2"))) == 403
-    assert await _status_of(set_members(bob, name, [("bob", "DataOwner")])) == 403
+    # bob reads his Project (one ClusterRole per project grants every member get, watch and
+    # patch); the admission policy refuses his patches, also one that makes him an owner.
+    assert await _status_of(k8s.CustomObjectsApi(bob).get_cluster_custom_object(
+        GROUP, VERSION, "projects", name)) == 200
+    with pytest.raises(ApiException) as refused:
+        await set_members(bob, name, [("bob", "DataOwner")])
+    assert refused.value.status == 403 and "only the DataOwners of project" in str(refused.value.body)
+    with pytest.raises(ApiException) as refused:
+        await k8s.CustomObjectsApi(bob).patch_cluster_custom_object(
+            GROUP, VERSION, "projects", name, {"spec": {"description": "bob's now"}},
+            _content_type="application/merge-patch+json")
+    assert refused.value.status == 403 and "bob is not one of them" in str(refused.value.body)
     # alice can edit the Project (membership).
     assert await _status_of(k8s.CustomObjectsApi(alice).get_cluster_custom_object(
         GROUP, VERSION, "projects", name)) == 200
@@ -109,6 +120,8 @@ async def test_each_role_gets_exactly_its_access(admin_api: k8s.ApiClient, user_
     await eventually_status(lambda: _create(bob, name, "gpujobs", _gpujob("j3")), 403)
     await eventually_status(lambda: k8s.CustomObjectsApi(bob).list_namespaced_custom_object(
         GROUP, VERSION, name, "topics"), 403)
+    await eventually_status(lambda: k8s.CustomObjectsApi(bob).get_cluster_custom_object(
+        GROUP, VERSION, "projects", name), 403)
     project = await wait_ready(admin_api, name)
     assert project["status"]["memberCount"] == 1
     await delete_project(admin_api, name)

@@ -31,10 +31,9 @@ BUILTIN = {("authorization.k8s.io", "selfsubjectaccessreviews", "create"),
 # RoleBindings the Project operator makes in every project namespace, from the chart's roles
 # (plan.role_bindings and plan.platform_bindings): binding name -> the role it binds.
 BOUND_BY_NAME = {**{name: name for name in plan.ROLE_NAMES.values()}, "lulea-ca": plan.CA_SECRETS_ROLE}
-# What the Project operator grants onwards in each project's own ClusterRoles (plan.cluster_rbac):
+# What the Project operator grants onwards in each project's own ClusterRole (plan.cluster_rbac):
 # RBAC lets it grant only what it holds, so writing such a role is a use of these verbs.
-DELEGATED = {("lulea.io", "projects", v)
-             for v in {*plan.OWNER_PROJECT_VERBS, *plan.SCIENTIST_PROJECT_VERBS}}
+DELEGATED = {("lulea.io", "projects", v) for v in plan.MEMBER_PROJECT_VERBS}
 DELEGATED |= {("lulea.io", "projects/status", "get")}
 PROJECT_ROLE_PREFIX = "lulea:project:"
 

@@ -115,11 +115,57 @@ async def test_operator_killed_at_random_converges(layout: Layout, admin_api: k8
         expected = {u: f"lulea-{'data-owner' if r == 'DataOwner' else 'data-scientist'}"
                     for u, r in _expected_members(i).items()}
         assert bound == expected, name
-        assert len(bindings) == 3 and len(cluster_roles.items) == 2 and len(cluster_bindings.items) == 2
+        assert len(bindings) == 3 and len(cluster_roles.items) == 1 and len(cluster_bindings.items) == 1
+        assert sorted(s.name for s in cluster_bindings.items[0].subjects) == sorted(expected), name
         assert len((await net.list_namespaced_network_policy(name)).items) == 1
         quota = await core.read_namespaced_resource_quota("lulea-quota", name)
         assert quota.spec.hard["requests.nvidia.com/gpu"] == str(1 + i % 8)
         assert project["status"]["memberCount"] == len(expected)
     assert kills >= 5
     for name in names:
+        await delete_project(admin_api, name, wait=False)
+
+
+async def test_a_restarted_operator_removes_the_per_role_cluster_rbac_of_before(
+        layout: Layout, admin_api: k8s.ApiClient, user_api: Any) -> None:
+    """An upgrade from two ClusterRoles and two bindings per project to one: the old ones
+    (here made by hand, for erin, who is no longer a member) are gone after the operator's
+    start, so erin keeps nothing, and the project's one role and binding are in place."""
+    name = unique("legacy")
+    await create_project(admin_api, name, [("alice", "DataOwner")])
+    rbac = k8s.RbacAuthorizationV1Api(admin_api)
+    labels = {"lulea.io/project": name, "app.kubernetes.io/managed-by": "lulea-operator-project"}
+    old = f"lulea:project:{name}:data-scientist"
+    try:
+        async with asyncio.timeout(60):
+            while not is_ready(await get_project(admin_api, name)):
+                await asyncio.sleep(0.5)
+        await rbac.create_cluster_role({"metadata": {"name": old, "labels": labels}, "rules": [
+            {"apiGroups": ["lulea.io"], "resources": ["projects"], "resourceNames": [name],
+             "verbs": ["get"]}]})
+        await rbac.create_cluster_role_binding({
+            "metadata": {"name": old, "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": old},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "erin"}]})
+        erin = k8s.CustomObjectsApi(user_api("erin"))
+        assert (await erin.get_cluster_custom_object("lulea.io", "v1alpha1", "projects", name)
+                )["metadata"]["name"] == name  # what the left-over binding grants
+
+        _kill(layout)
+        _start(layout)
+        selector = f"lulea.io/project={name}"
+        async with asyncio.timeout(120):  # the killed one's Lease expires first
+            while True:
+                roles = [r.metadata.name for r in
+                         (await rbac.list_cluster_role(label_selector=selector)).items]
+                bindings = [b.metadata.name for b in
+                            (await rbac.list_cluster_role_binding(label_selector=selector)).items]
+                if old not in roles and old not in bindings:
+                    break
+                await asyncio.sleep(0.5)
+        assert roles == bindings == [f"lulea:project:{name}:members"]
+        with pytest.raises(k8s.ApiException) as refused:
+            await erin.get_cluster_custom_object("lulea.io", "v1alpha1", "projects", name)
+        assert refused.value.status == 403
+    finally:
         await delete_project(admin_api, name, wait=False)

@@ -212,6 +212,40 @@ async def test_a_data_owner_cannot_change_what_the_platform_sets(
     assert refused.value.status == 403 and words in str(refused.value.body)
 
 
+@pytest.mark.parametrize("patch", [
+    {"spec": {"members": [{"user": "alice", "role": "DataOwner"}, {"user": "bob", "role": "DataOwner"}]}},
+    {"spec": {"acceptedShares": ["victim-x/*"]}},  # accepting shares is the owners' handshake
+    {"spec": {"description": "taken over"}},
+    {"metadata": {"labels": {"team": "bob"}}},
+])
+async def test_a_data_scientist_cannot_change_his_project(
+        world: World, user_api: Any, admin_api: k8s.ApiClient, patch: dict[str, Any]) -> None:
+    """Every member holds `patch` on the Project through its one ClusterRole; the admission
+    policy lets only its DataOwners change it, judged on the stored object."""
+    bob = k8s.CustomObjectsApi(user_api("bob"))
+    async with nothing_changes(admin_api, world):
+        with pytest.raises(ApiException) as refused:
+            await bob.patch_cluster_custom_object(GROUP, VERSION, "projects", world.own, patch,
+                                                  _content_type="application/merge-patch+json")
+    assert refused.value.status == 403 and "bob is not one of them" in str(refused.value.body)
+
+
+async def test_nobody_reads_or_patches_a_project_he_is_not_in(world: World, user_api: Any) -> None:
+    """dave is in another project: RBAC refuses him before admission sees anything, with the
+    same 403 for a project that exists and one that does not (nothing to probe)."""
+    dave = k8s.CustomObjectsApi(user_api("dave"))
+    answers = []
+    for name in (world.own, unique("nosuch")):
+        for call in (lambda n=name: dave.get_cluster_custom_object(GROUP, VERSION, "projects", n),
+                     lambda n=name: dave.patch_cluster_custom_object(
+                         GROUP, VERSION, "projects", n, {"spec": {"description": "x"}},
+                         _content_type="application/merge-patch+json")):
+            with pytest.raises(ApiException) as refused:
+                await call()
+            answers.append(refused.value.status)
+    assert answers == [403, 403, 403, 403]
+
+
 async def test_a_data_owner_may_still_change_members_and_description(world: World, user_api: Any) -> None:
     alice = k8s.CustomObjectsApi(user_api("alice"))
     await alice.patch_cluster_custom_object(GROUP, VERSION, "projects", world.own,

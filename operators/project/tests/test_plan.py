@@ -73,17 +73,34 @@ def test_bindings_bind_each_member_to_exactly_their_role() -> None:
     assert all(b["roleRef"]["kind"] == "ClusterRole" for b in bindings)
 
 
-def test_only_owners_may_edit_the_project_object() -> None:
+def test_one_cluster_role_and_binding_per_project_for_all_its_members() -> None:
     rbac = {(m["kind"], m["metadata"]["name"]): m for m in plan.cluster_rbac(P1)}
-    owner = rbac["ClusterRole", plan.cluster_role_name(P1, plan.Role.DATA_OWNER)]
-    scientist = rbac["ClusterRole", plan.cluster_role_name(P1, plan.Role.DATA_SCIENTIST)]
-    assert "patch" in owner["rules"][0]["verbs"] and "patch" not in scientist["rules"][0]["verbs"]
-    # the operator holds get/watch/patch on projects: it may grant those without escalate
-    assert set(owner["rules"][0]["verbs"]) <= {"get", "watch", "patch"}
-    assert owner["rules"][0]["resourceNames"] == ["p1"]
-    subjects = {m["kind"]: [s["name"] for s in m.get("subjects", [])]
-                for m in plan.cluster_rbac(P1) if "owner" in m["metadata"]["name"]}
-    assert subjects["ClusterRoleBinding"] == ["alice"]
+    name = plan.cluster_role_name(P1)
+    assert set(rbac) == {("ClusterRole", name), ("ClusterRoleBinding", name)}
+    role, binding = rbac["ClusterRole", name], rbac["ClusterRoleBinding", name]
+    # the operator holds get/watch/patch on projects: it may grant those without escalate;
+    # that only owners' patches pass is the admission policy's (e2e: test_projects, test_tenant_attacks)
+    assert role["rules"][0]["verbs"] == ["get", "watch", "patch"]
+    assert role["rules"][0]["resourceNames"] == ["p1"] and role["rules"][1]["resourceNames"] == ["p1"]
+    assert [s["name"] for s in binding["subjects"]] == ["alice", "bob", "dave"]
+    assert binding["roleRef"]["name"] == name
+    assert role["metadata"]["ownerReferences"][0]["uid"] == P1.metadata.uid
+
+
+def test_only_the_old_per_role_names_of_this_operator_are_legacy() -> None:
+    def obj(name: str, project: str | None = "p1", manager: str = plan.MANAGER) -> dict[str, Any]:
+        labels = {"app.kubernetes.io/managed-by": manager}
+        if project:
+            labels[plan.PROJECT_LABEL] = project
+        return {"metadata": {"name": name, "labels": labels}}
+
+    objects = [obj("lulea:project:p1:data-owner"), obj("lulea:project:p1:data-scientist"),
+               obj("lulea:project:p1:members"),  # today's
+               obj("lulea:project:p2:data-owner", project="p1"),  # not the name of its project
+               obj("lulea:project:p1:data-owner", manager="someone-else"),
+               obj("lulea:project:p1:data-owner", project=None)]
+    legacy = [o["metadata"]["name"] for o in plan.legacy_cluster_rbac(objects)]
+    assert legacy == ["lulea:project:p1:data-owner", "lulea:project:p1:data-scientist"]
 
 
 def test_quota_maps_gpus_jobs_and_topics() -> None:

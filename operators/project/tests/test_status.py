@@ -183,8 +183,8 @@ async def test_a_new_project_is_created_and_a_second_pass_applies() -> None:
     await reconcile.reconcile(project(), {}, cluster, events, ())  # type: ignore[arg-type]
     kinds = sorted(k for k, _ in cluster.created)
     # everything but the quota (none in this spec) is created on a new namespace
-    assert kinds == sorted(["Namespace", "ClusterRole", "ClusterRole", "RoleBinding", "RoleBinding",
-                            "RoleBinding", "ClusterRoleBinding", "ClusterRoleBinding", "NetworkPolicy"])
+    assert kinds == sorted(["Namespace", "ClusterRole", "RoleBinding", "RoleBinding",
+                            "RoleBinding", "ClusterRoleBinding", "NetworkPolicy"])
     cluster.created.clear()
     await reconcile.reconcile(project(), {"observedGeneration": 3}, cluster, events, ())  # type: ignore[arg-type]
     assert cluster.created == []  # the namespace exists: applied, not created

@@ -172,6 +172,17 @@ def _project_owners() -> dict[str, Any]:
             ],
             "validations": [
                 {
+                    # RBAC grants every member `patch` on their Project (one ClusterRole per
+                    # project, docs/projects.md): who among them may change it is said here.
+                    # oldObject: a DataScientist cannot make themselves an owner in the same patch.
+                    "expression": "oldObject.spec.members.exists(m,"
+                    " m.user == request.userInfo.username && m.role == 'DataOwner')",
+                    "messageExpression": "'only the DataOwners of project ' + object.metadata.name"
+                    " + ' may change it (members, description, accepted shares); '"
+                    " + request.userInfo.username + ' is not one of them'",
+                    "reason": "Forbidden",
+                },
+                {
                     "expression": "has(object.spec.quotas) == has(oldObject.spec.quotas)"
                     " && (!has(object.spec.quotas) || object.spec.quotas == oldObject.spec.quotas)",
                     "messageExpression": "'spec.quotas of project ' + object.metadata.name + ' are set"

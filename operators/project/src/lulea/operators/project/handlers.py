@@ -52,6 +52,18 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     memo.renewal = asyncio.create_task(renew_forever(platform, identity, lambda _new: kafka.reload()))
     for role in plan.shared_cluster_roles():
         await memo.cluster.apply(role)
+    await remove_legacy_cluster_rbac(memo.cluster)
+
+
+async def remove_legacy_cluster_rbac(cluster: Cluster) -> None:
+    """Before one ClusterRole per project, each had two roles and two bindings: removed here,
+    before any project resumes (each resume then applies its one role and binding), so that a
+    member removed while the old ones were left behind keeps nothing of them."""
+    selector = f"app.kubernetes.io/managed-by={plan.MANAGER},{plan.PROJECT_LABEL}"
+    for kind in ("ClusterRoleBinding", "ClusterRole"):
+        for old in plan.legacy_cluster_rbac(await cluster.list(kind, label_selector=selector)):
+            await cluster.delete(kind, old["metadata"]["name"])
+            log.info("removed %s %s (one ClusterRole per project now)", kind, old["metadata"]["name"])
 
 
 @kopf.on.cleanup()

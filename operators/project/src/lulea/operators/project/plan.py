@@ -112,37 +112,60 @@ def platform_bindings(project: Project) -> list[Manifest]:
                            "namespace": "lulea-system"}]}]
 
 
-def cluster_role_name(project: Project, role: Role) -> str:
-    return f"lulea:project:{project.metadata.name}:{ROLE_NAMES[role].removeprefix('lulea-')}"
+def cluster_role_name(project: Project) -> str:
+    return f"lulea:project:{project.metadata.name}:members"
 
 
-OWNER_PROJECT_VERBS = ["get", "watch", "patch"]
-SCIENTIST_PROJECT_VERBS = ["get", "watch"]
+#: The names the project's cluster RBAC had before one role per project (a role and a binding
+#: each for owners and scientists): removed once at the operator's start (`legacy_cluster_rbac`).
+LEGACY_SUFFIXES = (":data-owner", ":data-scientist")
+
+MEMBER_PROJECT_VERBS = ["get", "watch", "patch"]
 
 
 def cluster_rbac(project: Project) -> list[Manifest]:
-    """The Project object itself is cluster-scoped: owners may edit it, scientists only read it.
+    """The Project object itself is cluster-scoped, so only a ClusterRole can name it: one role
+    and one binding per project, for every member, whatever their role.
 
-    Owners get `patch` (kubectl apply, edit and patch all patch) but not `update`: the operator
+    RBAC walks every ClusterRoleBinding in the cluster for each request of a non-superuser and
+    for each role or binding the operator creates, so each binding per project costs the whole
+    cluster (docs/projects.md): one is the fewest that still names the project. That a
+    DataScientist's patch is refused is the admission policy's to say (`lulea-project-owners`:
+    only the project's DataOwners change it, and only members, description and accepted
+    shares), as it already says which fields an owner may change.
+
+    Members get `patch` (kubectl apply, edit and patch all patch) but not `update`: the operator
     holds exactly get/watch/patch on projects, and RBAC lets it grant only what it holds, so it
-    needs neither `escalate` nor `bind` on these roles. What an owner may change in the patch
-    (members and description only) is the admission policy's to say."""
-    out: list[Manifest] = []
-    for role in Role:
-        name = cluster_role_name(project, role)
-        verbs = OWNER_PROJECT_VERBS if role is Role.DATA_OWNER else SCIENTIST_PROJECT_VERBS
-        meta = _meta(project, name)
-        meta["ownerReferences"] = [owner_reference(project)]
-        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                    "metadata": meta, "rules": [
-                        {"apiGroups": ["lulea.io"], "resources": ["projects"],
-                         "resourceNames": [project.metadata.name], "verbs": verbs},
-                        {"apiGroups": ["lulea.io"], "resources": ["projects/status"],
-                         "resourceNames": [project.metadata.name], "verbs": ["get"]}]})
-        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                    "metadata": dict(meta), "subjects": _subjects(project, role),
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                "name": name}})
+    needs neither `escalate` nor `bind` on these roles."""
+    name = cluster_role_name(project)
+    meta = _meta(project, name)
+    meta["ownerReferences"] = [owner_reference(project)]
+    subjects = sorted(({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": m.user}
+                       for m in project.spec.members), key=lambda s: s["name"])
+    return [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+             "metadata": meta, "rules": [
+                 {"apiGroups": ["lulea.io"], "resources": ["projects"],
+                  "resourceNames": [project.metadata.name], "verbs": MEMBER_PROJECT_VERBS},
+                 {"apiGroups": ["lulea.io"], "resources": ["projects/status"],
+                  "resourceNames": [project.metadata.name], "verbs": ["get"]}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": dict(meta), "subjects": subjects,
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}}]
+
+
+def legacy_cluster_rbac(objects: list[Manifest]) -> list[Manifest]:
+    """Of the ClusterRoles or ClusterRoleBindings this operator labelled for a project, those with
+    a name from before one role per project. They would keep granting a member removed since the
+    upgrade `get` on the Project, since nothing updates them any more."""
+    out = []
+    for o in objects:
+        meta = o.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        project = labels.get(PROJECT_LABEL)
+        if labels.get("app.kubernetes.io/managed-by") != MANAGER or not project:
+            continue
+        if meta.get("name") in {f"lulea:project:{project}{s}" for s in LEGACY_SUFFIXES}:
+            out.append(o)
     return out
 
 
