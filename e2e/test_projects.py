@@ -4,6 +4,7 @@ the access their role gives them, acting through their own static tokens."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -170,3 +171,34 @@ async def test_bad_project_names_are_refused_at_the_door(admin_api: k8s.ApiClien
     with pytest.raises(ApiException) as refused:
         await create_project(admin_api, bad_name, [("alice", "DataOwner")])
     assert refused.value.status == 422
+
+
+async def test_a_new_project_costs_the_operator_one_write_of_it(
+        stack: Stack, admin_api: k8s.ApiClient) -> None:
+    """The finalizer comes with the create (an admission policy), and kopf's bookkeeping lives in
+    status next to ours: handling a new Project is one patch of its status subresource and no
+    patch of the object itself, counted in the API server's audit log."""
+    name = unique("onewrite")
+    created = await create_project(admin_api, name, [("alice", "DataOwner")])
+    assert created["metadata"]["finalizers"] == ["lulea.io/project-cleanup"]
+    project = await wait_ready(admin_api, name)
+    assert "last-handled-configuration" in project["status"]["kopf"]
+    assert not [k for k in project["metadata"].get("annotations") or {} if "lulea.io" in k]
+    operator = "system:serviceaccount:lulea-system:lulea-operator-project"
+    writes: list[str] = []
+    for _ in range(20):  # the audit log is written in batches
+        await asyncio.sleep(0.5)
+        writes = []
+        for line in stack.audit_log.read_text().splitlines():
+            if name not in line:
+                continue
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            if (event["user"]["username"] == operator and ref.get("resource") == "projects"
+                    and ref.get("name") == name and event["verb"] in ("patch", "update")
+                    and event["stage"] == "ResponseComplete"):
+                writes.append(ref.get("subresource") or "object")
+        if writes:
+            break
+    assert writes == ["status"]
+    await delete_project(admin_api, name)

@@ -99,6 +99,41 @@ class ProjectSpec(CRModel):
         return next((m.role for m in self.members if m.user == user), None)
 
 
+_Time = Annotated[str, StringConstraints(max_length=64)]
+
+
+class KopfProgress(CRModel):
+    """One handler's state between attempts, as kopf records it (`ProgressRecord`)."""
+
+    started: _Time | None = None
+    stopped: _Time | None = None
+    delayed: _Time | None = None
+    purpose: Annotated[str, StringConstraints(max_length=32)] | None = None
+    retries: int | None = Field(default=None, ge=0)
+    success: bool | None = None
+    failure: bool | None = None
+    message: Annotated[str, StringConstraints(max_length=1_000_000)] | None = None
+    """The handler's last error, whole: a bound that kopf's writes cannot exceed short of the
+    object's own size limit (a refused status patch would stall the operator)."""
+    subrefs: list[Annotated[str, StringConstraints(max_length=253)]] | None = Field(
+        default=None, max_length=64)
+
+
+class KopfState(CRModel):
+    """Where kopf keeps what it needs between events (`StatusDiffBaseStorage` and
+    `StatusProgressStorage`, name `kopf`): in status, which members cannot write, and written in
+    the same patch as the operator's own status."""
+
+    last_handled_configuration: Annotated[str, StringConstraints(max_length=1_000_000)] | None = Field(
+        default=None, alias="last-handled-configuration")
+    """The spec (and labels, annotations) the operator last handled, as JSON."""
+    progress: dict[str, KopfProgress] | None = Field(
+        default=None, max_length=64)
+    """Handlers in progress, by id."""
+    dummy: _Time | None = None
+    """Touched by kopf to wake itself with an event."""
+
+
 class ProjectStatus(Status):
     """What the project operator has made real."""
 
@@ -106,6 +141,8 @@ class ProjectStatus(Status):
     """The namespace this project owns (same as its name)."""
     member_count: int | None = Field(default=None, ge=0, le=MAX_MEMBERS)
     """How many members the operator has reconciled (shown by `kubectl get proj`)."""
+    kopf: KopfState | None = None
+    """The operator's bookkeeping: the last spec it handled, its handlers in progress."""
 
 
 class Project(CRModel):

@@ -47,6 +47,9 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str
             continue
         if key == "additionalProperties" and value is False:
             continue
+        if key == "additionalProperties" and value is True and node.get(
+                "x-kubernetes-preserve-unknown-fields"):
+            continue  # a free-form object: said by preserve-unknown-fields alone
         if key == "properties":
             out[key] = {p: _convert(s, defs, f"{where}.{p}") for p, s in value.items()}
         elif key in ("items", "additionalProperties") and isinstance(value, dict):

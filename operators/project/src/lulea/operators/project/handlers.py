@@ -11,6 +11,7 @@ import kopf
 from opentelemetry import trace
 from pydantic import ValidationError
 
+from lulea.core.crds.admission import PROJECT_FINALIZER
 from lulea.core.crds.project import Project
 from lulea.core.events import PROJECT_EVENTS, EventPublisher
 from lulea.core.kube import condition, connect
@@ -23,7 +24,7 @@ from lulea.operators.project.settings import OperatorSettings
 from lulea.operators.project.status import NotReady, Verdict, invalid
 
 GROUP, VERSION, PLURAL = "lulea.io", "v1alpha1", "projects"
-FINALIZER = "lulea.io/project-cleanup"
+FINALIZER = PROJECT_FINALIZER
 log = logging.getLogger("lulea.operators.project")
 tracer = trace.get_tracer("lulea.operators.project")
 
@@ -33,11 +34,12 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     config = OperatorSettings()
     platform = PlatformSettings()
     setup_tracing("lulea-operator-project")
-    settings.persistence.finalizer = FINALIZER
-    # kopf's own bookkeeping goes to annotations: our CRD schema has no room for it in status.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="project.lulea.io")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix="project.lulea.io", key="last-handled-configuration")
+    settings.persistence.finalizer = FINALIZER  # also put on at creation by an admission policy
+    # kopf's own bookkeeping goes to status.kopf (room for it in the CRD's schema), next to ours:
+    # a handled change is then one patch of the status subresource, where annotations took a
+    # second patch of the object itself (and members cannot write status at all)
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(name="kopf")
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(name="kopf")
     settings.posting.enabled = False  # the status conditions say what happened, not Events
     settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
     memo.api = await connect(config.kubeconfig)
